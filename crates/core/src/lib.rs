@@ -1,0 +1,24 @@
+//! powerpole's domain core: validated values, the grant policy, the request lifecycle, the ports
+//! adapters implement, and time as a port. No IO and no SDK or wire types: everything here
+//! compiles in seconds and is testable without AWS, Slack or a database.
+
+pub mod account;
+pub mod audit;
+pub mod clock;
+pub mod error;
+pub mod grants;
+pub mod ids;
+pub mod lifecycle;
+pub mod ports;
+pub mod window;
+
+pub use account::{DbPassword, DbUsername, Email};
+pub use audit::{AuditOperation, AuditRecord};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Field, Result};
+pub use grants::{GrantPlan, Permission, Privilege, SchemaName};
+pub use ids::{ClusterId, Region, RequestId, SlackUserId};
+pub use lifecycle::{
+    AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,
+};
+pub use window::{AccessWindow, WindowPolicy};

@@ -1,0 +1,895 @@
+//! An access request and its lifecycle: an explicit state machine that refuses illegal steps and
+//! appends an event (who, when, what) for every step it accepts — the audit trail.
+//!
+//! ```text
+//! Pending ──approve──▶ Approved ──start_provisioning──▶ Provisioning ──activate──▶ Active
+//!    │                                                                              │
+//!    ├─deny──▶ Denied          any non-terminal state ──fail──▶ Failed         start_teardown
+//!    ├─expire─▶ Expired                                                             ▼
+//!    └─cancel─▶ Cancelled                                        Ended ◀──finish── Ending
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use crate::account::DbUsername;
+use crate::error::{Error, Field, Result};
+use crate::grants::Permission;
+use crate::ids::{ClusterId, Region, RequestId, SlackUserId, string_newtype};
+use crate::window::AccessWindow;
+
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequestState {
+    /// Waiting for an approver.
+    Pending,
+    /// Approved; waiting for the start of the window.
+    Approved,
+    /// An approver refused it.
+    Denied,
+    /// Nobody decided before the window started.
+    Expired,
+    /// The requester withdrew it before a decision.
+    Cancelled,
+    /// The bastion, secret and DB user are being created.
+    Provisioning,
+    /// Access is live.
+    Active,
+    /// Access is being removed.
+    Ending,
+    /// Access was removed; nothing is left.
+    Ended,
+    /// A step failed; see [`AccessRequest::cleanup_owed`].
+    Failed,
+}
+
+impl RequestState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [Self; 10] = [
+        Self::Pending,
+        Self::Approved,
+        Self::Denied,
+        Self::Expired,
+        Self::Cancelled,
+        Self::Provisioning,
+        Self::Active,
+        Self::Ending,
+        Self::Ended,
+        Self::Failed,
+    ];
+
+    /// Whether no transition leaves this state.
+    #[must_use]
+    pub const fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Self::Denied | Self::Expired | Self::Cancelled | Self::Ended | Self::Failed
+        )
+    }
+
+    /// The state's stable, snake-case name (as stored).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+            Self::Provisioning => "provisioning",
+            Self::Active => "active",
+            Self::Ending => "ending",
+            Self::Ended => "ended",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for RequestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RequestState {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| Error::NotFound(format!("request state {s:?}")))
+    }
+}
+
+/// A step in a request's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transition {
+    /// An approver grants the request.
+    Approve,
+    /// An approver refuses the request.
+    Deny,
+    /// The start passed with no decision.
+    Expire,
+    /// The requester withdraws the request.
+    Cancel,
+    /// The window started; resources are being created.
+    StartProvisioning,
+    /// Everything is created; the requester may connect.
+    Activate,
+    /// The window ended or someone ended it early; access is being removed.
+    StartTeardown,
+    /// Access is fully removed.
+    Finish,
+    /// Something went wrong that the workflow could not recover from.
+    Fail,
+}
+
+impl Transition {
+    /// Every transition.
+    pub const ALL: [Self; 9] = [
+        Self::Approve,
+        Self::Deny,
+        Self::Expire,
+        Self::Cancel,
+        Self::StartProvisioning,
+        Self::Activate,
+        Self::StartTeardown,
+        Self::Finish,
+        Self::Fail,
+    ];
+
+    /// The state this transition leads to from `from`, or `None` if the lifecycle forbids it.
+    #[must_use]
+    pub const fn next(self, from: RequestState) -> Option<RequestState> {
+        use RequestState as S;
+        match (from, self) {
+            (S::Pending, Self::Approve) => Some(S::Approved),
+            (S::Pending, Self::Deny) => Some(S::Denied),
+            (S::Pending, Self::Expire) => Some(S::Expired),
+            (S::Pending, Self::Cancel) => Some(S::Cancelled),
+            (S::Approved, Self::StartProvisioning) => Some(S::Provisioning),
+            (S::Provisioning, Self::Activate) => Some(S::Active),
+            (S::Active, Self::StartTeardown) => Some(S::Ending),
+            (S::Ending, Self::Finish) => Some(S::Ended),
+            (from, Self::Fail) if !from.is_terminal() => Some(S::Failed),
+            _ => None,
+        }
+    }
+
+    /// The event kind recorded when this transition is accepted.
+    #[must_use]
+    pub const fn event_kind(self) -> EventKind {
+        match self {
+            Self::Approve => EventKind::Approved,
+            Self::Deny => EventKind::Denied,
+            Self::Expire => EventKind::Expired,
+            Self::Cancel => EventKind::Cancelled,
+            Self::StartProvisioning => EventKind::ProvisioningStarted,
+            Self::Activate => EventKind::Activated,
+            Self::StartTeardown => EventKind::TeardownStarted,
+            Self::Finish => EventKind::Ended,
+            Self::Fail => EventKind::Failed,
+        }
+    }
+
+    /// "approved", "denied", … for messages.
+    #[must_use]
+    pub const fn past_tense(self) -> &'static str {
+        match self {
+            Self::Approve => "approved",
+            Self::Deny => "denied",
+            Self::Expire => "expired",
+            Self::Cancel => "cancelled",
+            Self::StartProvisioning => "provisioned",
+            Self::Activate => "activated",
+            Self::StartTeardown => "torn down",
+            Self::Finish => "finished",
+            Self::Fail => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Who took a step.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A person, by Slack user id.
+    User(SlackUserId),
+    /// A part of the broker acting on its own.
+    System(Component),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::User(user) => write!(f, "user:{user}"),
+            Self::System(component) => write!(f, "system:{}", component.as_str()),
+        }
+    }
+}
+
+/// The broker's parts that act without a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// The Step Functions workflow (or the local ASL runner) and its task handlers.
+    Workflow,
+    /// The reconciler that removes what outlived its window.
+    Sweeper,
+}
+
+impl Component {
+    /// The component's stable name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::Sweeper => "sweeper",
+        }
+    }
+}
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// The request was made.
+    Submitted,
+    /// See [`Transition::Approve`].
+    Approved,
+    /// See [`Transition::Deny`].
+    Denied,
+    /// See [`Transition::Expire`].
+    Expired,
+    /// See [`Transition::Cancel`].
+    Cancelled,
+    /// See [`Transition::StartProvisioning`].
+    ProvisioningStarted,
+    /// See [`Transition::Activate`].
+    Activated,
+    /// See [`Transition::StartTeardown`].
+    TeardownStarted,
+    /// See [`Transition::Finish`].
+    Ended,
+    /// See [`Transition::Fail`].
+    Failed,
+    /// A step of the work that changes no state (user created, warning sent, …).
+    Step,
+    /// Everything the request created has been removed after a failure.
+    CleanedUp,
+}
+
+/// One entry of a request's audit trail. `detail` is free text for people and never holds a
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// When it happened.
+    pub at: OffsetDateTime,
+    /// Who did it.
+    pub actor: Actor,
+    /// What happened.
+    pub kind: EventKind,
+    /// Anything worth knowing about it.
+    pub detail: String,
+}
+
+/// Why someone needs access: 1–500 characters after trimming, no control characters other than
+/// line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(String);
+
+impl Reason {
+    /// The longest reason accepted, in characters.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Validates a reason.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with [`Field::Reason`].
+    pub fn parse(s: &str) -> Result<Self> {
+        let reason = s.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid(Field::Reason, "must not be empty"));
+        }
+        if reason.chars().count() > Self::MAX_CHARS {
+            return Err(Error::invalid(
+                Field::Reason,
+                "must be at most 500 characters",
+            ));
+        }
+        if reason
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(Error::invalid(
+                Field::Reason,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(reason.to_owned()))
+    }
+}
+string_newtype!(Reason);
+
+/// What a person asks for, validated, before it becomes a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessSpec {
+    /// The cluster to reach.
+    pub cluster: ClusterId,
+    /// The cluster's region.
+    pub region: Region,
+    /// The level of access.
+    pub permission: Permission,
+    /// When access exists.
+    pub window: AccessWindow,
+    /// Why it is needed.
+    pub reason: Reason,
+}
+
+/// One request for temporary database access, with its state and full event history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRequest {
+    id: RequestId,
+    requester: SlackUserId,
+    db_username: DbUsername,
+    spec: AccessSpec,
+    state: RequestState,
+    events: Vec<Event>,
+}
+
+impl AccessRequest {
+    /// A new pending request, with its `Submitted` event.
+    #[must_use]
+    pub fn submit(
+        id: RequestId,
+        requester: SlackUserId,
+        db_username: DbUsername,
+        spec: AccessSpec,
+        at: OffsetDateTime,
+    ) -> Self {
+        let submitted = Event {
+            at,
+            actor: Actor::User(requester.clone()),
+            kind: EventKind::Submitted,
+            detail: format!(
+                "{} on {} ({}) from {} to {}",
+                spec.permission,
+                spec.cluster,
+                spec.region,
+                spec.window.start(),
+                spec.window.end()
+            ),
+        };
+        Self {
+            id,
+            requester,
+            db_username,
+            spec,
+            state: RequestState::Pending,
+            events: vec![submitted],
+        }
+    }
+
+    /// Rebuilds a request from storage, replaying `events` through the lifecycle so a stored
+    /// history that breaks the rules is refused rather than trusted.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the events do not start with `Submitted` or replaying them does not
+    /// reach `state`; the lifecycle's own errors for an illegal step.
+    pub fn restore(
+        id: RequestId,
+        requester: SlackUserId,
+        db_username: DbUsername,
+        spec: AccessSpec,
+        events: Vec<Event>,
+    ) -> Result<Self> {
+        let mut iter = events.into_iter();
+        let Some(first) = iter.next().filter(|e| e.kind == EventKind::Submitted) else {
+            return Err(Error::Conflict(format!(
+                "stored history of {id} does not start with its submission"
+            )));
+        };
+        let mut request = Self {
+            id,
+            requester,
+            db_username,
+            spec,
+            state: RequestState::Pending,
+            events: vec![first],
+        };
+        for event in iter {
+            match transition_for(event.kind) {
+                Some(transition) => {
+                    request.apply(transition, event.actor, event.at, event.detail)?;
+                }
+                None => request.record(event.kind, event.actor, event.at, event.detail)?,
+            }
+        }
+        Ok(request)
+    }
+
+    /// Takes `transition` if the lifecycle allows it from the current state and `actor` may take
+    /// it, and appends the event. On error nothing changes.
+    ///
+    /// Rules beyond the state graph: only a person other than the requester approves or denies;
+    /// only the requester (or the broker) cancels; only the broker expires a request.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] or [`Error::NotAllowed`].
+    pub fn apply(
+        &mut self,
+        transition: Transition,
+        actor: Actor,
+        at: OffsetDateTime,
+        detail: impl Into<String>,
+    ) -> Result<&Event> {
+        let Some(next) = transition.next(self.state) else {
+            return Err(Error::IllegalTransition {
+                from: self.state,
+                transition,
+            });
+        };
+        self.check_actor(transition, &actor)?;
+        self.state = next;
+        Ok(self.push(Event {
+            at,
+            actor,
+            kind: transition.event_kind(),
+            detail: detail.into(),
+        }))
+    }
+
+    /// Appends a [`EventKind::Step`] note, allowed in any state, including after the end (for
+    /// the sweeper's and the receipt's notes).
+    pub fn record_step(
+        &mut self,
+        actor: Actor,
+        at: OffsetDateTime,
+        detail: impl Into<String>,
+    ) -> &Event {
+        self.push(Event {
+            at,
+            actor,
+            kind: EventKind::Step,
+            detail: detail.into(),
+        })
+    }
+
+    /// Records that everything the request created has been removed. Allowed once provisioning
+    /// has started.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when provisioning never started.
+    pub fn record_cleanup(
+        &mut self,
+        actor: Actor,
+        at: OffsetDateTime,
+        detail: impl Into<String>,
+    ) -> Result<&Event> {
+        self.record(EventKind::CleanedUp, actor, at, detail.into())?;
+        Ok(self.last_event())
+    }
+
+    fn record(
+        &mut self,
+        kind: EventKind,
+        actor: Actor,
+        at: OffsetDateTime,
+        detail: String,
+    ) -> Result<()> {
+        match kind {
+            EventKind::Step => {}
+            EventKind::CleanedUp if self.provisioning_started() => {}
+            EventKind::CleanedUp => {
+                return Err(Error::NotAllowed(
+                    "nothing to clean up: provisioning never started",
+                ));
+            }
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "{kind:?} is not a note and cannot be recorded without a transition"
+                )));
+            }
+        }
+        self.push(Event {
+            at,
+            actor,
+            kind,
+            detail,
+        });
+        Ok(())
+    }
+
+    fn check_actor(&self, transition: Transition, actor: &Actor) -> Result<()> {
+        let is_requester = matches!(actor, Actor::User(user) if *user == self.requester);
+        match transition {
+            Transition::Approve | Transition::Deny if is_requester => Err(Error::NotAllowed(
+                "the requester cannot decide their own request",
+            )),
+            Transition::Approve | Transition::Deny if matches!(actor, Actor::System(_)) => Err(
+                Error::NotAllowed("only a person can approve or deny a request"),
+            ),
+            Transition::Cancel if matches!(actor, Actor::User(_)) && !is_requester => {
+                Err(Error::NotAllowed("only the requester can cancel a request"))
+            }
+            Transition::Expire if matches!(actor, Actor::User(_)) => {
+                Err(Error::NotAllowed("only the broker expires a request"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn push(&mut self, event: Event) -> &Event {
+        self.events.push(event);
+        self.last_event()
+    }
+
+    fn last_event(&self) -> &Event {
+        let last = self.events.len() - 1;
+        &self.events[last]
+    }
+
+    /// Whether provisioning ever started, i.e. something may have been created.
+    #[must_use]
+    pub fn provisioning_started(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.kind == EventKind::ProvisioningStarted)
+    }
+
+    /// Whether the request failed after creating things that nobody has confirmed removed yet.
+    #[must_use]
+    pub fn cleanup_owed(&self) -> bool {
+        self.state == RequestState::Failed
+            && self.provisioning_started()
+            && !self.events.iter().any(|e| e.kind == EventKind::CleanedUp)
+    }
+
+    /// The request's id.
+    #[must_use]
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// Who asked.
+    #[must_use]
+    pub fn requester(&self) -> &SlackUserId {
+        &self.requester
+    }
+
+    /// The DB user the request creates.
+    #[must_use]
+    pub fn db_username(&self) -> &DbUsername {
+        &self.db_username
+    }
+
+    /// What was asked for.
+    #[must_use]
+    pub fn spec(&self) -> &AccessSpec {
+        &self.spec
+    }
+
+    /// The current state.
+    #[must_use]
+    pub fn state(&self) -> RequestState {
+        self.state
+    }
+
+    /// The audit trail, oldest first.
+    #[must_use]
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Optimistic-concurrency version: the number of events. A store writes a change only if the
+    /// stored version is still the one the change was made on.
+    #[must_use]
+    pub fn version(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// The transition an event kind records, if it records one.
+fn transition_for(kind: EventKind) -> Option<Transition> {
+    Transition::ALL.into_iter().find(|t| t.event_kind() == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::account::Email;
+    use crate::window::WindowPolicy;
+    use proptest::prelude::*;
+    use time::Duration;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-23 14:00 UTC);
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).unwrap()
+    }
+
+    fn requester() -> Actor {
+        Actor::User(user("UREQUESTER"))
+    }
+
+    fn approver() -> Actor {
+        Actor::User(user("UAPPROVER"))
+    }
+
+    fn workflow() -> Actor {
+        Actor::System(Component::Workflow)
+    }
+
+    fn new_request() -> AccessRequest {
+        let spec = AccessSpec {
+            cluster: ClusterId::parse("prod-orders").unwrap(),
+            region: Region::parse("ap-northeast-1").unwrap(),
+            permission: Permission::Read,
+            window: AccessWindow::request(T0, Duration::hours(1), T0, &WindowPolicy::default())
+                .unwrap(),
+            reason: Reason::parse("INC-42: check stuck orders").unwrap(),
+        };
+        let email = Email::parse("keisuke.owato@example.com").unwrap();
+        AccessRequest::submit(
+            RequestId::generate(T0, &mut rand::rng()),
+            user("UREQUESTER"),
+            DbUsername::from_email(&email).unwrap(),
+            spec,
+            T0,
+        )
+    }
+
+    #[test]
+    fn a_normal_request_walks_the_happy_path_with_one_event_per_step() {
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "ok").unwrap();
+        for t in [
+            Transition::StartProvisioning,
+            Transition::Activate,
+            Transition::StartTeardown,
+            Transition::Finish,
+        ] {
+            r.apply(t, workflow(), T0, "").unwrap();
+        }
+        assert_eq!(r.state(), RequestState::Ended);
+        let kinds: Vec<EventKind> = r.events().iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::Submitted,
+                EventKind::Approved,
+                EventKind::ProvisioningStarted,
+                EventKind::Activated,
+                EventKind::TeardownStarted,
+                EventKind::Ended
+            ]
+        );
+        assert_eq!(r.events()[1].actor, approver());
+        assert!(!r.cleanup_owed());
+    }
+
+    #[test]
+    fn illegal_steps_are_refused_and_change_nothing() {
+        let mut r = new_request();
+        let before = r.clone();
+        let err = r
+            .apply(Transition::Activate, workflow(), T0, "")
+            .unwrap_err();
+        assert_eq!(err.to_string(), "a pending request cannot be activated");
+        assert_eq!(r, before);
+        r.apply(Transition::Deny, approver(), T0, "no ticket")
+            .unwrap();
+        for t in Transition::ALL {
+            assert!(r.apply(t, approver(), T0, "").is_err(), "{t} after deny");
+        }
+        assert_eq!(r.state(), RequestState::Denied);
+    }
+
+    #[test]
+    fn the_requester_cannot_approve_or_deny_their_own_request() {
+        let mut r = new_request();
+        for t in [Transition::Approve, Transition::Deny] {
+            let err = r.apply(t, requester(), T0, "").unwrap_err();
+            assert!(matches!(err, Error::NotAllowed(_)), "{err}");
+            assert!(r.apply(t, workflow(), T0, "").is_err());
+        }
+        assert_eq!(r.state(), RequestState::Pending);
+        assert_eq!(r.version(), 1);
+    }
+
+    #[test]
+    fn only_the_requester_cancels_and_only_the_broker_expires() {
+        let mut r = new_request();
+        assert!(r.apply(Transition::Cancel, approver(), T0, "").is_err());
+        assert!(r.apply(Transition::Expire, approver(), T0, "").is_err());
+        r.apply(Transition::Cancel, requester(), T0, "not needed")
+            .unwrap();
+        assert_eq!(r.state(), RequestState::Cancelled);
+        let mut r = new_request();
+        r.apply(
+            Transition::Expire,
+            Actor::System(Component::Sweeper),
+            T0,
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.state(), RequestState::Expired);
+    }
+
+    #[test]
+    fn a_second_approval_is_refused() {
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        let err = r
+            .apply(Transition::Approve, Actor::User(user("UOTHER1")), T0, "")
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::IllegalTransition {
+                from: RequestState::Approved,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn failure_after_provisioning_owes_cleanup_until_recorded() {
+        let mut r = new_request();
+        assert!(r.record_cleanup(workflow(), T0, "").is_err());
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        r.apply(Transition::StartProvisioning, workflow(), T0, "")
+            .unwrap();
+        r.apply(Transition::Fail, workflow(), T0, "EC2 capacity")
+            .unwrap();
+        assert!(r.cleanup_owed());
+        r.record_cleanup(Actor::System(Component::Sweeper), T0, "user dropped")
+            .unwrap();
+        assert!(!r.cleanup_owed());
+        assert_eq!(r.state(), RequestState::Failed);
+    }
+
+    #[test]
+    fn failure_before_provisioning_owes_nothing() {
+        let mut r = new_request();
+        r.apply(Transition::Fail, workflow(), T0, "card could not be posted")
+            .unwrap();
+        assert!(!r.cleanup_owed());
+    }
+
+    #[test]
+    fn restore_replays_a_valid_history_and_refuses_a_forged_one() {
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        r.record_step(workflow(), T0, "card updated");
+        let restored = AccessRequest::restore(
+            r.id(),
+            r.requester().clone(),
+            r.db_username().clone(),
+            r.spec().clone(),
+            r.events().to_vec(),
+        )
+        .unwrap();
+        assert_eq!(restored, r);
+
+        let mut forged = r.events().to_vec();
+        forged[1].actor = requester();
+        assert!(
+            AccessRequest::restore(
+                r.id(),
+                r.requester().clone(),
+                r.db_username().clone(),
+                r.spec().clone(),
+                forged
+            )
+            .is_err()
+        );
+        let skipped = vec![
+            r.events()[0].clone(),
+            Event {
+                kind: EventKind::Activated,
+                ..r.events()[1].clone()
+            },
+        ];
+        assert!(
+            AccessRequest::restore(
+                r.id(),
+                r.requester().clone(),
+                r.db_username().clone(),
+                r.spec().clone(),
+                skipped
+            )
+            .is_err()
+        );
+    }
+
+    /// The allowed edges, written out independently of `Transition::next`.
+    const EDGES: [(RequestState, RequestState); 8] = [
+        (RequestState::Pending, RequestState::Approved),
+        (RequestState::Pending, RequestState::Denied),
+        (RequestState::Pending, RequestState::Expired),
+        (RequestState::Pending, RequestState::Cancelled),
+        (RequestState::Approved, RequestState::Provisioning),
+        (RequestState::Provisioning, RequestState::Active),
+        (RequestState::Active, RequestState::Ending),
+        (RequestState::Ending, RequestState::Ended),
+    ];
+
+    fn edge_allowed(from: RequestState, to: RequestState) -> bool {
+        EDGES.contains(&(from, to)) || (to == RequestState::Failed && !from.is_terminal())
+    }
+
+    fn any_actor() -> impl Strategy<Value = Actor> {
+        prop_oneof![
+            Just(requester()),
+            Just(approver()),
+            Just(Actor::System(Component::Workflow)),
+            Just(Actor::System(Component::Sweeper)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_sequence_of_steps_reaches_an_illegal_state(
+            steps in proptest::collection::vec((proptest::sample::select(Transition::ALL.to_vec()), any_actor()), 0..40)
+        ) {
+            let mut r = new_request();
+            let mut accepted = 0;
+            for (transition, actor) in steps {
+                let before = r.clone();
+                match r.apply(transition, actor.clone(), T0, "") {
+                    Ok(_) => {
+                        accepted += 1;
+                        prop_assert!(edge_allowed(before.state(), r.state()), "{} -> {}", before.state(), r.state());
+                        prop_assert!(!before.state().is_terminal());
+                        if matches!(transition, Transition::Approve | Transition::Deny) {
+                            prop_assert!(matches!(actor, Actor::User(_)) && actor != requester());
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&r, &before),
+                }
+            }
+            prop_assert_eq!(r.events().len(), accepted + 1);
+            let states: Vec<RequestState> = std::iter::once(RequestState::Pending)
+                .chain(r.events()[1..].iter().filter_map(|e| transition_for(e.kind)).scan(RequestState::Pending, |s, t| {
+                    *s = t.next(*s)?;
+                    Some(*s)
+                }))
+                .collect();
+            prop_assert_eq!(states.len(), r.events().len());
+            prop_assert_eq!(*states.last().unwrap(), r.state());
+            if r.state() == RequestState::Active || r.state() == RequestState::Ended {
+                prop_assert!(states.contains(&RequestState::Approved));
+                prop_assert!(states.contains(&RequestState::Provisioning));
+            }
+            let restored = AccessRequest::restore(r.id(), r.requester().clone(), r.db_username().clone(), r.spec().clone(), r.events().to_vec());
+            prop_assert_eq!(restored.ok(), Some(r));
+        }
+    }
+
+    #[test]
+    fn reasons_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            Reason::parse("  INC-1\nfix  ").unwrap().as_str(),
+            "INC-1\nfix"
+        );
+        assert!(Reason::parse(&"x".repeat(500)).is_ok());
+        assert!(
+            Reason::parse(&"é".repeat(500)).is_ok(),
+            "counted in characters"
+        );
+        for bad in ["", "   ", &"x".repeat(501), "a\u{7}b", "a\rb"] {
+            assert_eq!(
+                Reason::parse(bad).unwrap_err().field(),
+                Some(Field::Reason),
+                "{bad:?}"
+            );
+        }
+    }
+}

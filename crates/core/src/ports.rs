@@ -1,0 +1,297 @@
+//! Ports: the small, role-named traits through which the core reaches the outside world. Each
+//! has one adapter per outside system (`powerpole-aws`, `powerpole-mysql`, `powerpole-slack`,
+//! `powerpole-local`). Every operation that creates something is idempotent per request id, so a
+//! Slack retry, a Step Functions retry or a double click never creates a second one.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::account::{DbPassword, DbUsername, Email};
+use crate::audit::AuditRecord;
+use crate::error::Result;
+use crate::grants::GrantPlan;
+use crate::ids::{ClusterId, RequestId, SlackUserId};
+use crate::lifecycle::{AccessRequest, RequestState};
+use crate::window::AccessWindow;
+
+/// Durable record of requests and their events (DynamoDB on AWS, SQLite locally).
+pub trait RequestStore: Send + Sync {
+    /// Records a new request.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] when a request with that id exists.
+    fn insert(&self, request: &AccessRequest) -> impl Future<Output = Result<()>> + Send;
+
+    /// Fetches a request by id.
+    fn get(&self, id: RequestId) -> impl Future<Output = Result<Option<AccessRequest>>> + Send;
+
+    /// Writes the events appended to `request` since version `expected`, only if the stored
+    /// request is still at `expected` (conditional write), so two concurrent approvals or a
+    /// retried step cannot both win.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] when the stored version moved on.
+    fn update(
+        &self,
+        request: &AccessRequest,
+        expected: usize,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The requests of one person, newest first.
+    fn by_requester(
+        &self,
+        requester: &SlackUserId,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send;
+
+    /// Requests in `state` whose deadline for that state (start for pending/approved, end
+    /// otherwise) is before `before`, for the sweeper. Never a table scan.
+    fn due(
+        &self,
+        state: RequestState,
+        before: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send;
+}
+
+/// Where the one-time password lives (Secrets Manager, or a 0600 file locally).
+pub trait SecretVault: Send + Sync {
+    /// Stores the request's credentials; storing the same request again keeps the first secret.
+    fn put(
+        &self,
+        id: RequestId,
+        username: &DbUsername,
+        password: &DbPassword,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<SecretRef>> + Send;
+
+    /// Reads the request's password back.
+    fn get(&self, id: RequestId) -> impl Future<Output = Result<DbPassword>> + Send;
+
+    /// Deletes the request's secret at once (no recovery window); deleting twice is fine.
+    fn delete(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Where a stored secret is (an ARN on AWS, a path locally). Not the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef(pub String);
+
+/// Throw-away bastions reachable only through SSM (EC2 on AWS; the local machine locally).
+pub trait BastionFleet: Send + Sync {
+    /// Launches the request's bastion; a repeated call for the same request returns the same
+    /// instance.
+    fn launch(
+        &self,
+        id: RequestId,
+        expires_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Bastion>> + Send;
+
+    /// The bastion's current status.
+    fn status(&self, bastion: &BastionId) -> impl Future<Output = Result<BastionStatus>> + Send;
+
+    /// Terminates the bastion; terminating a gone bastion is fine.
+    fn terminate(&self, bastion: &BastionId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every bastion the broker launched that still exists, for the sweeper.
+    fn list(&self) -> impl Future<Output = Result<Vec<Bastion>>> + Send;
+}
+
+/// A bastion's id (an EC2 instance id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BastionId(pub String);
+
+/// A bastion and the tags that tie it to a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bastion {
+    /// The instance.
+    pub id: BastionId,
+    /// The request it serves, if its tag is readable.
+    pub request: Option<RequestId>,
+    /// When it must be gone.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was launched.
+    pub launched_at: OffsetDateTime,
+}
+
+/// How far a bastion is from usable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BastionStatus {
+    /// Booting or not yet registered with SSM.
+    Starting,
+    /// Running and reachable through SSM.
+    Ready,
+    /// Stopping, terminated or unknown.
+    Gone,
+}
+
+/// The per-request workflow (Step Functions on AWS, the local ASL runner locally).
+pub trait Workflow: Send + Sync {
+    /// Starts the request's execution, named after the request id; a duplicate start is success.
+    fn start(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Resumes the approval gate with the decision.
+    fn resume(
+        &self,
+        token: &TaskToken,
+        decision: Decision,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Stops the request's execution (after an early end the workflow has nothing left to do).
+    fn stop(&self, id: RequestId, cause: &str) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The token a waiting workflow task is resumed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskToken(pub String);
+
+/// An approver's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Approve,
+    /// Refused.
+    Deny,
+}
+
+/// Messages to people (Slack).
+pub trait Chat: Send + Sync {
+    /// Posts the approval card to the approvers' channel.
+    fn post_approval_card(
+        &self,
+        request: &AccessRequest,
+    ) -> impl Future<Output = Result<MessageRef>> + Send;
+
+    /// Redraws the card from the request's current state (decided, expired, ended…).
+    fn update_approval_card(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Sends a direct message to a person.
+    fn notify(
+        &self,
+        user: &SlackUserId,
+        notice: &Notice,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A posted message (channel id and timestamp in Slack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRef {
+    /// The channel.
+    pub channel: String,
+    /// The message's timestamp id.
+    pub ts: String,
+}
+
+/// What the broker tells a requester. Adapters render it; none of them carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// Access is live: connect to the bastion and start `mysql` from the secret.
+    Ready {
+        /// The request.
+        request: RequestId,
+        /// The DB user to log in as.
+        username: DbUsername,
+        /// The bastion to connect through, if there is one.
+        bastion: Option<BastionId>,
+        /// Where the password is (never the password).
+        secret: SecretRef,
+        /// When access ends.
+        ends_at: OffsetDateTime,
+    },
+    /// Access ends soon.
+    EndingSoon {
+        /// The request.
+        request: RequestId,
+        /// When access ends.
+        ends_at: OffsetDateTime,
+    },
+    /// Access was removed.
+    Ended {
+        /// The request.
+        request: RequestId,
+    },
+    /// The request was denied.
+    Denied {
+        /// The request.
+        request: RequestId,
+        /// Who denied it.
+        by: SlackUserId,
+    },
+    /// The request expired undecided.
+    Expired {
+        /// The request.
+        request: RequestId,
+    },
+    /// Something failed; access was (or will be) removed.
+    Failed {
+        /// The request.
+        request: RequestId,
+        /// What failed, for the person.
+        what: String,
+    },
+}
+
+/// Who people are (Slack's `users.info`).
+pub trait Directory: Send + Sync {
+    /// The person's e-mail address.
+    fn email_of(&self, user: &SlackUserId) -> impl Future<Output = Result<Email>> + Send;
+}
+
+/// One-time accounts on a database cluster (MySQL protocol).
+pub trait DbAccounts: Send + Sync {
+    /// Creates the account with `password` and applies `plan`; creating the same broker account
+    /// again leaves one account with the same grants.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] when an account with that name exists that the broker does not
+    /// manage; nothing is changed then.
+    fn create(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+        password: &DbPassword,
+        plan: &GrantPlan,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ends access: locks the account, kills its sessions and drops it.
+    fn remove(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+    ) -> impl Future<Output = Result<Removal>> + Send;
+
+    /// The accounts the broker manages on the cluster, for the sweeper.
+    fn list(&self, cluster: &ClusterId) -> impl Future<Output = Result<Vec<DbUsername>>> + Send;
+}
+
+/// How an account removal ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// Locked, sessions killed, dropped.
+    Dropped {
+        /// How many live sessions were killed.
+        sessions_killed: u32,
+    },
+    /// The account could not be dropped (e.g. it is DEFINER of stored objects); it is locked
+    /// with every privilege revoked.
+    LockedNotDropped {
+        /// Why the drop failed.
+        reason: String,
+    },
+    /// There was no such account.
+    AlreadyGone,
+}
+
+/// The database audit log (CloudWatch Logs on AWS, the server_audit file locally).
+pub trait AuditSource: Send + Sync {
+    /// The audit records of `username` on `cluster` within `window`.
+    fn records(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+        window: &AccessWindow,
+    ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send;
+}
