@@ -242,21 +242,26 @@ pub trait Directory: Send + Sync {
 
 /// One-time accounts on a database cluster (MySQL protocol).
 pub trait DbAccounts: Send + Sync {
-    /// Creates the account with `password` and applies `plan`; creating the same broker account
-    /// again leaves one account with the same grants.
+    /// Creates the request's account with `password` and applies `plan`; creating it again for
+    /// the same request leaves one account, with that password and exactly the plan's grants.
     ///
     /// # Errors
     /// [`crate::Error::Conflict`] when an account with that name exists that the broker does not
-    /// manage; nothing is changed then.
+    /// manage, or that another request owns; nothing is changed then.
     fn create(
         &self,
         cluster: &ClusterId,
+        request: RequestId,
         username: &DbUsername,
         password: &DbPassword,
         plan: &GrantPlan,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Ends access: locks the account, kills its sessions and drops it.
+    /// Ends access: locks the account, kills its sessions and drops it. Removing an account that
+    /// is already gone is [`Removal::AlreadyGone`].
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] when the account exists but the broker does not manage it.
     fn remove(
         &self,
         cluster: &ClusterId,
@@ -264,7 +269,23 @@ pub trait DbAccounts: Send + Sync {
     ) -> impl Future<Output = Result<Removal>> + Send;
 
     /// The accounts the broker manages on the cluster, for the sweeper.
-    fn list(&self, cluster: &ClusterId) -> impl Future<Output = Result<Vec<DbUsername>>> + Send;
+    fn list(&self, cluster: &ClusterId)
+    -> impl Future<Output = Result<Vec<ManagedAccount>>> + Send;
+}
+
+/// An account the broker created and has not finished removing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedAccount {
+    /// The DB user.
+    pub username: DbUsername,
+    /// The request it was created for.
+    pub request: RequestId,
+    /// When the broker registered it.
+    pub created_at: OffsetDateTime,
+    /// Whether the account still exists on the server (false: only the registration is left).
+    pub exists: bool,
+    /// Whether the account is locked (a removal that could not drop it leaves it locked).
+    pub locked: bool,
 }
 
 /// How an account removal ended.

@@ -1,9 +1,12 @@
 //! The MySQL adapter: one-time accounts on Aurora MySQL / MariaDB over the MySQL protocol
-//! (`DbAccounts`), and the audit-log parser behind `AuditSource`.
-//!
-//! Built by the "DB accounts on a real MySQL server" issue; until then only the smoke tests in
-//! `tests/` run, proving the test server is real.
+//! ([`MySqlAccounts`], the core's `DbAccounts` port), and the audit-log parser behind
+//! `AuditSource`.
 
+pub mod accounts;
 pub mod audit_log;
+pub mod error;
+mod sql;
 
+pub use accounts::{AccountSettings, MySqlAccounts};
 pub use audit_log::{AuditLineError, parse_line, parse_log};
+pub use error::{Error, Result};

@@ -1,0 +1,593 @@
+//! One-time DB accounts on Aurora MySQL / MariaDB: the [`DbAccounts`] port over sqlx.
+//!
+//! **Which accounts are the broker's.** Both servers must answer it, and MariaDB 10.11 has no
+//! account comments or attributes (MySQL 8.0.21+ only), so the broker keeps a registry table,
+//! `powerpole.managed_accounts`, on each cluster: one row per account, with the request that owns
+//! it. The row is written before `CREATE USER` and deleted after `DROP USER`, so a crash between
+//! the two leaves a row the sweeper can act on, and an account of the same name that has no row is
+//! someone else's and is never touched. The `powerpole` schema is excluded from every grant.
+//!
+//! Only SQL that both MySQL 8.0 (Aurora MySQL 3) and MariaDB 10.11 accept is used. Statement
+//! logging is off on every connection, and errors of statements that carry the password are
+//! replaced by fixed text, so the password reaches the server and nothing else.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use powerpole_core::ports::{DbAccounts, ManagedAccount, Removal};
+use powerpole_core::{ClusterId, DbPassword, DbUsername, GrantPlan, RequestId, SchemaName};
+use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions, MySql, Row};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::sql;
+
+/// The schema holding the broker's registry on each cluster.
+pub const REGISTRY_SCHEMA: &str = "powerpole";
+
+/// How the broker's accounts look on one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSettings {
+    host: String,
+    max_user_connections: u32,
+    schemas: Option<Vec<SchemaName>>,
+}
+
+impl AccountSettings {
+    /// Accounts that may connect from any host (`%`, the bastion's address is not known in
+    /// advance), with at most 4 sessions, granted on every user schema.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            host: "%".to_owned(),
+            max_user_connections: 4,
+            schemas: None,
+        }
+    }
+
+    /// The host part of the accounts: a host name, an IP address, or a pattern with `%` / `_`
+    /// such as `10.0.%`.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the pattern has characters outside letters, digits and `.%_:-`.
+    pub fn with_host(mut self, host: &str) -> Result<Self> {
+        let valid = (1..=255).contains(&host.len())
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".%_:-".contains(c));
+        if !valid {
+            return Err(Error::Config(format!(
+                "host pattern {host:?} may contain only letters, digits and .%_:-"
+            )));
+        }
+        self.host = host.to_owned();
+        Ok(self)
+    }
+
+    /// The most sessions one account may hold at once.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `n` is 0 or above 100.
+    pub fn with_max_user_connections(mut self, n: u32) -> Result<Self> {
+        if !(1..=100).contains(&n) {
+            return Err(Error::Config(format!(
+                "max_user_connections must be 1 to 100, not {n}"
+            )));
+        }
+        self.max_user_connections = n;
+        Ok(self)
+    }
+
+    /// Grants only on these schemas instead of every user schema on the server.
+    #[must_use]
+    pub fn with_schemas(mut self, schemas: Vec<SchemaName>) -> Self {
+        self.schemas = Some(schemas);
+        self
+    }
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct Cluster {
+    pool: MySqlPool,
+    settings: AccountSettings,
+}
+
+/// The broker's accounts on the configured clusters, one small connection pool per cluster.
+#[derive(Default)]
+pub struct MySqlAccounts {
+    clusters: HashMap<ClusterId, Cluster>,
+}
+
+/// A registry row.
+struct Registration {
+    host: String,
+    request: String,
+}
+
+impl MySqlAccounts {
+    /// No clusters yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a cluster reached with `admin` (an account with `CREATE USER`, `GRANT OPTION` and the
+    /// privileges it grants, like Aurora's master user). Connections open lazily.
+    #[must_use]
+    pub fn with_cluster(
+        mut self,
+        cluster: ClusterId,
+        admin: MySqlConnectOptions,
+        settings: AccountSettings,
+    ) -> Self {
+        let pool = MySqlPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_lazy_with(admin.disable_statement_logging());
+        self.clusters.insert(cluster, Cluster { pool, settings });
+        self
+    }
+
+    fn cluster(&self, id: &ClusterId) -> Result<&Cluster> {
+        self.clusters
+            .get(id)
+            .ok_or_else(|| Error::UnknownCluster(id.clone()))
+    }
+
+    /// Creates the account (see [`DbAccounts::create`]).
+    ///
+    /// # Errors
+    /// [`Error::Foreign`], [`Error::OwnedByOtherRequest`], [`Error::Statement`].
+    pub async fn create_account(
+        &self,
+        cluster_id: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        password: &DbPassword,
+        plan: &GrantPlan,
+    ) -> Result<()> {
+        let cluster = self.cluster(cluster_id)?;
+        let run = Runner {
+            cluster_id,
+            pool: &cluster.pool,
+        };
+        let host = cluster.settings.host.as_str();
+        let user = username.as_str();
+        run.ensure_registry().await?;
+        let exists = run.account_exists(user, host).await?;
+        let owner = match run.registration(user).await? {
+            Some(reg) => reg.request,
+            None if exists => {
+                return Err(Error::Foreign {
+                    cluster: cluster_id.clone(),
+                    username: username.clone(),
+                });
+            }
+            None => {
+                run.bind_exec(
+                    "register account",
+                    "INSERT IGNORE INTO `powerpole`.`managed_accounts` (user, host, request_id) VALUES (?, ?, ?)",
+                    &[user, host, &request.to_string()],
+                )
+                .await?;
+                run.registration(user)
+                    .await?
+                    .map(|reg| reg.request)
+                    .unwrap_or_default()
+            }
+        };
+        if owner != request.to_string() {
+            return Err(Error::OwnedByOtherRequest {
+                cluster: cluster_id.clone(),
+                username: username.clone(),
+                owner,
+            });
+        }
+        let account = sql::account(user, host);
+        let identified = format!(
+            "IDENTIFIED BY {} WITH MAX_USER_CONNECTIONS {}",
+            sql::literal(password.expose()),
+            cluster.settings.max_user_connections
+        );
+        if exists {
+            run.secret_exec(
+                "reset account password",
+                format!("ALTER USER {account} {identified}"),
+            )
+            .await?;
+            run.exec(
+                "revoke previous grants",
+                format!("REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account}"),
+            )
+            .await?;
+        } else {
+            run.secret_exec(
+                "create account",
+                format!("CREATE USER IF NOT EXISTS {account} {identified}"),
+            )
+            .await?;
+        }
+        let privileges: Vec<&str> = plan.privileges().iter().map(|p| p.name()).collect();
+        let privileges = privileges.join(", ");
+        for schema in self.grant_schemas(cluster_id, plan).await? {
+            run.exec(
+                "grant privileges",
+                format!(
+                    "GRANT {privileges} ON {}.* TO {account}",
+                    sql::grant_db(schema.as_str())
+                ),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The schemas a plan's grants go to: the plan's own if it lists any, else the cluster's
+    /// configured ones, else every user schema on the server. System schemas and the registry
+    /// are never included; server schemas whose names the core refuses are skipped.
+    async fn grant_schemas(
+        &self,
+        cluster_id: &ClusterId,
+        plan: &GrantPlan,
+    ) -> Result<Vec<SchemaName>> {
+        let cluster = self.cluster(cluster_id)?;
+        if !plan.schemas().is_empty() {
+            return Ok(plan.schemas().to_vec());
+        }
+        if let Some(configured) = &cluster.settings.schemas {
+            return Ok(configured.clone());
+        }
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME",
+        )
+        .fetch_all(&cluster.pool)
+        .await
+        .map_err(|e| statement_error("list schemas", cluster_id, e))?;
+        Ok(names
+            .iter()
+            .filter(|name| !name.eq_ignore_ascii_case(REGISTRY_SCHEMA))
+            .filter_map(|name| SchemaName::parse(name).ok())
+            .filter(|schema| !schema.is_system())
+            .collect())
+    }
+
+    /// Ends the account (see [`DbAccounts::remove`]).
+    ///
+    /// # Errors
+    /// [`Error::Foreign`] when the account is not the broker's; [`Error::Statement`].
+    pub async fn remove_account(
+        &self,
+        cluster_id: &ClusterId,
+        username: &DbUsername,
+    ) -> Result<Removal> {
+        let cluster = self.cluster(cluster_id)?;
+        let run = Runner {
+            cluster_id,
+            pool: &cluster.pool,
+        };
+        let user = username.as_str();
+        run.ensure_registry().await?;
+        let Some(reg) = run.registration(user).await? else {
+            if run.any_account_named(user).await? {
+                return Err(Error::Foreign {
+                    cluster: cluster_id.clone(),
+                    username: username.clone(),
+                });
+            }
+            return Ok(Removal::AlreadyGone);
+        };
+        let account = sql::account(user, &reg.host);
+        if !run.account_exists(user, &reg.host).await? {
+            run.unregister(user).await?;
+            return Ok(Removal::AlreadyGone);
+        }
+        run.exec("lock account", format!("ALTER USER {account} ACCOUNT LOCK"))
+            .await?;
+        let sessions_killed = run.kill_sessions(user).await?;
+        match run
+            .exec("drop account", format!("DROP USER IF EXISTS {account}"))
+            .await
+        {
+            Ok(()) => {
+                run.unregister(user).await?;
+                Ok(Removal::Dropped { sessions_killed })
+            }
+            Err(Error::Statement {
+                message,
+                retryable: false,
+                ..
+            }) => {
+                run.exec(
+                    "revoke privileges",
+                    format!("REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account}"),
+                )
+                .await?;
+                Ok(Removal::LockedNotDropped { reason: message })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The broker's accounts on the cluster (see [`DbAccounts::list`]).
+    ///
+    /// # Errors
+    /// [`Error::Statement`].
+    pub async fn list_accounts(&self, cluster_id: &ClusterId) -> Result<Vec<ManagedAccount>> {
+        let cluster = self.cluster(cluster_id)?;
+        let run = Runner {
+            cluster_id,
+            pool: &cluster.pool,
+        };
+        run.ensure_registry().await?;
+        let rows = sqlx::query(
+            "SELECT r.user, r.host, r.request_id, CAST(UNIX_TIMESTAMP(r.created_at) AS SIGNED), \
+             u.User IS NOT NULL \
+             FROM `powerpole`.`managed_accounts` r \
+             LEFT JOIN mysql.user u ON u.User = r.user AND u.Host = r.host ORDER BY r.created_at",
+        )
+        .fetch_all(&cluster.pool)
+        .await
+        .map_err(|e| statement_error("list accounts", cluster_id, e))?;
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let read = |e| statement_error("read registry", cluster_id, e);
+            let user: String = row.try_get(0).map_err(read)?;
+            let host: String = row.try_get(1).map_err(read)?;
+            let request: String = row.try_get(2).map_err(read)?;
+            let created: i64 = row.try_get(3).map_err(read)?;
+            let exists: bool = row.try_get(4).map_err(read)?;
+            let locked = exists && run.is_locked(&user, &host).await?;
+            let bad_row = |what: &str| {
+                Error::Config(format!("registry row for {user:?} has an invalid {what}"))
+            };
+            accounts.push(ManagedAccount {
+                username: DbUsername::parse(&user).map_err(|_| bad_row("user name"))?,
+                request: RequestId::parse(&request).map_err(|_| bad_row("request id"))?,
+                created_at: OffsetDateTime::from_unix_timestamp(created)
+                    .map_err(|_| bad_row("time"))?,
+                exists,
+                locked,
+            });
+        }
+        Ok(accounts)
+    }
+}
+
+impl DbAccounts for MySqlAccounts {
+    async fn create(
+        &self,
+        cluster: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        password: &DbPassword,
+        plan: &GrantPlan,
+    ) -> powerpole_core::Result<()> {
+        Ok(self
+            .create_account(cluster, request, username, password, plan)
+            .await?)
+    }
+
+    async fn remove(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+    ) -> powerpole_core::Result<Removal> {
+        Ok(self.remove_account(cluster, username).await?)
+    }
+
+    async fn list(&self, cluster: &ClusterId) -> powerpole_core::Result<Vec<ManagedAccount>> {
+        Ok(self.list_accounts(cluster).await?)
+    }
+}
+
+/// Statements against one cluster, with errors classified and passwords kept out of them.
+struct Runner<'a> {
+    cluster_id: &'a ClusterId,
+    pool: &'a MySqlPool,
+}
+
+impl Runner<'_> {
+    async fn exec(&self, action: &'static str, statement: String) -> Result<()> {
+        sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(self.pool)
+            .await
+            .map(drop)
+            .map_err(|e| statement_error(action, self.cluster_id, e))
+    }
+
+    /// Runs a statement that contains the password: on failure only the error number survives.
+    async fn secret_exec(&self, action: &'static str, statement: String) -> Result<()> {
+        let result = sqlx::raw_sql(AssertSqlSafe(statement))
+            .execute(self.pool)
+            .await;
+        result.map(drop).map_err(|e| {
+            let code = mysql_number(&e);
+            Error::Statement {
+                action,
+                cluster: self.cluster_id.clone(),
+                message: format!(
+                    "server refused the statement (MySQL error {}); its text is withheld because it carries the password",
+                    code.map_or_else(|| "unknown".to_owned(), |c| c.to_string())
+                ),
+                code,
+                retryable: is_retryable(&e),
+                source: None,
+            }
+        })
+    }
+
+    async fn bind_exec(
+        &self,
+        action: &'static str,
+        statement: &'static str,
+        values: &[&str],
+    ) -> Result<()> {
+        let mut query = sqlx::query::<MySql>(statement);
+        for value in values {
+            query = query.bind(*value);
+        }
+        query
+            .execute(self.pool)
+            .await
+            .map(drop)
+            .map_err(|e| statement_error(action, self.cluster_id, e))
+    }
+
+    async fn ensure_registry(&self) -> Result<()> {
+        self.exec(
+            "create registry schema",
+            format!(
+                "CREATE DATABASE IF NOT EXISTS {}",
+                sql::ident(REGISTRY_SCHEMA)
+            ),
+        )
+        .await?;
+        self.exec(
+            "create registry table",
+            "CREATE TABLE IF NOT EXISTS `powerpole`.`managed_accounts` (\
+             user VARCHAR(32) NOT NULL PRIMARY KEY, \
+             host VARCHAR(255) NOT NULL, \
+             request_id CHAR(26) NOT NULL, \
+             created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn registration(&self, user: &str) -> Result<Option<Registration>> {
+        let row = sqlx::query(
+            "SELECT host, request_id FROM `powerpole`.`managed_accounts` WHERE user = ?",
+        )
+        .bind(user)
+        .fetch_optional(self.pool)
+        .await
+        .map_err(|e| statement_error("read registry", self.cluster_id, e))?;
+        row.map(|row| {
+            Ok(Registration {
+                host: row.try_get(0)?,
+                request: row.try_get(1)?,
+            })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| statement_error("read registry", self.cluster_id, e))
+    }
+
+    async fn unregister(&self, user: &str) -> Result<()> {
+        self.bind_exec(
+            "unregister account",
+            "DELETE FROM `powerpole`.`managed_accounts` WHERE user = ?",
+            &[user],
+        )
+        .await
+    }
+
+    async fn account_exists(&self, user: &str, host: &str) -> Result<bool> {
+        sqlx::query_scalar::<MySql, i64>(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ?",
+        )
+        .bind(user)
+        .bind(host)
+        .fetch_one(self.pool)
+        .await
+        .map(|n| n > 0)
+        .map_err(|e| statement_error("look up account", self.cluster_id, e))
+    }
+
+    /// Whether the account is locked, from `SHOW CREATE USER` (MariaDB keeps the flag in
+    /// `mysql.global_priv`, MySQL in `mysql.user`; both print `ACCOUNT LOCK`).
+    async fn is_locked(&self, user: &str, host: &str) -> Result<bool> {
+        let definition: String = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SHOW CREATE USER {}",
+            sql::account(user, host)
+        )))
+        .fetch_one(self.pool)
+        .await
+        .map_err(|e| statement_error("show account", self.cluster_id, e))?;
+        Ok(definition.contains("ACCOUNT LOCK"))
+    }
+
+    async fn any_account_named(&self, user: &str) -> Result<bool> {
+        sqlx::query_scalar::<MySql, i64>("SELECT COUNT(*) FROM mysql.user WHERE User = ?")
+            .bind(user)
+            .fetch_one(self.pool)
+            .await
+            .map(|n| n > 0)
+            .map_err(|e| statement_error("look up account", self.cluster_id, e))
+    }
+
+    /// Kills every session of `user`. A session that ended meanwhile is not an error; where plain
+    /// `KILL` is refused (RDS / Aurora master users), `mysql.rds_kill` is used.
+    async fn kill_sessions(&self, user: &str) -> Result<u32> {
+        let ids: Vec<u64> = sqlx::query_scalar(
+            "SELECT CAST(ID AS UNSIGNED) FROM information_schema.PROCESSLIST WHERE USER = ?",
+        )
+        .bind(user)
+        .fetch_all(self.pool)
+        .await
+        .map_err(|e| statement_error("list sessions", self.cluster_id, e))?;
+        let mut killed = 0;
+        for id in ids {
+            let outcome = sqlx::raw_sql(AssertSqlSafe(format!("KILL CONNECTION {id}")))
+                .execute(self.pool)
+                .await;
+            match outcome {
+                Ok(_) => killed += 1,
+                Err(e) if mysql_number(&e) == Some(ER_NO_SUCH_THREAD) => {}
+                Err(e) if mysql_number(&e) == Some(ER_KILL_DENIED) => {
+                    sqlx::query("CALL mysql.rds_kill(?)")
+                        .bind(id)
+                        .execute(self.pool)
+                        .await
+                        .map_err(|e| statement_error("kill session", self.cluster_id, e))?;
+                    killed += 1;
+                }
+                Err(e) => return Err(statement_error("kill session", self.cluster_id, e)),
+            }
+        }
+        Ok(killed)
+    }
+}
+
+const ER_NO_SUCH_THREAD: u16 = 1094;
+const ER_KILL_DENIED: u16 = 1095;
+
+fn mysql_number(err: &sqlx::Error) -> Option<u16> {
+    err.as_database_error()
+        .and_then(|db| db.try_downcast_ref::<MySqlDatabaseError>())
+        .map(MySqlDatabaseError::number)
+}
+
+/// Connection trouble, pool exhaustion, deadlocks, lock waits, too many connections and
+/// read-only failover windows are worth retrying; anything else is not.
+fn is_retryable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(_) => matches!(
+            mysql_number(err),
+            Some(1040 | 1205 | 1213 | 1290 | 1836 | 2006 | 2013)
+        ),
+        _ => false,
+    }
+}
+
+fn statement_error(action: &'static str, cluster: &ClusterId, err: sqlx::Error) -> Error {
+    Error::Statement {
+        action,
+        cluster: cluster.clone(),
+        message: err
+            .as_database_error()
+            .map_or_else(|| err.to_string(), |db| db.message().to_owned()),
+        code: mysql_number(&err),
+        retryable: is_retryable(&err),
+        source: Some(err),
+    }
+}

@@ -1,0 +1,490 @@
+//! `MySqlAccounts` against the real MariaDB that `scripts/test.sh` starts: what each level can
+//! and cannot do, that teardown really ends access, idempotence, foreign accounts, injection, and
+//! the audit log the server writes about it all.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use powerpole_core::ports::{DbAccounts, Removal};
+use powerpole_core::{
+    AuditOperation, ClusterId, DbPassword, DbUsername, Error as CoreError, GrantPlan, Permission,
+    RequestId, SchemaName,
+};
+use powerpole_mysql::{AccountSettings, MySqlAccounts, parse_log};
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, MySqlConnection, Row};
+
+struct Fixture {
+    accounts: MySqlAccounts,
+    cluster: ClusterId,
+    admin: MySqlConnectOptions,
+}
+
+async fn fixture() -> Option<Fixture> {
+    let url = powerpole_testkit::mysql_admin_url()?;
+    let admin: MySqlConnectOptions = url
+        .parse()
+        .expect("POWERPOLE_TEST_MYSQL_URL is a mysql:// URL");
+    let cluster = ClusterId::parse("test-mariadb").unwrap();
+    let accounts =
+        MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
+    Some(Fixture {
+        accounts,
+        cluster,
+        admin,
+    })
+}
+
+/// A user name and schema name no other test uses.
+fn unique(prefix: &str) -> (DbUsername, SchemaName) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let tag = format!("{prefix}{}x{n}", std::process::id());
+    (
+        DbUsername::parse(&format!("u.{tag}")).unwrap(),
+        SchemaName::parse(&format!("s_{tag}")).unwrap(),
+    )
+}
+
+fn request_id() -> RequestId {
+    RequestId::generate(time::OffsetDateTime::now_utc(), &mut rand::rng())
+}
+
+impl Fixture {
+    async fn admin(&self) -> MySqlConnection {
+        self.admin.connect().await.expect("admin connects")
+    }
+
+    async fn admin_exec(&self, sql: String) {
+        let mut conn = self.admin().await;
+        if let Err(e) = conn.execute(AssertSqlSafe(sql)).await {
+            panic!("admin statement failed: {e}");
+        }
+    }
+
+    async fn schema_with_table(&self, schema: &SchemaName) {
+        self.admin_exec(format!("CREATE DATABASE IF NOT EXISTS `{schema}`"))
+            .await;
+        self.admin_exec(format!(
+            "CREATE TABLE IF NOT EXISTS `{schema}`.t (id INT PRIMARY KEY)"
+        ))
+        .await;
+        self.admin_exec(format!("INSERT IGNORE INTO `{schema}`.t VALUES (1)"))
+            .await;
+    }
+
+    async fn login(
+        &self,
+        user: &DbUsername,
+        password: &str,
+    ) -> Result<MySqlConnection, sqlx::Error> {
+        self.admin
+            .clone()
+            .username(user.as_str())
+            .password(password)
+            .connect()
+            .await
+    }
+
+    async fn grants_of(&self, user: &DbUsername) -> Vec<String> {
+        let mut conn = self.admin().await;
+        let mut grants: Vec<String> =
+            sqlx::query(AssertSqlSafe(format!("SHOW GRANTS FOR '{user}'@'%'")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.get::<String, _>(0))
+                .collect();
+        grants.sort();
+        grants
+    }
+}
+
+async fn run(conn: &mut MySqlConnection, sql: String) -> Result<(), sqlx::Error> {
+    conn.execute(AssertSqlSafe(sql)).await.map(drop)
+}
+
+#[tokio::test]
+async fn each_level_can_do_exactly_what_it_grants() {
+    let Some(f) = fixture().await else { return };
+    for permission in Permission::ALL {
+        let (user, schema) = unique(&permission.as_str().to_lowercase());
+        f.schema_with_table(&schema).await;
+        let password = DbPassword::generate();
+        let plan = GrantPlan::new(permission, [schema.clone()]).unwrap();
+        f.accounts
+            .create(&f.cluster, request_id(), &user, &password, &plan)
+            .await
+            .unwrap();
+
+        let mut conn = f
+            .login(&user, password.expose())
+            .await
+            .expect("generated password logs in");
+        let n: i64 =
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM `{schema}`.t")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(n, 1);
+        let insert = run(&mut conn, format!("INSERT INTO `{schema}`.t VALUES (2)")).await;
+        assert_eq!(
+            insert.is_ok(),
+            permission >= Permission::Dml,
+            "{permission} INSERT: {insert:?}"
+        );
+        let create = run(&mut conn, format!("CREATE TABLE `{schema}`.t2 (id INT)")).await;
+        assert_eq!(
+            create.is_ok(),
+            permission == Permission::Ddl,
+            "{permission} CREATE: {create:?}"
+        );
+        assert!(
+            run(&mut conn, "SELECT * FROM mysql.user".into())
+                .await
+                .is_err(),
+            "{permission} read mysql.user"
+        );
+        let grant = run(
+            &mut conn,
+            format!("GRANT SELECT ON `{schema}`.* TO '{user}'@'%'"),
+        )
+        .await;
+        assert!(grant.is_err(), "{permission} could grant");
+        let other = run(&mut conn, "CREATE DATABASE someone_elses".into()).await;
+        assert!(other.is_err(), "{permission} created a database");
+        conn.close().await.ok();
+
+        f.accounts.remove(&f.cluster, &user).await.unwrap();
+        f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+    }
+}
+
+#[tokio::test]
+async fn teardown_kills_open_sessions_and_refuses_new_logins() {
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("end");
+    f.schema_with_table(&schema).await;
+    let password = DbPassword::generate();
+    let plan = GrantPlan::new(Permission::Read, [schema.clone()]).unwrap();
+    f.accounts
+        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .await
+        .unwrap();
+    let mut open = f.login(&user, password.expose()).await.unwrap();
+    let mut second = f.login(&user, password.expose()).await.unwrap();
+    run(&mut open, "SELECT 1".into()).await.unwrap();
+
+    let removal = f.accounts.remove(&f.cluster, &user).await.unwrap();
+    assert_eq!(removal, Removal::Dropped { sessions_killed: 2 });
+
+    let after = run(&mut open, format!("SELECT COUNT(*) FROM `{schema}`.t")).await;
+    assert!(after.is_err(), "open session survived teardown");
+    assert!(run(&mut second, "SELECT 1".into()).await.is_err());
+    assert!(
+        f.login(&user, password.expose()).await.is_err(),
+        "new login after teardown"
+    );
+    assert_eq!(
+        f.accounts.remove(&f.cluster, &user).await.unwrap(),
+        Removal::AlreadyGone
+    );
+    assert!(
+        !f.accounts
+            .list(&f.cluster)
+            .await
+            .unwrap()
+            .iter()
+            .any(|a| a.username == user)
+    );
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn provisioning_twice_leaves_one_account_with_the_same_grants() {
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("idem");
+    f.schema_with_table(&schema).await;
+    let id = request_id();
+    let password = DbPassword::generate();
+    let plan = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
+    f.accounts
+        .create(&f.cluster, id, &user, &password, &plan)
+        .await
+        .unwrap();
+    let first = f.grants_of(&user).await;
+    f.accounts
+        .create(&f.cluster, id, &user, &password, &plan)
+        .await
+        .unwrap();
+    assert_eq!(f.grants_of(&user).await, first);
+    assert!(
+        first
+            .iter()
+            .any(|g| g.contains("INSERT") && g.contains(&schema.as_str().replace('_', "\\_"))),
+        "{first:?}"
+    );
+
+    let listed: Vec<_> = f
+        .accounts
+        .list(&f.cluster)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.username == user)
+        .collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].request, id);
+    assert!(listed[0].exists && !listed[0].locked);
+    f.login(&user, password.expose())
+        .await
+        .expect("still logs in");
+
+    let other = f
+        .accounts
+        .create(
+            &f.cluster,
+            request_id(),
+            &user,
+            &DbPassword::generate(),
+            &plan,
+        )
+        .await;
+    assert!(matches!(other, Err(CoreError::Conflict(_))), "{other:?}");
+    f.login(&user, password.expose())
+        .await
+        .expect("other request changed nothing");
+
+    f.admin_exec(format!("ALTER USER '{user}'@'%' ACCOUNT LOCK"))
+        .await;
+    let listed = f.accounts.list(&f.cluster).await.unwrap();
+    assert!(
+        listed.iter().any(|a| a.username == user && a.locked),
+        "lock not seen"
+    );
+
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn a_foreign_account_with_the_same_name_is_never_touched() {
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("foreign");
+    f.admin_exec(format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'Their-own-password-1234567890abc'"
+    ))
+    .await;
+    let plan = GrantPlan::new(Permission::Ddl, [schema]).unwrap();
+    let created = f
+        .accounts
+        .create(
+            &f.cluster,
+            request_id(),
+            &user,
+            &DbPassword::generate(),
+            &plan,
+        )
+        .await;
+    let err = created.unwrap_err();
+    assert!(matches!(err, CoreError::Conflict(_)), "{err}");
+    assert!(
+        err.to_string().contains("not managed by powerpole"),
+        "{err}"
+    );
+    f.login(&user, "Their-own-password-1234567890abc")
+        .await
+        .expect("password unchanged");
+    assert_eq!(f.grants_of(&user).await.len(), 1, "no grant added");
+    let removed = f.accounts.remove(&f.cluster, &user).await;
+    assert!(
+        matches!(removed, Err(CoreError::Conflict(_))),
+        "{removed:?}"
+    );
+    f.login(&user, "Their-own-password-1234567890abc")
+        .await
+        .expect("not dropped");
+    f.admin_exec(format!("DROP USER '{user}'@'%'")).await;
+}
+
+#[tokio::test]
+async fn enumerated_schemas_skip_system_registry_and_hostile_names() {
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("enum");
+    f.schema_with_table(&schema).await;
+    let look_alike = schema.as_str().replace('_', "X");
+    let hostile = format!("ev`il'; DROP DATABASE {schema}; --{}", std::process::id());
+    f.admin_exec(format!("CREATE DATABASE `{look_alike}`"))
+        .await;
+    f.admin_exec(format!("CREATE DATABASE `{}`", hostile.replace('`', "``")))
+        .await;
+    let password = DbPassword::generate();
+    let plan = GrantPlan::new(Permission::Read, []).unwrap();
+    f.accounts
+        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .await
+        .unwrap();
+
+    let grants = f.grants_of(&user).await.join("\n");
+    assert!(
+        grants.contains(&format!("`{}`", schema.as_str().replace('_', "\\_"))),
+        "{grants}"
+    );
+    for never in [
+        "`mysql`",
+        "`sys`",
+        "`performance_schema`",
+        "`information_schema`",
+        "`powerpole`",
+        "ev``il",
+    ] {
+        assert!(!grants.contains(never), "granted on {never}: {grants}");
+    }
+    assert!(
+        !grants.contains("ON *.*") || grants.contains("GRANT USAGE ON *.*"),
+        "{grants}"
+    );
+    let mut conn = f.login(&user, password.expose()).await.unwrap();
+    let look = run(&mut conn, format!("CREATE TABLE `{look_alike}`.t (id INT)")).await;
+    assert!(look.is_err());
+    let seen: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM `{look_alike}`.t"
+    )))
+    .fetch_one(&mut conn)
+    .await
+    .map_or(-1, |n| n);
+    assert_eq!(seen, -1, "underscore acted as a wildcard");
+    conn.close().await.ok();
+
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+    f.admin_exec(format!("DROP DATABASE `{look_alike}`")).await;
+    f.admin_exec(format!("DROP DATABASE `{}`", hostile.replace('`', "``")))
+        .await;
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn hostile_names_are_refused_before_any_sql() {
+    for bad in ["x'@'%'; DROP USER root; --", "a`b", "a;b", "root", "bob'"] {
+        assert!(DbUsername::parse(bad).is_err(), "{bad:?}");
+    }
+    for bad in ["a`; DROP DATABASE mysql; --", "x'y", "a;b", "a.b"] {
+        assert!(SchemaName::parse(bad).is_err(), "{bad:?}");
+    }
+    assert!(
+        AccountSettings::new()
+            .with_host("%'; DROP USER root; --")
+            .is_err()
+    );
+    assert!(AccountSettings::new().with_host("10.0.%").is_ok());
+}
+
+#[tokio::test]
+async fn unknown_cluster_is_a_clear_error_and_password_never_leaks_into_errors() {
+    let Some(f) = fixture().await else { return };
+    let password = DbPassword::generate();
+    let (user, schema) = unique("leak");
+    let plan = GrantPlan::new(Permission::Read, [schema]).unwrap();
+    let other = ClusterId::parse("nowhere").unwrap();
+    let err = f
+        .accounts
+        .create(&other, request_id(), &user, &password, &plan)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CoreError::NotFound(_)), "{err}");
+
+    let unreachable = MySqlAccounts::new().with_cluster(
+        f.cluster.clone(),
+        f.admin.clone().port(1),
+        AccountSettings::new(),
+    );
+    let err = unreachable
+        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_retryable(),
+        "connection refused should be retryable: {err}"
+    );
+    let mut chain = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        chain.push_str(&format!(" {s} {s:?}"));
+        source = s.source();
+    }
+    assert!(
+        !chain.contains(password.expose()),
+        "password in error chain"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_of_these_operations_parses_and_names_the_user() {
+    let Some(f) = fixture().await else { return };
+    let Some(log) = powerpole_testkit::mysql_audit_log() else {
+        return;
+    };
+    let (user, schema) = unique("audit");
+    f.schema_with_table(&schema).await;
+    let password = DbPassword::generate();
+    let plan = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
+    f.accounts
+        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .await
+        .unwrap();
+    let mut conn = f.login(&user, password.expose()).await.unwrap();
+    run(
+        &mut conn,
+        format!("UPDATE `{schema}`.t SET id = 7 WHERE id = 1"),
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+
+    let mut records = Vec::new();
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let (good, _bad) = parse_log(&text);
+        records = good
+            .into_iter()
+            .filter(|r| r.username == user.as_str())
+            .collect();
+        if records
+            .iter()
+            .any(|r| r.operation == AuditOperation::Disconnect)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        records
+            .iter()
+            .any(|r| r.operation == AuditOperation::Connect),
+        "{records:?}"
+    );
+    let update = records
+        .iter()
+        .find(|r| r.operation == AuditOperation::Query && r.object.starts_with("UPDATE"))
+        .expect("UPDATE audited");
+    assert_eq!(
+        update.object,
+        format!("UPDATE `{schema}`.t SET id = 7 WHERE id = 1")
+    );
+    assert_eq!(update.retcode, 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains(password.expose()),
+        "password in the audit log"
+    );
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
