@@ -172,7 +172,8 @@ impl SchemaName {
 string_newtype!(SchemaName);
 
 /// What one request's account is granted: the level's privileges on each listed schema, and
-/// nothing global.
+/// nothing global. An empty schema list means "every user schema the cluster has" (or the
+/// cluster's configured set): the DB adapter enumerates them, since only the server knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantPlan {
     permission: Permission,
