@@ -1,5 +1,7 @@
 //! `powerpole preview` as a person runs it: the real binary, its output and its exit code.
 
+#![allow(clippy::unwrap_used, reason = "test helpers fail the test loudly")]
+
 use std::process::{Command, Output};
 
 fn powerpole(args: &[&str]) -> Output {

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# The project's one test command (README, .ci/run).
+#
+# Installs what is missing (Debian mariadb-server, a Python venv with moto), starts a throw-away
+# MariaDB with the server_audit plugin and a moto server on loopback, exports where they are, then
+# runs cargo fmt --check, cargo clippy -D warnings and cargo test (debug profile). Both servers are
+# stopped and their temp dir removed on any exit. The exit code is the first failing step's, else
+# cargo test's.
+#
+#   scripts/test.sh                          # everything, as CI does
+#   scripts/test.sh -p powerpole-mysql       # extra arguments go to `cargo test`
+#   POWERPOLE_SKIP_LINT=1 scripts/test.sh    # skip fmt and clippy (local iterations only)
+#   POWERPOLE_CACHE_DIR=/path                # where the venv lives (default ~/.cache/powerpole)
+set -euo pipefail
+
+MOTO_VERSION=5.2.5
+WAIT_SECONDS=60
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${POWERPOLE_CACHE_DIR:-${HOME:-/root}/.cache/powerpole}
+VENV=$CACHE_DIR/venv
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# --- progress -------------------------------------------------------------------------------------
+
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+START_MS=$(now_ms)
+PHASE=""
+PHASE_MS=$START_MS
+
+log() { printf '[test.sh %7s] %s\n' "$(fmt_ms $(($(now_ms) - START_MS)))" "$*" >&2; }
+phase_end() {
+    local how=${1:-done in}
+    if [[ -n $PHASE ]]; then
+        log "$PHASE: $how $(fmt_ms $(($(now_ms) - PHASE_MS)))"
+    fi
+    PHASE=""
+}
+phase() {
+    phase_end
+    PHASE=$1
+    PHASE_MS=$(now_ms)
+    log "$PHASE ..."
+}
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# --- cleanup --------------------------------------------------------------------------------------
+
+WORK=""
+MARIADB_PID=""
+MOTO_PID=""
+CHILD_PID=""
+POLICY_RC_CREATED=""
+
+# Stops a process started with `setsid` (so its pid is also its process group) and everything in
+# that group: TERM, up to $2 seconds of grace, then KILL.
+stop_group() {
+    local pid=$1 grace=$2 i
+    [[ -n $pid ]] || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+        kill -0 -- "-$pid" 2>/dev/null || kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
+    stop_group "$CHILD_PID" 10
+    stop_group "$MOTO_PID" 10
+    stop_group "$MARIADB_PID" 30
+    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
+    log "exit $rc"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in its own process group and waits for it, so that a signal to this script is
+# handled at once and the cleanup can stop the whole command tree.
+run() {
+    local rc=0
+    setsid "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=""
+    return "$rc"
+}
+
+# --- install --------------------------------------------------------------------------------------
+
+mariadb_installed() {
+    dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q 'install ok installed' &&
+        command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null &&
+        command -v mariadb >/dev/null
+}
+
+install_mariadb() {
+    phase "install mariadb-server"
+    if mariadb_installed; then
+        log "mariadb-server already installed: $(mariadbd --version | head -n1)"
+        return
+    fi
+    [[ $(id -u) -eq 0 ]] || die "mariadb-server is missing and installing it needs root"
+    local apt_log=$CACHE_DIR/apt.log
+    mkdir -p "$CACHE_DIR"
+    # Keep the package's postinst from starting a system service: this script runs its own server.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        POLICY_RC_CREATED=1
+    fi
+    log "apt-get update (log: $apt_log)"
+    apt-get -o DPkg::Lock::Timeout=300 update >"$apt_log" 2>&1 ||
+        { tail -n 30 "$apt_log" >&2; die "apt-get update failed"; }
+    log "apt-get install mariadb-server"
+    apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends mariadb-server \
+        >>"$apt_log" 2>&1 ||
+        { tail -n 30 "$apt_log" >&2; die "apt-get install mariadb-server failed"; }
+    if [[ -n $POLICY_RC_CREATED ]]; then
+        rm -f /usr/sbin/policy-rc.d
+        POLICY_RC_CREATED=""
+    fi
+    mariadb_installed || die "mariadb-server installed but mariadbd/mariadb-install-db not found"
+    log "installed $(mariadbd --version | head -n1)"
+}
+
+venv_ready() {
+    [[ -x $VENV/bin/python && -x $VENV/bin/moto_server ]] &&
+        [[ $(cat "$VENV/.powerpole-moto" 2>/dev/null) == "$MOTO_VERSION" ]] &&
+        "$VENV/bin/python" -c \
+            'import sys, importlib.metadata as m; sys.exit(m.version("moto") != sys.argv[1])' \
+            "$MOTO_VERSION" 2>/dev/null
+}
+
+install_moto() {
+    phase "install moto[server]==$MOTO_VERSION"
+    if venv_ready; then
+        log "venv $VENV already has moto $MOTO_VERSION"
+        return
+    fi
+    mkdir -p "$CACHE_DIR"
+    local pip_log=$CACHE_DIR/pip.log
+    if ! "$VENV/bin/python" -c 'pass' 2>/dev/null; then
+        rm -rf "$VENV"
+        log "creating venv $VENV"
+        python3 -m venv "$VENV" >"$pip_log" 2>&1 ||
+            { cat "$pip_log" >&2; die "python3 -m venv failed"; }
+    fi
+    rm -f "$VENV/.powerpole-moto"
+    log "pip install moto[server]==$MOTO_VERSION (log: $pip_log)"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+        >>"$pip_log" 2>&1 || { tail -n 30 "$pip_log" >&2; die "pip install moto failed"; }
+    echo "$MOTO_VERSION" >"$VENV/.powerpole-moto"
+    venv_ready || die "moto $MOTO_VERSION not usable in $VENV after install"
+}
+
+# --- servers --------------------------------------------------------------------------------------
+
+free_ports() {
+    python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+'
+}
+
+start_mariadb() {
+    phase "start mariadb"
+    local port=$1 d=$WORK/mariadb i
+    mkdir -p "$d"
+    mariadb-install-db --no-defaults --user=root --datadir="$d/data" \
+        --auth-root-authentication-method=normal --skip-test-db >"$d/install.log" 2>&1 ||
+        { cat "$d/install.log" >&2; die "mariadb-install-db failed"; }
+    TZ=UTC setsid mariadbd --no-defaults --user=root --datadir="$d/data" --socket="$d/s.sock" \
+        --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$d/pid" \
+        --log-error="$d/err.log" --plugin-load-add=server_audit --server-audit-logging=ON \
+        --server-audit-events=CONNECT,QUERY --server-audit-file-path="$d/audit.log" \
+        --server-audit-file-rotations=0 </dev/null >/dev/null 2>&1 &
+    MARIADB_PID=$!
+    for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+        if ! kill -0 "$MARIADB_PID" 2>/dev/null; then
+            cat "$d/err.log" >&2 || true
+            die "mariadbd exited during start-up"
+        fi
+        if mariadb-admin --no-defaults --socket="$d/s.sock" -uroot --connect-timeout=1 ping \
+            >/dev/null 2>&1; then
+            break
+        fi
+        sleep 0.1
+    done
+    if ((i >= WAIT_SECONDS * 10)); then
+        cat "$d/err.log" >&2 || true
+        die "mariadbd did not answer within ${WAIT_SECONDS}s"
+    fi
+    local password
+    password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+    # Like an Aurora master user: everything, with GRANT OPTION, from the client's address only.
+    if ! mariadb --no-defaults --socket="$d/s.sock" -uroot --batch <<SQL; then
+CREATE USER 'powerpole_admin'@'127.0.0.1' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON *.* TO 'powerpole_admin'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+        die "creating powerpole_admin failed"
+    fi
+    MYSQL_PWD=$password mariadb --no-defaults --protocol=tcp -h127.0.0.1 -P"$port" \
+        -upowerpole_admin --batch -e 'SELECT 1' >/dev/null ||
+        die "powerpole_admin cannot log in over TCP on 127.0.0.1:$port"
+    export POWERPOLE_TEST_MYSQL_URL="mysql://powerpole_admin:$password@127.0.0.1:$port"
+    export POWERPOLE_TEST_MYSQL_AUDIT_LOG="$d/audit.log"
+    log "mariadb on 127.0.0.1:$port, audit log $d/audit.log"
+}
+
+start_moto() {
+    phase "start moto"
+    local port=$1 i url="http://127.0.0.1:$1"
+    setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$WORK/moto.log" 2>&1 &
+    MOTO_PID=$!
+    for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
+        if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+            cat "$WORK/moto.log" >&2 || true
+            die "moto_server exited during start-up"
+        fi
+        if "$VENV/bin/python" -c '
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=1).read()
+' "$url" 2>/dev/null; then
+            break
+        fi
+        sleep 0.2
+    done
+    if ((i >= WAIT_SECONDS * 10)); then
+        cat "$WORK/moto.log" >&2 || true
+        die "moto_server did not answer within ${WAIT_SECONDS}s"
+    fi
+    export POWERPOLE_TEST_AWS_ENDPOINT=$url
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+    export AWS_EC2_METADATA_DISABLED=true
+    log "moto $MOTO_VERSION on $url"
+}
+
+# --- main -----------------------------------------------------------------------------------------
+
+cd "$ROOT"
+log "powerpole tests in $ROOT (CI=${CI:-unset})"
+
+mkdir -p "$CACHE_DIR"
+# One installer at a time when several runs share the cache (the lock goes with the descriptor).
+exec 9>"$CACHE_DIR/install.lock"
+flock 9
+install_mariadb
+install_moto
+exec 9>&-
+
+WORK=$(mktemp -d -t powerpole-test.XXXXXX)
+read -r MYSQL_PORT MOTO_PORT < <(free_ports)
+start_mariadb "$MYSQL_PORT"
+start_moto "$MOTO_PORT"
+
+if [[ ${POWERPOLE_SKIP_LINT:-} == 1 ]]; then
+    phase_end
+    log "POWERPOLE_SKIP_LINT=1: skipping cargo fmt and cargo clippy"
+else
+    phase "cargo fmt --all --check"
+    run cargo fmt --all --check
+    phase "cargo clippy --workspace --all-targets -- -D warnings"
+    run cargo clippy --workspace --all-targets -- -D warnings
+fi
+
+test_args=(--workspace)
+for arg in "$@"; do
+    case $arg in
+        -p* | --package | --package=* | --workspace | --all | --manifest-path*)
+            test_args=()
+            ;;
+        --) break ;;
+    esac
+done
+# --no-fail-fast: one CI run reports every failing test binary, not only the first.
+test_cmd=(cargo test --no-fail-fast "${test_args[@]}" "$@")
+phase "${test_cmd[*]}"
+run "${test_cmd[@]}"
