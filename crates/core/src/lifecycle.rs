@@ -763,33 +763,26 @@ mod tests {
         assert!(!r.cleanup_owed());
     }
 
+    fn restore_with(r: &AccessRequest, events: Vec<Event>) -> Result<AccessRequest> {
+        AccessRequest::restore(
+            r.id(),
+            r.requester().clone(),
+            r.db_username().clone(),
+            r.spec().clone(),
+            events,
+        )
+    }
+
     #[test]
     fn restore_replays_a_valid_history_and_refuses_a_forged_one() {
         let mut r = new_request();
         r.apply(Transition::Approve, approver(), T0, "").unwrap();
         r.record_step(workflow(), T0, "card updated");
-        let restored = AccessRequest::restore(
-            r.id(),
-            r.requester().clone(),
-            r.db_username().clone(),
-            r.spec().clone(),
-            r.events().to_vec(),
-        )
-        .unwrap();
-        assert_eq!(restored, r);
+        assert_eq!(restore_with(&r, r.events().to_vec()).unwrap(), r);
 
         let mut forged = r.events().to_vec();
         forged[1].actor = requester();
-        assert!(
-            AccessRequest::restore(
-                r.id(),
-                r.requester().clone(),
-                r.db_username().clone(),
-                r.spec().clone(),
-                forged
-            )
-            .is_err()
-        );
+        assert!(restore_with(&r, forged).is_err());
         let skipped = vec![
             r.events()[0].clone(),
             Event {
@@ -797,16 +790,7 @@ mod tests {
                 ..r.events()[1].clone()
             },
         ];
-        assert!(
-            AccessRequest::restore(
-                r.id(),
-                r.requester().clone(),
-                r.db_username().clone(),
-                r.spec().clone(),
-                skipped
-            )
-            .is_err()
-        );
+        assert!(restore_with(&r, skipped).is_err());
     }
 
     /// The allowed edges, written out independently of `Transition::next`.
@@ -868,8 +852,7 @@ mod tests {
                 prop_assert!(states.contains(&RequestState::Approved));
                 prop_assert!(states.contains(&RequestState::Provisioning));
             }
-            let restored = AccessRequest::restore(r.id(), r.requester().clone(), r.db_username().clone(), r.spec().clone(), r.events().to_vec());
-            prop_assert_eq!(restored.ok(), Some(r));
+            prop_assert_eq!(restore_with(&r, r.events().to_vec()).ok(), Some(r));
         }
     }
 

@@ -42,6 +42,15 @@ async fn fixture() -> Option<Fixture> {
     })
 }
 
+/// What [`Fixture::provision`] created.
+struct Provisioned {
+    user: DbUsername,
+    schema: SchemaName,
+    password: DbPassword,
+    plan: GrantPlan,
+    id: RequestId,
+}
+
 /// A user name and schema name no other test uses.
 fn unique(prefix: &str) -> (DbUsername, SchemaName) {
     static N: AtomicU32 = AtomicU32::new(0);
@@ -66,6 +75,26 @@ impl Fixture {
         let mut conn = self.admin().await;
         if let Err(e) = conn.execute(AssertSqlSafe(sql)).await {
             panic!("admin statement failed: {e}");
+        }
+    }
+
+    /// A fresh account with `permission` on a fresh schema holding one row.
+    async fn provision(&self, prefix: &str, permission: Permission) -> Provisioned {
+        let (user, schema) = unique(prefix);
+        self.schema_with_table(&schema).await;
+        let id = request_id();
+        let password = DbPassword::generate();
+        let plan = GrantPlan::new(permission, [schema.clone()]).unwrap();
+        self.accounts
+            .create(&self.cluster, id, &user, &password, &plan)
+            .await
+            .unwrap();
+        Provisioned {
+            user,
+            schema,
+            password,
+            plan,
+            id,
         }
     }
 
@@ -116,14 +145,14 @@ async fn run(conn: &mut MySqlConnection, sql: String) -> Result<(), sqlx::Error>
 async fn each_level_can_do_exactly_what_it_grants() {
     let Some(f) = fixture().await else { return };
     for permission in Permission::ALL {
-        let (user, schema) = unique(&permission.as_str().to_lowercase());
-        f.schema_with_table(&schema).await;
-        let password = DbPassword::generate();
-        let plan = GrantPlan::new(permission, [schema.clone()]).unwrap();
-        f.accounts
-            .create(&f.cluster, request_id(), &user, &password, &plan)
-            .await
-            .unwrap();
+        let Provisioned {
+            user,
+            schema,
+            password,
+            ..
+        } = f
+            .provision(&permission.as_str().to_lowercase(), permission)
+            .await;
 
         let mut conn = f
             .login(&user, password.expose())
@@ -171,14 +200,12 @@ async fn each_level_can_do_exactly_what_it_grants() {
 #[tokio::test]
 async fn teardown_kills_open_sessions_and_refuses_new_logins() {
     let Some(f) = fixture().await else { return };
-    let (user, schema) = unique("end");
-    f.schema_with_table(&schema).await;
-    let password = DbPassword::generate();
-    let plan = GrantPlan::new(Permission::Read, [schema.clone()]).unwrap();
-    f.accounts
-        .create(&f.cluster, request_id(), &user, &password, &plan)
-        .await
-        .unwrap();
+    let Provisioned {
+        user,
+        schema,
+        password,
+        ..
+    } = f.provision("end", Permission::Read).await;
     let mut open = f.login(&user, password.expose()).await.unwrap();
     let mut second = f.login(&user, password.expose()).await.unwrap();
     run(&mut open, "SELECT 1".into()).await.unwrap();
@@ -211,15 +238,13 @@ async fn teardown_kills_open_sessions_and_refuses_new_logins() {
 #[tokio::test]
 async fn provisioning_twice_leaves_one_account_with_the_same_grants() {
     let Some(f) = fixture().await else { return };
-    let (user, schema) = unique("idem");
-    f.schema_with_table(&schema).await;
-    let id = request_id();
-    let password = DbPassword::generate();
-    let plan = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
-    f.accounts
-        .create(&f.cluster, id, &user, &password, &plan)
-        .await
-        .unwrap();
+    let Provisioned {
+        user,
+        schema,
+        password,
+        plan,
+        id,
+    } = f.provision("idem", Permission::Dml).await;
     let first = f.grants_of(&user).await;
     f.accounts
         .create(&f.cluster, id, &user, &password, &plan)
@@ -432,14 +457,12 @@ async fn the_audit_log_of_these_operations_parses_and_names_the_user() {
     let Some(log) = powerpole_testkit::mysql_audit_log() else {
         return;
     };
-    let (user, schema) = unique("audit");
-    f.schema_with_table(&schema).await;
-    let password = DbPassword::generate();
-    let plan = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
-    f.accounts
-        .create(&f.cluster, request_id(), &user, &password, &plan)
-        .await
-        .unwrap();
+    let Provisioned {
+        user,
+        schema,
+        password,
+        ..
+    } = f.provision("audit", Permission::Dml).await;
     let mut conn = f.login(&user, password.expose()).await.unwrap();
     run(
         &mut conn,
