@@ -10,6 +10,7 @@ pub mod grants;
 pub mod ids;
 pub mod lifecycle;
 pub mod ports;
+pub mod resources;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
@@ -21,4 +22,5 @@ pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{
     AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,
 };
+pub use resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
 pub use window::{AccessWindow, WindowPolicy};

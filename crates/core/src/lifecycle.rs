@@ -18,6 +18,7 @@ use crate::account::DbUsername;
 use crate::error::{Error, Field, Result};
 use crate::grants::Permission;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId, string_newtype};
+use crate::resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
 use crate::window::AccessWindow;
 
 /// Where a request is in its life.
@@ -216,6 +217,23 @@ impl fmt::Display for Actor {
     }
 }
 
+impl FromStr for Actor {
+    type Err = Error;
+
+    /// Parses the `Display` form: `user:U…` or `system:workflow` / `system:sweeper`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.split_once(':') {
+            Some(("user", id)) => Ok(Self::User(SlackUserId::parse(id)?)),
+            Some(("system", name)) => Component::ALL
+                .into_iter()
+                .find(|c| c.as_str() == name)
+                .map(Self::System)
+                .ok_or_else(|| Error::NotFound(format!("component {name:?}"))),
+            _ => Err(Error::NotFound(format!("actor {s:?}"))),
+        }
+    }
+}
+
 /// The broker's parts that act without a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Component {
@@ -226,6 +244,9 @@ pub enum Component {
 }
 
 impl Component {
+    /// Every component.
+    pub const ALL: [Self; 2] = [Self::Workflow, Self::Sweeper];
+
     /// The component's stable name.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -263,6 +284,60 @@ pub enum EventKind {
     Step,
     /// Everything the request created has been removed after a failure.
     CleanedUp,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [Self; 12] = [
+        Self::Submitted,
+        Self::Approved,
+        Self::Denied,
+        Self::Expired,
+        Self::Cancelled,
+        Self::ProvisioningStarted,
+        Self::Activated,
+        Self::TeardownStarted,
+        Self::Ended,
+        Self::Failed,
+        Self::Step,
+        Self::CleanedUp,
+    ];
+
+    /// The kind's stable, snake-case name (as stored).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+            Self::ProvisioningStarted => "provisioning_started",
+            Self::Activated => "activated",
+            Self::TeardownStarted => "teardown_started",
+            Self::Ended => "ended",
+            Self::Failed => "failed",
+            Self::Step => "step",
+            Self::CleanedUp => "cleaned_up",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| Error::NotFound(format!("event kind {s:?}")))
+    }
 }
 
 /// One entry of a request's audit trail. `detail` is free text for people and never holds a
@@ -341,6 +416,7 @@ pub struct AccessRequest {
     spec: AccessSpec,
     state: RequestState,
     events: Vec<Event>,
+    resources: Resources,
 }
 
 impl AccessRequest {
@@ -373,11 +449,13 @@ impl AccessRequest {
             spec,
             state: RequestState::Pending,
             events: vec![submitted],
+            resources: Resources::default(),
         }
     }
 
     /// Rebuilds a request from storage, replaying `events` through the lifecycle so a stored
-    /// history that breaks the rules is refused rather than trusted.
+    /// history that breaks the rules is refused rather than trusted; `resources` are taken as
+    /// stored.
     ///
     /// # Errors
     /// [`Error::Conflict`] when the events do not start with `Submitted` or replaying them does not
@@ -388,6 +466,7 @@ impl AccessRequest {
         db_username: DbUsername,
         spec: AccessSpec,
         events: Vec<Event>,
+        resources: Resources,
     ) -> Result<Self> {
         let mut iter = events.into_iter();
         let Some(first) = iter.next().filter(|e| e.kind == EventKind::Submitted) else {
@@ -402,6 +481,7 @@ impl AccessRequest {
             spec,
             state: RequestState::Pending,
             events: vec![first],
+            resources: Resources::default(),
         };
         for event in iter {
             match transition_for(event.kind) {
@@ -411,6 +491,7 @@ impl AccessRequest {
                 None => request.record(event.kind, event.actor, event.at, event.detail)?,
             }
         }
+        request.resources = resources;
         Ok(request)
     }
 
@@ -436,6 +517,9 @@ impl AccessRequest {
             });
         };
         self.check_actor(transition, &actor)?;
+        if self.state == RequestState::Pending {
+            self.resources.approval_token = None;
+        }
         self.state = next;
         Ok(self.push(Event {
             at,
@@ -474,6 +558,45 @@ impl AccessRequest {
     ) -> Result<&Event> {
         self.record(EventKind::CleanedUp, actor, at, detail.into())?;
         Ok(self.last_event())
+    }
+
+    /// Keeps the token the workflow's approval gate waits on (stored before the card is posted,
+    /// so a click can always resume the workflow).
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the request is no longer pending.
+    pub fn set_approval_token(&mut self, token: TaskToken) -> Result<()> {
+        if self.state != RequestState::Pending {
+            return Err(Error::NotAllowed(
+                "only a pending request waits for a decision",
+            ));
+        }
+        self.resources.approval_token = Some(token);
+        Ok(())
+    }
+
+    /// Remembers where the approval card was posted, so it can be updated in place.
+    pub fn set_approval_card(&mut self, card: MessageRef) {
+        self.resources.approval_card = Some(card);
+    }
+
+    /// Records the bastion launched for the request, with a step event.
+    pub fn record_bastion(
+        &mut self,
+        bastion: BastionId,
+        actor: Actor,
+        at: OffsetDateTime,
+    ) -> &Event {
+        let detail = format!("bastion {} launched", bastion.0);
+        self.resources.bastion = Some(bastion);
+        self.record_step(actor, at, detail)
+    }
+
+    /// Records where the request's password was stored, with a step event.
+    pub fn record_secret(&mut self, secret: SecretRef, actor: Actor, at: OffsetDateTime) -> &Event {
+        let detail = format!("secret stored at {}", secret.0);
+        self.resources.secret = Some(secret);
+        self.record_step(actor, at, detail)
     }
 
     fn record(
@@ -579,6 +702,12 @@ impl AccessRequest {
     #[must_use]
     pub fn state(&self) -> RequestState {
         self.state
+    }
+
+    /// The references the request holds.
+    #[must_use]
+    pub fn resources(&self) -> &Resources {
+        &self.resources
     }
 
     /// The audit trail, oldest first.
@@ -756,6 +885,40 @@ mod tests {
     }
 
     #[test]
+    fn the_approval_token_lives_only_while_pending_and_resources_survive_restore() {
+        let mut r = new_request();
+        r.set_approval_token(TaskToken("tok".into())).unwrap();
+        r.set_approval_card(MessageRef {
+            channel: "C1".into(),
+            ts: "1.2".into(),
+        });
+        assert_eq!(r.resources().approval_token, Some(TaskToken("tok".into())));
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        assert_eq!(
+            r.resources().approval_token,
+            None,
+            "token outlived the decision"
+        );
+        assert!(r.set_approval_token(TaskToken("late".into())).is_err());
+        r.apply(Transition::StartProvisioning, workflow(), T0, "")
+            .unwrap();
+        let event = r
+            .record_bastion(BastionId("i-0abc".into()), workflow(), T0)
+            .clone();
+        assert_eq!(
+            (event.kind, event.detail.as_str()),
+            (EventKind::Step, "bastion i-0abc launched")
+        );
+        r.record_secret(SecretRef("arn:aws:secretsmanager:x".into()), workflow(), T0);
+        let restored = restore_with(&r, r.events().to_vec()).unwrap();
+        assert_eq!(restored.resources(), r.resources());
+        assert_eq!(
+            restored.resources().bastion,
+            Some(BastionId("i-0abc".into()))
+        );
+    }
+
+    #[test]
     fn failure_before_provisioning_owes_nothing() {
         let mut r = new_request();
         r.apply(Transition::Fail, workflow(), T0, "card could not be posted")
@@ -770,6 +933,7 @@ mod tests {
             r.db_username().clone(),
             r.spec().clone(),
             events,
+            r.resources().clone(),
         )
     }
 
@@ -853,6 +1017,22 @@ mod tests {
                 prop_assert!(states.contains(&RequestState::Provisioning));
             }
             prop_assert_eq!(restore_with(&r, r.events().to_vec()).ok(), Some(r));
+        }
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for kind in EventKind::ALL {
+            assert_eq!(kind.as_str().parse::<EventKind>().unwrap(), kind);
+        }
+        for state in RequestState::ALL {
+            assert_eq!(state.as_str().parse::<RequestState>().unwrap(), state);
+        }
+        for actor in [requester(), workflow(), Actor::System(Component::Sweeper)] {
+            assert_eq!(actor.to_string().parse::<Actor>().unwrap(), actor);
+        }
+        for bad in ["", "user:", "user:C123", "system:cron", "robot:x"] {
+            assert!(bad.parse::<Actor>().is_err(), "{bad:?}");
         }
     }
 

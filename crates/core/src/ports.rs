@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
+pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
 use crate::window::AccessWindow;
 
 /// Durable record of requests and their events (DynamoDB on AWS, SQLite locally).
@@ -71,10 +72,6 @@ pub trait SecretVault: Send + Sync {
     fn delete(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// Where a stored secret is (an ARN on AWS, a path locally). Not the secret itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretRef(pub String);
-
 /// Throw-away bastions reachable only through SSM (EC2 on AWS; the local machine locally).
 pub trait BastionFleet: Send + Sync {
     /// Launches the request's bastion; a repeated call for the same request returns the same
@@ -94,10 +91,6 @@ pub trait BastionFleet: Send + Sync {
     /// Every bastion the broker launched that still exists, for the sweeper.
     fn list(&self) -> impl Future<Output = Result<Vec<Bastion>>> + Send;
 }
-
-/// A bastion's id (an EC2 instance id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct BastionId(pub String);
 
 /// A bastion and the tags that tie it to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,10 +132,6 @@ pub trait Workflow: Send + Sync {
     fn stop(&self, id: RequestId, cause: &str) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// The token a waiting workflow task is resumed with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskToken(pub String);
-
 /// An approver's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -173,15 +162,6 @@ pub trait Chat: Send + Sync {
         user: &SlackUserId,
         notice: &Notice,
     ) -> impl Future<Output = Result<()>> + Send;
-}
-
-/// A posted message (channel id and timestamp in Slack).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageRef {
-    /// The channel.
-    pub channel: String,
-    /// The message's timestamp id.
-    pub ts: String,
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.

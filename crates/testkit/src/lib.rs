@@ -12,6 +12,8 @@
 //! When the variable is missing, the test is skipped with a line on stderr on a developer machine,
 //! and fails when `CI` is set: CI must never pass by testing nothing.
 
+pub mod store_contract;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,0 +1,95 @@
+//! The DynamoDB request store on moto: the request-store contract every store passes, plus what
+//! is specific to DynamoDB (item shape, no secret in the item).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use powerpole_aws::DynamoDbStore;
+use powerpole_core::ports::RequestStore;
+use powerpole_testkit::store_contract::{fresh_user, pending_request};
+use time::OffsetDateTime;
+
+/// A store on a fresh table of its own.
+async fn store() -> Option<DynamoDbStore> {
+    let endpoint = powerpole_testkit::aws_endpoint()?;
+    let config = powerpole_aws::config::load(Some(&endpoint)).await;
+    let store = DynamoDbStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        powerpole_testkit::unique_name("requests"),
+    );
+    store.create_table().await.unwrap();
+    Some(store)
+}
+
+powerpole_testkit::request_store_contract!(store());
+
+#[tokio::test]
+async fn the_item_holds_ids_and_text_only_and_drops_out_of_the_deadline_index_when_decided() {
+    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+        return;
+    };
+    let config = powerpole_aws::config::load(Some(&endpoint)).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = powerpole_testkit::unique_name("requests");
+    let store = DynamoDbStore::new(client.clone(), &table);
+    store.create_table().await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let mut request = pending_request(&fresh_user(), now, now);
+    store.insert(&request).await.unwrap();
+
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["state"].as_s().unwrap(), "pending");
+    assert_eq!(item["gsi2pk"].as_s().unwrap(), "pending");
+    assert!(!item.keys().any(|k| k.contains("password")), "{item:?}");
+
+    let approver =
+        powerpole_core::Actor::User(powerpole_core::SlackUserId::parse("UAPPROVER9").unwrap());
+    request
+        .apply(powerpole_core::Transition::Deny, approver, now, "no ticket")
+        .unwrap();
+    store.update(&request, 1).await.unwrap();
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["state"].as_s().unwrap(), "denied");
+    assert!(
+        !item.contains_key("gsi2pk"),
+        "decided request still in the deadline index"
+    );
+    assert_eq!(item["events"].as_l().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_a_clear_non_retryable_error() {
+    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+        return;
+    };
+    let config = powerpole_aws::config::load(Some(&endpoint)).await;
+    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), "no-such-table");
+    let now = OffsetDateTime::now_utc();
+    let err = store
+        .get_request(pending_request(&fresh_user(), now, now).id())
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err}");
+}
