@@ -30,6 +30,14 @@ pub enum Error {
     /// A conditional write lost: the stored item changed since it was read.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A setting given to an adapter is invalid.
+    #[error("invalid setting {setting}: {problem}")]
+    InvalidSetting {
+        /// Which setting.
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A stored item or an AWS answer does not have the expected shape.
     #[error("malformed {what}: {problem}")]
     Malformed {
@@ -59,6 +67,14 @@ impl Error {
         match self {
             Self::Sdk { code, .. } => Some(code),
             _ => None,
+        }
+    }
+
+    /// An invalid-setting error.
+    pub(crate) fn invalid_setting(setting: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::InvalidSetting {
+            setting: setting.into(),
+            problem: problem.into(),
         }
     }
 
@@ -130,7 +146,7 @@ impl From<Error> for powerpole_core::Error {
                 retryable,
                 source: Box::new(err),
             },
-            Error::Malformed { .. } => Self::Backend {
+            Error::Malformed { .. } | Error::InvalidSetting { .. } => Self::Backend {
                 system: "aws",
                 retryable: false,
                 source: Box::new(err),

@@ -4,10 +4,10 @@
 //! | port | adapter | service |
 //! |---|---|---|
 //! | `RequestStore` | [`DynamoDbStore`] | DynamoDB (table design in [`store::items`]) |
-//! | `SecretVault` | `secrets` | Secrets Manager |
-//! | `BastionFleet` | `bastions` | EC2 |
-//! | `Workflow` | `workflow` | Step Functions |
-//! | `AuditSource` | `logs` | CloudWatch Logs |
+//! | `SecretVault` | [`SecretsManagerVault`] | Secrets Manager |
+//! | `BastionFleet` | [`Ec2Fleet`] | EC2 |
+//! | `Workflow` | [`StepFunctionsWorkflow`] | Step Functions |
+//! | `AuditSource` | [`CloudWatchAuditSource`] | CloudWatch Logs |
 //!
 //! Every failure is an [`Error`]; AWS failures keep the SDK error as their source and say whether
 //! a retry can help, which is what the Lambdas' `Retryable` / `NonRetryable` error types carry.
@@ -18,7 +18,12 @@ pub mod error;
 pub mod logs;
 pub mod secrets;
 pub mod store;
+mod timefmt;
 pub mod workflow;
 
+pub use bastions::{Ec2Fleet, Ec2FleetSettings};
 pub use error::{Error, Result};
+pub use logs::{AuditLogSettings, CloudWatchAuditSource};
+pub use secrets::{SecretsManagerSettings, SecretsManagerVault};
 pub use store::DynamoDbStore;
+pub use workflow::StepFunctionsWorkflow;

@@ -53,9 +53,7 @@ pub fn request_key(id: RequestId) -> String {
 /// A timestamp as stored: `2026-11-23T14:00:00Z`.
 #[must_use]
 pub fn timestamp(at: OffsetDateTime) -> String {
-    let at = at.replace_nanosecond(0).unwrap_or(at);
-    at.format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+    crate::timefmt::utc_seconds(at)
 }
 
 /// The `by-deadline` sort-key bound for "deadline before `before`": `before` rounded up to the
