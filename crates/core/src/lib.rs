@@ -9,6 +9,7 @@ pub mod error;
 pub mod grants;
 pub mod ids;
 pub mod lifecycle;
+pub mod policy;
 pub mod ports;
 pub mod resources;
 pub mod window;
@@ -22,5 +23,6 @@ pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{
     AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,
 };
+pub use policy::{ClusterPolicy, RequestForm};
 pub use resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
 pub use window::{AccessWindow, WindowPolicy};
