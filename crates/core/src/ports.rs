@@ -11,7 +11,7 @@ use crate::account::{DbPassword, DbUsername, Email};
 use crate::audit::AuditRecord;
 use crate::error::Result;
 use crate::grants::GrantPlan;
-use crate::ids::{ClusterId, RequestId, SlackUserId};
+use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
 use crate::window::AccessWindow;
@@ -176,6 +176,10 @@ pub enum Notice {
         username: DbUsername,
         /// The bastion to connect through, if there is one.
         bastion: Option<BastionId>,
+        /// The cluster's region (for the SSM and Secrets Manager commands).
+        region: Region,
+        /// The database endpoint to connect to (host name).
+        endpoint: String,
         /// Where the password is (never the password).
         secret: SecretRef,
         /// When access ends.
