@@ -1,0 +1,515 @@
+//! Everything the broker shows in Slack, as Block Kit JSON: the request modal, inline modal
+//! errors, the approval card before and after a decision, and the requester's messages.
+//!
+//! Text a person typed (the reason) is escaped (`&`, `<`, `>`), so `<!channel>` or a fake link
+//! in a reason is shown, never acted on. Buttons carry only the request id. No view has a field
+//! for a password: the types that reach this module hold references to secrets, never values.
+
+use powerpole_core::ports::Notice;
+use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// The modal's `callback_id`.
+pub const REQUEST_CALLBACK: &str = "powerpole_request";
+/// The `action_id` of every input in the modal; blocks are told apart by `block_id`, which is the
+/// core's field name (`cluster`, `region`, `permission`, `duration`, `start`, `reason`).
+pub const INPUT_ACTION: &str = "value";
+/// Action ids of the buttons.
+pub const APPROVE_ACTION: &str = "approve";
+/// See [`APPROVE_ACTION`].
+pub const DENY_ACTION: &str = "deny";
+/// See [`APPROVE_ACTION`].
+pub const END_NOW_ACTION: &str = "end_now";
+
+const DURATIONS_MINUTES: [i64; 7] = [15, 30, 60, 120, 240, 360, 480];
+
+/// Escapes the three characters Slack's `mrkdwn` treats as control characters.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn plain(text: &str) -> Value {
+    json!({"type": "plain_text", "text": text, "emoji": true})
+}
+
+fn mrkdwn(text: &str) -> Value {
+    json!({"type": "mrkdwn", "text": text})
+}
+
+/// A time shown in each reader's own time zone, with a UTC fallback.
+fn when(at: OffsetDateTime) -> String {
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{} UTC>",
+        at.unix_timestamp(),
+        crate::views::utc(at)
+    )
+}
+
+fn utc(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+fn minutes_label(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} minutes"),
+        (1, 0) => "1 hour".to_owned(),
+        (h, 0) => format!("{h} hours"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// The request modal, for `views.open`. The first cluster is pre-selected and its region
+/// pre-filled; durations are offered up to the longest any cluster allows (the chosen cluster's
+/// own limit is enforced on submission).
+#[must_use]
+pub fn request_modal(clusters: &[ClusterPolicy]) -> Value {
+    let cluster_option = |c: &ClusterPolicy| json!({"text": plain(&format!("{} ({})", c.cluster, c.region)), "value": c.cluster.as_str()});
+    let longest = clusters
+        .iter()
+        .map(|c| c.window.max_duration().whole_minutes())
+        .max()
+        .unwrap_or(60);
+    let duration_option =
+        |m: i64| json!({"text": plain(&minutes_label(m)), "value": m.to_string()});
+    let durations: Vec<Value> = DURATIONS_MINUTES
+        .into_iter()
+        .filter(|m| *m <= longest)
+        .map(duration_option)
+        .collect();
+    let level_option = |p: Permission| json!({"text": plain(p.as_str()), "description": plain(p.description()), "value": p.as_str()});
+    let mut cluster_select = json!({
+        "type": "static_select",
+        "action_id": INPUT_ACTION,
+        "options": clusters.iter().map(cluster_option).collect::<Vec<_>>(),
+    });
+    let mut region_input = json!({"type": "plain_text_input", "action_id": INPUT_ACTION});
+    if let Some(first) = clusters.first() {
+        cluster_select["initial_option"] = cluster_option(first);
+        region_input["initial_value"] = json!(first.region.as_str());
+    }
+    json!({
+        "type": "modal",
+        "callback_id": REQUEST_CALLBACK,
+        "title": plain("Database access"),
+        "submit": plain("Request"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "input", "block_id": "cluster", "label": plain("Cluster"), "element": cluster_select},
+            {"type": "input", "block_id": "region", "label": plain("Region"), "element": region_input,
+             "hint": plain("Filled in from the cluster; it must match.")},
+            {"type": "input", "block_id": "permission", "label": plain("Permission"), "element": {
+                "type": "radio_buttons", "action_id": INPUT_ACTION,
+                "options": Permission::ALL.map(level_option),
+                "initial_option": level_option(Permission::Read),
+            }},
+            {"type": "input", "block_id": "duration", "label": plain("Duration"), "element": {
+                "type": "static_select", "action_id": INPUT_ACTION,
+                "options": durations,
+                "initial_option": duration_option(60),
+            }},
+            {"type": "input", "block_id": "start", "optional": true, "label": plain("Start"),
+             "element": {"type": "datetimepicker", "action_id": INPUT_ACTION},
+             "hint": plain("Leave empty to start as soon as it is approved.")},
+            {"type": "input", "block_id": "reason", "label": plain("Reason"), "element": {
+                "type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": true,
+                "max_length": powerpole_core::Reason::MAX_CHARS,
+                "placeholder": plain("Ticket and what you need to do"),
+            }},
+        ],
+    })
+}
+
+/// The answer to a modal submission with invalid fields: each message next to its input.
+#[must_use]
+pub fn modal_errors(errors: &[Error]) -> Value {
+    let mut by_block = serde_json::Map::new();
+    for error in errors {
+        if let Error::Invalid { field, problem } = error {
+            by_block
+                .entry(field.as_str())
+                .or_insert_with(|| json!(capitalize(problem)));
+        }
+    }
+    json!({"response_action": "errors", "errors": by_block})
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn summary_fields(request: &AccessRequest) -> Value {
+    let spec = request.spec();
+    json!([
+        mrkdwn(&format!("*Requester*\n<@{}>", request.requester())),
+        mrkdwn(&format!("*Cluster*\n`{}` ({})", spec.cluster, spec.region)),
+        mrkdwn(&format!(
+            "*Level*\n{} — {}",
+            spec.permission,
+            spec.permission.description()
+        )),
+        mrkdwn(&format!("*DB user*\n`{}`", request.db_username())),
+        mrkdwn(&format!("*From*\n{}", when(spec.window.start()))),
+        mrkdwn(&format!("*Until*\n{}", when(spec.window.end()))),
+    ])
+}
+
+/// The approval card as a message (`text` fallback and `blocks`) for the approvers' channel:
+/// Approve and Deny (with a confirmation) while pending; who decided and when afterwards.
+#[must_use]
+pub fn approval_card(request: &AccessRequest) -> Value {
+    let spec = request.spec();
+    let fallback = format!(
+        "{} access to {} requested by <@{}>: {}",
+        spec.permission,
+        spec.cluster,
+        request.requester(),
+        escape(spec.reason.as_str())
+    );
+    let mut blocks = vec![
+        json!({"type": "header", "text": plain("Database access request")}),
+        json!({"type": "section", "fields": summary_fields(request)}),
+        json!({"type": "section", "text": mrkdwn(&format!("*Reason*\n{}", escape(spec.reason.as_str())))}),
+    ];
+    if request.state() == RequestState::Pending {
+        let id = request.id().to_string();
+        blocks.push(json!({"type": "actions", "block_id": "decision", "elements": [
+            {"type": "button", "action_id": APPROVE_ACTION, "style": "primary", "text": plain("Approve"), "value": id},
+            {"type": "button", "action_id": DENY_ACTION, "style": "danger", "text": plain("Deny"), "value": id,
+             "confirm": {"title": plain("Deny this request?"), "text": plain("The requester will be told it was denied."),
+                         "confirm": plain("Deny"), "deny": plain("Keep it"), "style": "danger"}},
+        ]}));
+    } else {
+        blocks.push(json!({"type": "context", "elements": [mrkdwn(&outcome(request))]}));
+    }
+    json!({"text": fallback, "blocks": blocks})
+}
+
+/// One line saying how a request was decided or how it ended.
+fn outcome(request: &AccessRequest) -> String {
+    let decision = request.events().iter().find(|e| {
+        matches!(
+            e.kind,
+            EventKind::Approved | EventKind::Denied | EventKind::Expired | EventKind::Cancelled
+        )
+    });
+    let by = |event: &powerpole_core::Event| match &event.actor {
+        powerpole_core::Actor::User(user) => format!("<@{user}>"),
+        powerpole_core::Actor::System(component) => format!("the {}", component.as_str()),
+    };
+    let mut line = match decision {
+        Some(e) if e.kind == EventKind::Approved => {
+            format!(":white_check_mark: Approved by {} {}", by(e), when(e.at))
+        }
+        Some(e) if e.kind == EventKind::Denied => {
+            format!(":no_entry: Denied by {} {}", by(e), when(e.at))
+        }
+        Some(e) if e.kind == EventKind::Expired => format!(
+            ":hourglass: Expired {}: nobody decided before the start",
+            when(e.at)
+        ),
+        Some(e) => format!(
+            ":leftwards_arrow_with_hook: Cancelled by {} {}",
+            by(e),
+            when(e.at)
+        ),
+        None => String::new(),
+    };
+    let tail = match request.state() {
+        RequestState::Active => Some("access is live".to_owned()),
+        RequestState::Ended => Some("access has ended".to_owned()),
+        RequestState::Failed => Some("failed; access removed or being removed".to_owned()),
+        _ => None,
+    };
+    if let Some(tail) = tail {
+        line = if line.is_empty() {
+            tail
+        } else {
+            format!("{line} · {tail}")
+        };
+    }
+    line
+}
+
+/// A direct message to the requester for `notice`, as `text` fallback and `blocks`.
+#[must_use]
+pub fn notice_message(notice: &Notice) -> Value {
+    match notice {
+        Notice::Ready {
+            request,
+            username,
+            bastion,
+            region,
+            endpoint,
+            secret,
+            ends_at,
+        } => {
+            let fetch = format!(
+                "aws secretsmanager get-secret-value --region {region} --secret-id '{}' --query SecretString --output text | jq -r .password",
+                secret.0
+            );
+            let mysql = format!(
+                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") -h {endpoint} -u {username}"
+            );
+            let mut steps = Vec::new();
+            if let Some(bastion) = bastion {
+                steps.push(format!(
+                    "1. Open a session on your bastion:\n```aws ssm start-session --region {region} --target {}```",
+                    bastion.0
+                ));
+            }
+            steps.push(format!(
+                "{}. Start `mysql` with the password read from Secrets Manager (it is never shown):\n```{mysql}```",
+                steps.len() + 1
+            ));
+            message(
+                &format!(
+                    "Your database access is ready until {} UTC (request {request}).",
+                    utc(*ends_at)
+                ),
+                vec![
+                    json!({"type": "section", "text": mrkdwn(&format!(":key: *Access ready* until {} — you are `{username}`.", when(*ends_at)))}),
+                    json!({"type": "section", "text": mrkdwn(&steps.join("\n"))}),
+                    json!({"type": "context", "elements": [mrkdwn(&format!("Request `{request}` · everything you run is audited"))]}),
+                ],
+            )
+        }
+        Notice::EndingSoon { request, ends_at } => message(
+            &format!("Your database access ends at {} UTC.", utc(*ends_at)),
+            vec![
+                json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {}. Sessions are killed then.", when(*ends_at)))}),
+                json!({"type": "actions", "elements": [
+                    {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string()}
+                ]}),
+            ],
+        ),
+        Notice::Ended { request } => simple(&format!(
+            ":lock: Your access for request `{request}` has ended: the DB user is dropped and the bastion terminated."
+        )),
+        Notice::Denied { request, by } => simple(&format!(
+            ":no_entry: Request `{request}` was denied by <@{by}>."
+        )),
+        Notice::Expired { request } => simple(&format!(
+            ":hourglass: Request `{request}` expired: nobody decided before its start."
+        )),
+        Notice::Failed { request, what } => simple(&format!(
+            ":warning: Request `{request}` failed: {}. Anything already created has been or is being removed.",
+            escape(what)
+        )),
+        _ => simple("powerpole has news about one of your requests."),
+    }
+}
+
+fn message(text: &str, blocks: Vec<Value>) -> Value {
+    json!({"text": text, "blocks": blocks})
+}
+
+fn simple(text: &str) -> Value {
+    message(text, vec![json!({"type": "section", "text": mrkdwn(text)})])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use powerpole_core::{
+        AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Email, Field, Reason,
+        Region, RequestId, SecretRef, SlackUserId, Transition, WindowPolicy,
+    };
+    use time::Duration;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-23 14:00 UTC);
+
+    fn request(reason: &str) -> AccessRequest {
+        let spec = AccessSpec {
+            cluster: ClusterId::parse("prod-orders").unwrap(),
+            region: Region::parse("ap-northeast-1").unwrap(),
+            permission: Permission::Dml,
+            window: AccessWindow::request(T0, Duration::hours(1), T0, &WindowPolicy::default())
+                .unwrap(),
+            reason: Reason::parse(reason).unwrap(),
+        };
+        AccessRequest::submit(
+            RequestId::generate(T0, &mut rand::rng()),
+            SlackUserId::parse("UREQ1").unwrap(),
+            DbUsername::from_email(&Email::parse("keisuke.owato@example.com").unwrap()).unwrap(),
+            spec,
+            T0,
+        )
+    }
+
+    fn buttons(card: &Value) -> Vec<Value> {
+        card["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().unwrap().clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_reason_with_mentions_and_links_is_shown_not_acted_on() {
+        let card = approval_card(&request(
+            "<!channel> see <https://evil.example|ticket> & fix",
+        ));
+        let text = card.to_string();
+        assert!(!text.contains("<!channel>"), "{text}");
+        assert!(
+            text.contains("&lt;!channel&gt; see &lt;https://evil.example|ticket&gt; &amp; fix")
+        );
+    }
+
+    #[test]
+    fn pending_card_has_approve_and_confirmed_deny_carrying_only_the_id() {
+        let r = request("INC-1");
+        let buttons = buttons(&approval_card(&r));
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["action_id"], APPROVE_ACTION);
+        assert_eq!(buttons[0]["style"], "primary");
+        assert_eq!(buttons[1]["action_id"], DENY_ACTION);
+        assert_eq!(buttons[1]["style"], "danger");
+        assert!(buttons[1]["confirm"].is_object());
+        for b in &buttons {
+            assert_eq!(b["value"], r.id().to_string());
+        }
+    }
+
+    #[test]
+    fn a_decided_card_says_who_and_when_and_has_no_buttons() {
+        let mut r = request("INC-1");
+        r.apply(
+            Transition::Approve,
+            Actor::User(SlackUserId::parse("UBOSS1").unwrap()),
+            T0 + Duration::minutes(3),
+            "",
+        )
+        .unwrap();
+        let card = approval_card(&r);
+        assert!(buttons(&card).is_empty());
+        let text = card.to_string();
+        let decided_at = (T0 + Duration::minutes(3)).unix_timestamp();
+        assert!(
+            text.contains(&format!("Approved by <@UBOSS1> <!date^{decided_at}^")),
+            "{text}"
+        );
+        assert!(text.contains("|2026-11-23 14:03 UTC>"), "{text}");
+        let mut expired = request("INC-2");
+        expired
+            .apply(
+                Transition::Expire,
+                Actor::System(powerpole_core::Component::Workflow),
+                T0,
+                "",
+            )
+            .unwrap();
+        assert!(approval_card(&expired).to_string().contains("Expired"));
+    }
+
+    #[test]
+    fn modal_errors_land_next_to_their_inputs() {
+        let errors = vec![
+            Error::invalid(Field::Duration, "must be at most 2h for this cluster"),
+            Error::invalid(Field::Reason, "must not be empty"),
+        ];
+        assert_eq!(
+            modal_errors(&errors),
+            json!({"response_action": "errors", "errors": {
+                "duration": "Must be at most 2h for this cluster",
+                "reason": "Must not be empty"
+            }})
+        );
+    }
+
+    #[test]
+    fn the_modal_offers_configured_clusters_levels_and_durations_within_limits() {
+        let mut reporting = ClusterPolicy::new(
+            ClusterId::parse("reporting").unwrap(),
+            Region::parse("us-east-1").unwrap(),
+        );
+        reporting.window = WindowPolicy::new(Duration::hours(2)).unwrap();
+        let modal = request_modal(&[reporting]);
+        let blocks = modal["blocks"].as_array().unwrap();
+        let ids: Vec<&str> = blocks
+            .iter()
+            .map(|b| b["block_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "cluster",
+                "region",
+                "permission",
+                "duration",
+                "start",
+                "reason"
+            ]
+        );
+        assert_eq!(blocks[1]["element"]["initial_value"], "us-east-1");
+        let durations: Vec<&str> = blocks[3]["element"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(durations, ["15", "30", "60", "120"]);
+        assert_eq!(blocks[2]["element"]["options"].as_array().unwrap().len(), 3);
+        assert_eq!(modal["callback_id"], REQUEST_CALLBACK);
+    }
+
+    #[test]
+    fn the_ready_message_explains_how_to_connect_without_the_password() {
+        let notice = Notice::Ready {
+            request: request("x").id(),
+            username: DbUsername::parse("keisuke.owato").unwrap(),
+            bastion: Some(BastionId("i-0abc".into())),
+            region: Region::parse("ap-northeast-1").unwrap(),
+            endpoint: "prod-orders.cluster-abc.ap-northeast-1.rds.amazonaws.com".into(),
+            secret: SecretRef("arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x".into()),
+            ends_at: T0 + Duration::hours(1),
+        };
+        let text = notice_message(&notice).to_string();
+        assert!(
+            text.contains("aws ssm start-session --region ap-northeast-1 --target i-0abc"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "--secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x'"
+            )
+        );
+        assert!(text.contains("-u keisuke.owato"));
+        assert!(
+            text.contains("mysql --defaults-extra-file=<(printf"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_warning_offers_end_now_for_this_request_only() {
+        let id = request("x").id();
+        let message = notice_message(&Notice::EndingSoon {
+            request: id,
+            ends_at: T0,
+        });
+        let buttons = buttons(&message);
+        assert_eq!(buttons.len(), 1);
+        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
+        assert_eq!(buttons[0]["value"], id.to_string());
+    }
+}
