@@ -230,7 +230,7 @@ SQL
 start_moto() {
     phase "start moto"
     local port=$1 i url="http://127.0.0.1:$1"
-    setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$WORK/moto.log" 2>&1 &
+    setsid "$VENV/bin/python" "$ROOT/scripts/moto_serial.py" 127.0.0.1 "$port" </dev/null >"$WORK/moto.log" 2>&1 &
     MOTO_PID=$!
     for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
         if ! kill -0 "$MOTO_PID" 2>/dev/null; then

@@ -93,3 +93,71 @@ async fn a_missing_table_is_a_clear_non_retryable_error() {
     assert!(!err.is_retryable(), "{err}");
     assert_eq!(err.code(), Some("ResourceNotFoundException"), "{err}");
 }
+
+#[tokio::test]
+async fn after_a_secret_is_stored_the_request_item_holds_its_arn_but_never_the_password() {
+    use powerpole_core::ports::SecretVault;
+    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+        return;
+    };
+    let config = powerpole_aws::config::load(Some(&endpoint)).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = powerpole_testkit::unique_name("requests");
+    let store = DynamoDbStore::new(client.clone(), &table);
+    store.create_table().await.unwrap();
+    let prefix = format!("{}/", powerpole_testkit::unique_name("pp"));
+    let vault = powerpole_aws::SecretsManagerVault::new(
+        aws_sdk_secretsmanager::Client::new(&config),
+        powerpole_aws::SecretsManagerSettings::new(&prefix).unwrap(),
+    );
+    let now = OffsetDateTime::now_utc();
+    let mut request = pending_request(&fresh_user(), now, now);
+    store.insert(&request).await.unwrap();
+    let approver =
+        powerpole_core::Actor::User(powerpole_core::SlackUserId::parse("UAPPROVER9").unwrap());
+    let workflow = powerpole_core::Actor::System(powerpole_core::Component::Workflow);
+    request
+        .apply(powerpole_core::Transition::Approve, approver, now, "")
+        .unwrap();
+    request
+        .apply(
+            powerpole_core::Transition::StartProvisioning,
+            workflow.clone(),
+            now,
+            "",
+        )
+        .unwrap();
+    let password = powerpole_core::DbPassword::generate();
+    let secret = vault
+        .put(
+            request.id(),
+            request.db_username(),
+            &password,
+            request.spec().window.end(),
+        )
+        .await
+        .unwrap();
+    request.record_secret(secret.clone(), workflow, now);
+    store.update(&request, 1).await.unwrap();
+
+    let item = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["secret_ref"].as_s().unwrap(), &secret.0);
+    let dump = format!("{item:?}");
+    assert!(
+        !dump.contains(password.expose()),
+        "password in the request item"
+    );
+    assert_eq!(
+        vault.get(request.id()).await.unwrap().expose(),
+        password.expose()
+    );
+    vault.delete(request.id()).await.unwrap();
+}
