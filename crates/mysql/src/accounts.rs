@@ -341,8 +341,13 @@ impl MySqlAccounts {
             let host: String = row.try_get(1).map_err(read)?;
             let request: String = row.try_get(2).map_err(read)?;
             let created: i64 = row.try_get(3).map_err(read)?;
-            let exists: bool = row.try_get(4).map_err(read)?;
-            let locked = exists && run.is_locked(&user, &host).await?;
+            let listed: bool = row.try_get(4).map_err(read)?;
+            let lock = if listed {
+                run.lock_state(&user, &host).await?
+            } else {
+                None
+            };
+            let (exists, locked) = (lock.is_some(), lock.unwrap_or(false));
             let bad_row = |what: &str| {
                 Error::Config(format!("registry row for {user:?} has an invalid {what}"))
             };
@@ -500,16 +505,27 @@ impl Runner<'_> {
     }
 
     /// Whether the account is locked, from `SHOW CREATE USER` (MariaDB keeps the flag in
-    /// `mysql.global_priv`, MySQL in `mysql.user`; both print `ACCOUNT LOCK`).
-    async fn is_locked(&self, user: &str, host: &str) -> Result<bool> {
-        let definition: String = sqlx::query_scalar(AssertSqlSafe(format!(
+    /// `mysql.global_priv`, MySQL in `mysql.user`; both print `ACCOUNT LOCK`); `None` when the
+    /// account was dropped meanwhile (a teardown running while the sweeper lists).
+    async fn lock_state(&self, user: &str, host: &str) -> Result<Option<bool>> {
+        let shown = sqlx::query_scalar::<MySql, String>(AssertSqlSafe(format!(
             "SHOW CREATE USER {}",
             sql::account(user, host)
         )))
         .fetch_one(self.pool)
-        .await
-        .map_err(|e| statement_error("show account", self.cluster_id, e))?;
-        Ok(definition.contains("ACCOUNT LOCK"))
+        .await;
+        match shown {
+            Ok(definition) => Ok(Some(definition.contains("ACCOUNT LOCK"))),
+            Err(e)
+                if matches!(
+                    mysql_number(&e),
+                    Some(ER_NO_SUCH_USER_MARIADB | ER_NO_SUCH_USER_MYSQL)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(statement_error("show account", self.cluster_id, e)),
+        }
     }
 
     async fn any_account_named(&self, user: &str) -> Result<bool> {
@@ -555,6 +571,10 @@ impl Runner<'_> {
 }
 
 const ER_NO_SUCH_THREAD: u16 = 1094;
+/// MariaDB's answer to `SHOW CREATE USER` for a missing account.
+const ER_NO_SUCH_USER_MARIADB: u16 = 1133;
+/// MySQL's (`Operation SHOW CREATE USER failed`).
+const ER_NO_SUCH_USER_MYSQL: u16 = 1396;
 const ER_KILL_DENIED: u16 = 1095;
 
 fn mysql_number(err: &sqlx::Error) -> Option<u16> {
