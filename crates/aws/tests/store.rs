@@ -8,49 +8,69 @@
     reason = "test helpers fail the test loudly"
 )]
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use powerpole_aws::DynamoDbStore;
 use powerpole_core::ports::RequestStore;
 use powerpole_testkit::store_contract::{fresh_user, pending_request};
 use time::OffsetDateTime;
 
-/// A store on a fresh table of its own.
+/// A store on a fresh table of its own, with the raw client to read its items.
+struct Table {
+    config: aws_config::SdkConfig,
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+    store: DynamoDbStore,
+}
+
+impl Table {
+    async fn new() -> Option<Self> {
+        let endpoint = powerpole_testkit::aws_endpoint()?;
+        let config = powerpole_aws::config::load(Some(&endpoint)).await;
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        let name = powerpole_testkit::unique_name("requests");
+        let store = DynamoDbStore::new(client.clone(), &name);
+        store.create_table().await.unwrap();
+        Some(Self {
+            config,
+            client,
+            name,
+            store,
+        })
+    }
+
+    /// The stored item of a request, as DynamoDB holds it.
+    async fn item(&self, id: powerpole_core::RequestId) -> HashMap<String, AttributeValue> {
+        self.client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", AttributeValue::S(format!("REQ#{id}")))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap()
+    }
+}
+
 async fn store() -> Option<DynamoDbStore> {
-    let endpoint = powerpole_testkit::aws_endpoint()?;
-    let config = powerpole_aws::config::load(Some(&endpoint)).await;
-    let store = DynamoDbStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        powerpole_testkit::unique_name("requests"),
-    );
-    store.create_table().await.unwrap();
-    Some(store)
+    Some(Table::new().await?.store)
 }
 
 powerpole_testkit::request_store_contract!(store());
 
 #[tokio::test]
 async fn the_item_holds_ids_and_text_only_and_drops_out_of_the_deadline_index_when_decided() {
-    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+    let Some(table) = Table::new().await else {
         return;
     };
-    let config = powerpole_aws::config::load(Some(&endpoint)).await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = powerpole_testkit::unique_name("requests");
-    let store = DynamoDbStore::new(client.clone(), &table);
-    store.create_table().await.unwrap();
+    let store = &table.store;
     let now = OffsetDateTime::now_utc();
     let mut request = pending_request(&fresh_user(), now, now);
     store.insert(&request).await.unwrap();
 
-    let item = client
-        .get_item()
-        .table_name(&table)
-        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = table.item(request.id()).await;
     assert_eq!(item["state"].as_s().unwrap(), "pending");
     assert_eq!(item["gsi2pk"].as_s().unwrap(), "pending");
     assert!(!item.keys().any(|k| k.contains("password")), "{item:?}");
@@ -61,15 +81,7 @@ async fn the_item_holds_ids_and_text_only_and_drops_out_of_the_deadline_index_wh
         .apply(powerpole_core::Transition::Deny, approver, now, "no ticket")
         .unwrap();
     store.update(&request, 1).await.unwrap();
-    let item = client
-        .get_item()
-        .table_name(&table)
-        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = table.item(request.id()).await;
     assert_eq!(item["state"].as_s().unwrap(), "denied");
     assert!(
         !item.contains_key("gsi2pk"),
@@ -97,17 +109,13 @@ async fn a_missing_table_is_a_clear_non_retryable_error() {
 #[tokio::test]
 async fn after_a_secret_is_stored_the_request_item_holds_its_arn_but_never_the_password() {
     use powerpole_core::ports::SecretVault;
-    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+    let Some(table) = Table::new().await else {
         return;
     };
-    let config = powerpole_aws::config::load(Some(&endpoint)).await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
-    let table = powerpole_testkit::unique_name("requests");
-    let store = DynamoDbStore::new(client.clone(), &table);
-    store.create_table().await.unwrap();
+    let store = &table.store;
     let prefix = format!("{}/", powerpole_testkit::unique_name("pp"));
     let vault = powerpole_aws::SecretsManagerVault::new(
-        aws_sdk_secretsmanager::Client::new(&config),
+        aws_sdk_secretsmanager::Client::new(&table.config),
         powerpole_aws::SecretsManagerSettings::new(&prefix).unwrap(),
     );
     let now = OffsetDateTime::now_utc();
@@ -140,15 +148,7 @@ async fn after_a_secret_is_stored_the_request_item_holds_its_arn_but_never_the_p
     request.record_secret(secret.clone(), workflow, now);
     store.update(&request, 1).await.unwrap();
 
-    let item = client
-        .get_item()
-        .table_name(&table)
-        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = table.item(request.id()).await;
     assert_eq!(item["secret_ref"].as_s().unwrap(), &secret.0);
     let dump = format!("{item:?}");
     assert!(
