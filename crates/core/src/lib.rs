@@ -9,9 +9,11 @@ pub mod error;
 pub mod grants;
 pub mod ids;
 pub mod lifecycle;
+pub mod memory;
 pub mod policy;
 pub mod ports;
 pub mod resources;
+pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
@@ -23,6 +25,7 @@ pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{
     AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,
 };
+pub use memory::MemoryStore;
 pub use policy::{ClusterPolicy, RequestForm};
 pub use resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
 pub use window::{AccessWindow, WindowPolicy};

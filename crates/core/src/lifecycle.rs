@@ -674,6 +674,34 @@ impl AccessRequest {
             && !self.events.iter().any(|e| e.kind == EventKind::CleanedUp)
     }
 
+    /// The event that took the request out of `Pending` (approved, denied, expired or
+    /// cancelled), once there is one.
+    #[must_use]
+    pub fn decision(&self) -> Option<&Event> {
+        self.events.iter().find(|e| {
+            matches!(
+                e.kind,
+                EventKind::Approved | EventKind::Denied | EventKind::Expired | EventKind::Cancelled
+            )
+        })
+    }
+
+    /// The time by which the request must have moved on, while it is live: the window's start
+    /// while it waits (pending, approved), its end while access exists or is being removed, and
+    /// its end while a failure still owes cleanup. `None` once nothing more is due.
+    #[must_use]
+    pub fn deadline(&self) -> Option<OffsetDateTime> {
+        let window = &self.spec.window;
+        match self.state {
+            RequestState::Pending | RequestState::Approved => Some(window.start()),
+            RequestState::Provisioning | RequestState::Active | RequestState::Ending => {
+                Some(window.end())
+            }
+            RequestState::Failed if self.cleanup_owed() => Some(window.end()),
+            _ => None,
+        }
+    }
+
     /// The request's id.
     #[must_use]
     pub fn id(&self) -> RequestId {

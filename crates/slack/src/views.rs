@@ -202,12 +202,7 @@ pub fn approval_card(request: &AccessRequest) -> Value {
 
 /// One line saying how a request was decided or how it ended.
 fn outcome(request: &AccessRequest) -> String {
-    let decision = request.events().iter().find(|e| {
-        matches!(
-            e.kind,
-            EventKind::Approved | EventKind::Denied | EventKind::Expired | EventKind::Cancelled
-        )
-    });
+    let decision = request.decision();
     let by = |event: &powerpole_core::Event| match &event.actor {
         powerpole_core::Actor::User(user) => format!("<@{user}>"),
         powerpole_core::Actor::System(component) => format!("the {}", component.as_str()),

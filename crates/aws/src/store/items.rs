@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
-    EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState, Resources,
+    EventKind, MessageRef, Permission, Reason, Region, RequestId, Resources,
     SecretRef, SlackUserId, TaskToken,
 };
 use time::OffsetDateTime;
@@ -71,13 +71,7 @@ pub fn deadline_bound(before: OffsetDateTime) -> String {
 /// Where a request sits in the `by-deadline` index, if it is live.
 #[must_use]
 pub fn deadline_keys(request: &AccessRequest) -> Option<(String, String)> {
-    let window = &request.spec().window;
-    let deadline = match request.state() {
-        RequestState::Pending | RequestState::Approved => window.start(),
-        RequestState::Provisioning | RequestState::Active | RequestState::Ending => window.end(),
-        RequestState::Failed if request.cleanup_owed() => window.end(),
-        _ => return None,
-    };
+    let deadline = request.deadline()?;
     Some((
         request.state().as_str().to_owned(),
         format!("{}#{}", timestamp(deadline), request.id()),

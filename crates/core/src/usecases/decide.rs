@@ -1,0 +1,325 @@
+//! Deciding a request: an approver's Approve or Deny click, recorded once, then the waiting
+//! workflow resumed and the approval card redrawn.
+
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::ids::{RequestId, SlackUserId};
+use crate::lifecycle::{AccessRequest, Actor, RequestState, Transition};
+use crate::ports::{Chat, Decision, RequestStore, Workflow};
+use crate::usecases::load;
+
+/// What a click on Approve or Deny did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided {
+    /// This click decided the request: the decision is recorded, the workflow resumed.
+    Now(AccessRequest),
+    /// The request had already left `Pending` (decided by someone, expired or cancelled);
+    /// nothing changed. [`AccessRequest::decision`] says by whom and when.
+    Already(AccessRequest),
+}
+
+/// Records `approver`'s `decision` on request `id`, resumes the workflow waiting on it and
+/// redraws the approval card.
+///
+/// Of two concurrent clicks exactly one wins (conditional write); the other, and any later
+/// click, gets [`Decided::Already`]. A card that cannot be redrawn is logged, not an error: the
+/// decision stands.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is the
+/// requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the store's
+/// and the workflow's errors (the decision is recorded before the workflow is resumed).
+pub async fn decide<S, W, C>(
+    store: &S,
+    workflow: &W,
+    chat: &C,
+    id: RequestId,
+    approver: &SlackUserId,
+    decision: Decision,
+    now: OffsetDateTime,
+) -> Result<Decided>
+where
+    S: RequestStore,
+    W: Workflow,
+    C: Chat,
+{
+    let mut request = load(store, id).await?;
+    if request.state() != RequestState::Pending {
+        return Ok(Decided::Already(request));
+    }
+    let Some(token) = request.resources().approval_token.clone() else {
+        return Err(Error::Conflict(format!(
+            "request {id} is not waiting for a decision yet"
+        )));
+    };
+    let expected = request.version();
+    let transition = match decision {
+        Decision::Approve => Transition::Approve,
+        Decision::Deny => Transition::Deny,
+    };
+    request.apply(transition, Actor::User(approver.clone()), now, "")?;
+    match store.update(&request, expected).await {
+        Ok(()) => {}
+        Err(Error::Conflict(_)) => {
+            let current = load(store, id).await?;
+            if current.state() != RequestState::Pending {
+                return Ok(Decided::Already(current));
+            }
+            return Err(Error::Conflict(format!(
+                "request {id} changed while it was being decided; try again"
+            )));
+        }
+        Err(e) => return Err(e),
+    }
+    workflow.resume(&token, decision).await?;
+    if let Some(card) = &request.resources().approval_card
+        && let Err(error) = chat.update_approval_card(card, &request).await
+    {
+        tracing::warn!(request = %id, %error, "the approval card could not be redrawn");
+    }
+    Ok(Decided::Now(request))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::EventKind;
+    use crate::memory::MemoryStore;
+    use crate::ports::TaskToken;
+    use crate::usecases::fakes::{RecordingChat, RecordingWorkflow, now, pending_with_card, user};
+
+    #[tokio::test]
+    async fn approving_records_who_resumes_the_workflow_and_redraws_the_card() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+
+        let outcome = decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U2"),
+            Decision::Approve,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let Decided::Now(decided) = outcome else {
+            panic!("expected a decision, got {outcome:?}")
+        };
+        assert_eq!(decided.state(), RequestState::Approved);
+        let event = decided.decision().unwrap();
+        assert_eq!(
+            (event.kind, &event.actor),
+            (EventKind::Approved, &Actor::User(user("U2")))
+        );
+        assert_eq!(
+            store.get(request.id()).await.unwrap(),
+            Some(decided.clone())
+        );
+        assert_eq!(
+            workflow.resumed(),
+            vec![(TaskToken("token-1".into()), Decision::Approve)]
+        );
+        assert_eq!(chat.card_states(), vec![RequestState::Approved]);
+    }
+
+    #[tokio::test]
+    async fn denying_resumes_the_workflow_with_deny() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+
+        decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U2"),
+            Decision::Deny,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        assert_eq!(workflow.resumed()[0].1, Decision::Deny);
+        assert_eq!(
+            store.get(request.id()).await.unwrap().unwrap().state(),
+            RequestState::Denied
+        );
+    }
+
+    #[tokio::test]
+    async fn the_requester_cannot_decide_and_nothing_changes() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+
+        let err = decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U1"),
+            Decision::Approve,
+            now(),
+        )
+        .await
+        .unwrap_err();
+
+        assert!(matches!(err, Error::NotAllowed(_)), "{err}");
+        assert_eq!(store.get(request.id()).await.unwrap(), Some(request));
+        assert!(workflow.resumed().is_empty());
+        assert!(chat.card_states().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_second_click_is_answered_with_the_first_decision_and_changes_nothing() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+        decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U2"),
+            Decision::Approve,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let outcome = decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U3"),
+            Decision::Deny,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let Decided::Already(current) = outcome else {
+            panic!("expected already decided, got {outcome:?}")
+        };
+        assert_eq!(current.decision().unwrap().actor, Actor::User(user("U2")));
+        assert_eq!(current.state(), RequestState::Approved);
+        assert_eq!(workflow.resumed().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_concurrent_clicks_exactly_one_decides() {
+        let store = Arc::new(MemoryStore::new());
+        let workflow = Arc::new(RecordingWorkflow::default());
+        let chat = Arc::new(RecordingChat::default());
+        let id = pending_with_card(store.as_ref(), chat.as_ref(), "U1")
+            .await
+            .id();
+
+        let clicks: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, workflow, chat) = (store.clone(), workflow.clone(), chat.clone());
+                let decision = if i % 2 == 0 {
+                    Decision::Approve
+                } else {
+                    Decision::Deny
+                };
+                tokio::spawn(async move {
+                    decide(
+                        store.as_ref(),
+                        workflow.as_ref(),
+                        chat.as_ref(),
+                        id,
+                        &user(&format!("U{}", i + 10)),
+                        decision,
+                        now(),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut now_count = 0;
+        for click in clicks {
+            if matches!(click.await.unwrap().unwrap(), Decided::Now(_)) {
+                now_count += 1;
+            }
+        }
+
+        assert_eq!(now_count, 1);
+        assert_eq!(workflow.resumed().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_click_before_the_workflow_opened_the_approval_is_a_conflict() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = crate::usecases::fakes::pending(&store, "U1").await;
+
+        let err = decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U2"),
+            Decision::Approve,
+            now(),
+        )
+        .await
+        .unwrap_err();
+
+        assert!(matches!(err, Error::Conflict(_)), "{err}");
+        assert_eq!(
+            store.get(request.id()).await.unwrap().unwrap().state(),
+            RequestState::Pending
+        );
+    }
+
+    #[tokio::test]
+    async fn a_card_that_cannot_be_redrawn_does_not_undo_the_decision() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+        chat.fail_updates();
+
+        let outcome = decide(
+            &store,
+            &workflow,
+            &chat,
+            request.id(),
+            &user("U2"),
+            Decision::Approve,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        assert!(matches!(outcome, Decided::Now(_)));
+        assert_eq!(workflow.resumed().len(), 1);
+    }
+}

@@ -1,0 +1,286 @@
+//! Submitting a request: validate the form, name the DB user after the requester's e-mail,
+//! record the request and start its workflow.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::account::DbUsername;
+use crate::error::{Error, Field, Result};
+use crate::ids::{RequestId, SlackUserId};
+use crate::lifecycle::{AccessRequest, AccessSpec, RequestState};
+use crate::policy::{ClusterPolicy, RequestForm};
+use crate::ports::{Directory, RequestStore, Workflow};
+
+/// How long after a submission the same form from the same person counts as a repeated delivery
+/// of it rather than a new request.
+pub const DUPLICATE_WINDOW: Duration = Duration::minutes(5);
+
+/// What became of a submitted form.
+#[derive(Debug)]
+pub enum Submission {
+    /// The form has mistakes (one per field at most); nothing was recorded.
+    Invalid(Vec<Error>),
+    /// A new request was recorded and its workflow started.
+    Recorded(AccessRequest),
+    /// The same form was recorded moments ago (a retried delivery or a double submit); nothing
+    /// new was recorded and the existing request's workflow is running.
+    Duplicate(AccessRequest),
+}
+
+/// Records `form` as a new request of `requester`, checked against `clusters` at `now`, and
+/// starts its workflow.
+///
+/// A person has at most one open request per cluster: a second one is refused with an error on
+/// the cluster field, unless it is the same form again within [`DUPLICATE_WINDOW`], which is
+/// answered with the request already recorded (its workflow is started again, which is a no-op
+/// when it runs, and recovers a submission whose first start failed).
+///
+/// # Errors
+/// The directory's, the store's and the workflow's errors; [`Error::Invalid`] with
+/// [`Field::Email`] when the requester's e-mail cannot name a DB user.
+pub async fn submit<S, D, W>(
+    store: &S,
+    directory: &D,
+    workflow: &W,
+    clusters: &[ClusterPolicy],
+    requester: &SlackUserId,
+    form: &RequestForm,
+    now: OffsetDateTime,
+) -> Result<Submission>
+where
+    S: RequestStore,
+    D: Directory,
+    W: Workflow,
+{
+    let spec = match form.validate(clusters, now) {
+        Ok(spec) => spec,
+        Err(errors) => return Ok(Submission::Invalid(errors)),
+    };
+    let open = store
+        .by_requester(requester)
+        .await?
+        .into_iter()
+        .find(|r| !r.state().is_terminal() && r.spec().cluster == spec.cluster);
+    if let Some(existing) = open {
+        if is_repeat(&existing, &spec, now) {
+            workflow.start(existing.id()).await?;
+            return Ok(Submission::Duplicate(existing));
+        }
+        return Ok(Submission::Invalid(vec![Error::invalid(
+            Field::Cluster,
+            format!(
+                "you already have request {} ({}) on {}; wait for it to end or end it first",
+                existing.id(),
+                existing.state(),
+                spec.cluster
+            ),
+        )]));
+    }
+    let email = directory.email_of(requester).await?;
+    let username = DbUsername::from_email(&email)?;
+    let id = RequestId::generate(now, &mut rand::rng());
+    let request = AccessRequest::submit(id, requester.clone(), username, spec, now);
+    store.insert(&request).await?;
+    workflow.start(id).await?;
+    Ok(Submission::Recorded(request))
+}
+
+/// Whether `existing` was recorded from the same form moments ago. A start of "now" moves with
+/// each delivery, so starts within the duplicate window count as the same.
+fn is_repeat(existing: &AccessRequest, spec: &AccessSpec, now: OffsetDateTime) -> bool {
+    let old = existing.spec();
+    existing.state() == RequestState::Pending
+        && now - existing.id().created_at() <= DUPLICATE_WINDOW
+        && old.permission == spec.permission
+        && old.reason == spec.reason
+        && old.window.duration() == spec.window.duration()
+        && (old.window.start() - spec.window.start()).abs() <= DUPLICATE_WINDOW
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::usecases::fakes::{RecordingWorkflow, StaticDirectory, cluster, form, now, user};
+
+    #[tokio::test]
+    async fn a_valid_form_is_recorded_pending_and_its_workflow_started() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "keisuke.owato@example.com");
+
+        let outcome = submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &form(),
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let Submission::Recorded(request) = outcome else {
+            panic!("expected a recorded request, got {outcome:?}")
+        };
+        assert_eq!(request.state(), RequestState::Pending);
+        assert_eq!(request.db_username().as_str(), "keisuke.owato");
+        assert_eq!(
+            store.get(request.id()).await.unwrap(),
+            Some(request.clone())
+        );
+        assert_eq!(workflow.started(), vec![request.id()]);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_form_records_nothing_and_names_every_bad_field() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let bad = RequestForm {
+            permission: "ADMIN".into(),
+            reason: "  ".into(),
+            ..form()
+        };
+
+        let outcome = submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &bad,
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let Submission::Invalid(errors) = outcome else {
+            panic!("expected errors, got {outcome:?}")
+        };
+        let fields: Vec<_> = errors.iter().filter_map(Error::field).collect();
+        assert_eq!(fields, vec![Field::Permission, Field::Reason]);
+        assert!(store.by_requester(&user("U1")).await.unwrap().is_empty());
+        assert!(workflow.started().is_empty());
+        assert_eq!(directory.lookups(), 0, "no directory call for a bad form");
+    }
+
+    #[tokio::test]
+    async fn the_same_form_again_moments_later_is_the_same_request() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let (clusters, requester, form) = ([cluster()], user("U1"), form());
+        let run = |at| {
+            submit(
+                &store, &directory, &workflow, &clusters, &requester, &form, at,
+            )
+        };
+
+        let Submission::Recorded(first) = run(now()).await.unwrap() else {
+            panic!("first submission not recorded")
+        };
+        let again = run(now() + Duration::seconds(40)).await.unwrap();
+
+        assert!(
+            matches!(&again, Submission::Duplicate(r) if *r == first),
+            "{again:?}"
+        );
+        assert_eq!(store.by_requester(&user("U1")).await.unwrap().len(), 1);
+        assert_eq!(workflow.started(), vec![first.id(), first.id()]);
+    }
+
+    #[tokio::test]
+    async fn a_different_second_request_on_the_same_cluster_is_refused_on_the_cluster_field() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let other = RequestForm {
+            permission: "DML".into(),
+            ..form()
+        };
+        submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &form(),
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let outcome = submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &other,
+            now() + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+
+        let Submission::Invalid(errors) = outcome else {
+            panic!("expected a refusal, got {outcome:?}")
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field(), Some(Field::Cluster));
+        assert!(errors[0].to_string().contains("already have request"));
+        assert_eq!(workflow.started().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_same_form_after_the_duplicate_window_is_refused_not_merged() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &form(),
+            now(),
+        )
+        .await
+        .unwrap();
+        let later = RequestForm {
+            start: Some(now() + Duration::hours(1)),
+            ..form()
+        };
+
+        let outcome = submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &later,
+            now() + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+
+        assert!(matches!(outcome, Submission::Invalid(_)), "{outcome:?}");
+    }
+
+    #[tokio::test]
+    async fn an_email_that_cannot_name_a_db_user_is_an_error_and_records_nothing() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "大輔@example.com");
+
+        let err = submit(
+            &store,
+            &directory,
+            &workflow,
+            &[cluster()],
+            &user("U1"),
+            &form(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+
+        assert_eq!(err.field(), Some(Field::Email));
+        assert!(store.by_requester(&user("U1")).await.unwrap().is_empty());
+    }
+}
