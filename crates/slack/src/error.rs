@@ -1,4 +1,10 @@
-//! The one error type of the Slack adapter, and why an inbound request was refused.
+//! The one error type of the Slack adapter, why an inbound request was refused, and why a
+//! click on an approval card was refused.
+
+use std::fmt;
+use std::time::Duration;
+
+use powerpole_core::SlackUserId;
 
 /// Result of the Slack adapter.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,6 +43,182 @@ pub enum Error {
     /// The interaction `payload` is not JSON of the shape Slack documents for its `type`.
     #[error("malformed Slack interaction payload")]
     InvalidJson(#[source] serde_json::Error),
+
+    /// The configured bot token is empty, so no Web API call could ever be authorised.
+    #[error("the Slack bot token is empty")]
+    EmptyBotToken,
+
+    /// The configured Web API base URL is not an absolute `http://` or `https://` URL.
+    #[error("the Slack Web API URL {url:?} is not an absolute http(s) URL")]
+    InvalidApiUrl {
+        /// The URL as configured.
+        url: String,
+    },
+
+    /// The machine has no trusted root certificates, so no TLS connection can be verified.
+    #[error("no trusted root certificates for TLS to Slack")]
+    TlsRoots(#[source] std::io::Error),
+
+    /// A Web API call failed for good: Slack refused it, or it kept failing until the retry
+    /// policy gave up.
+    #[error(
+        "Slack {method} failed after {attempts} attempt{}: {failure}",
+        if *attempts == 1 { "" } else { "s" }
+    )]
+    WebApi {
+        /// The Web API method, e.g. `chat.postMessage`.
+        method: &'static str,
+        /// How many times it was tried.
+        attempts: u32,
+        /// How the last attempt failed.
+        failure: WebApiFailure,
+        /// slack-morphism's error for the last attempt (none when it timed out).
+        #[source]
+        source: Option<Box<slack_morphism::errors::SlackClientError>>,
+    },
+
+    /// Slack answered `ok:true` with something the broker cannot use (e.g. a pagination cursor
+    /// that does not advance).
+    #[error("Slack {method} answered unexpectedly: {problem}")]
+    UnexpectedResponse {
+        /// The Web API method.
+        method: &'static str,
+        /// What was wrong with the answer.
+        problem: &'static str,
+    },
+
+    /// `users.info` has no e-mail address for the user: the app lacks the `users:read.email`
+    /// scope, or the user is a bot or guest without one.
+    #[error(
+        "Slack returned no e-mail address for user {user}: the app needs the `users:read.email` \
+         scope (and the user must have an address)"
+    )]
+    MissingEmail {
+        /// The user looked up.
+        user: SlackUserId,
+    },
+
+    /// `users.info` returned an e-mail address the domain refuses.
+    #[error("Slack returned an unusable e-mail address for user {user}")]
+    InvalidEmail {
+        /// The user looked up.
+        user: SlackUserId,
+        /// The domain's reason.
+        #[source]
+        source: powerpole_core::Error,
+    },
+}
+
+impl Error {
+    /// Whether the same operation may succeed later (rate limits, Slack 5xx, no connection),
+    /// as opposed to a refusal that will repeat (`channel_not_found`, `invalid_auth`, …).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::WebApi { failure, .. } => failure.is_transient(),
+            _ => false,
+        }
+    }
+
+    /// The Slack error code of a refused Web API call (`channel_not_found`, `ratelimited`, …).
+    #[must_use]
+    pub fn slack_code(&self) -> Option<&str> {
+        match self {
+            Self::WebApi {
+                failure: WebApiFailure::Slack { code, .. },
+                ..
+            } => Some(code),
+            Self::WebApi {
+                failure: WebApiFailure::RateLimited { .. },
+                ..
+            } => Some("ratelimited"),
+            _ => None,
+        }
+    }
+}
+
+/// Errors of the Slack adapter reach the core as [`powerpole_core::Error::Backend`] with
+/// `system: "slack"`, retryable exactly when [`Error::is_retryable`] says so.
+impl From<Error> for powerpole_core::Error {
+    fn from(error: Error) -> Self {
+        Self::Backend {
+            system: "slack",
+            retryable: error.is_retryable(),
+            source: Box::new(error),
+        }
+    }
+}
+
+/// How a Web API call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WebApiFailure {
+    /// HTTP 200 with `ok:false` and an error code.
+    Slack {
+        /// Slack's error code, e.g. `channel_not_found`.
+        code: String,
+        /// For `missing_scope`: the scope Slack says the app needs.
+        needed_scope: Option<String>,
+    },
+    /// HTTP 429.
+    RateLimited {
+        /// Slack's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// Another HTTP status than 200 or 429.
+    Status(u16),
+    /// No answer: the connection failed or broke.
+    Transport,
+    /// No answer within the attempt's time limit.
+    Timeout,
+    /// An answer that is not the JSON Slack documents.
+    InvalidResponse,
+}
+
+impl WebApiFailure {
+    /// Whether trying again later may help: rate limits, Slack's 5xx and its transient error
+    /// codes, and calls that got no answer.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Slack { code, .. } => matches!(
+                code.as_str(),
+                "ratelimited" | "internal_error" | "service_unavailable"
+            ),
+            Self::RateLimited { .. } | Self::Transport | Self::Timeout => true,
+            Self::Status(status) => *status >= 500,
+            Self::InvalidResponse => false,
+        }
+    }
+}
+
+impl fmt::Display for WebApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Slack {
+                code,
+                needed_scope: Some(scope),
+            } => write!(
+                f,
+                "Slack error `{code}` (the app needs the `{scope}` scope)"
+            ),
+            Self::Slack { code, .. } => write!(f, "Slack error `{code}`"),
+            Self::RateLimited {
+                retry_after: Some(after),
+            } => write!(
+                f,
+                "rate limited (HTTP 429, `ratelimited`, Retry-After {} s)",
+                after.as_secs()
+            ),
+            Self::RateLimited { retry_after: None } => {
+                f.write_str("rate limited (HTTP 429, `ratelimited`)")
+            }
+            Self::Status(status) => write!(f, "HTTP {status}"),
+            Self::Transport => f.write_str("no answer (connection failed)"),
+            Self::Timeout => f.write_str("no answer in time"),
+            Self::InvalidResponse => f.write_str("an answer that is not Slack's JSON"),
+        }
+    }
 }
 
 /// Why an inbound request was refused before anything in it was looked at.
@@ -94,4 +276,36 @@ impl Rejection {
             _ => 401,
         }
     }
+}
+
+/// Why a click on an approval card was refused. Each message is written for the person who
+/// clicked and can be shown to them as it is (e.g. as an ephemeral message).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The click came from somewhere other than the approvers' channel (a forwarded or copied
+    /// card, or a modal).
+    #[error("Sorry, requests can only be approved or denied from <#{channel}>.")]
+    WrongChannel {
+        /// The approvers' channel.
+        channel: String,
+    },
+    /// The person is not a member of the approvers' channel.
+    #[error("Sorry, only members of <#{channel}> can approve or deny requests.")]
+    NotChannelMember {
+        /// The approvers' channel.
+        channel: String,
+    },
+    /// The person is not on the configured list of approvers.
+    #[error("Sorry, you are not one of the approvers of database access requests.")]
+    NotListed,
+    /// The person is not in the approvers' user group.
+    #[error("Sorry, only members of the approvers' user group can approve or deny requests.")]
+    NotInGroup,
+    /// Slack could not be asked who may approve; nothing was decided.
+    #[error(
+        "Sorry, your approval rights could not be checked just now. Nothing was decided; \
+         please try again in a moment."
+    )]
+    Unchecked(#[source] Error),
 }

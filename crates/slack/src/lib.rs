@@ -7,16 +7,23 @@
 //! public API speaks the core's values ([`powerpole_core::SlackUserId`],
 //! [`powerpole_core::MessageRef`]) and small structs of its own.
 //!
-//! What the broker shows is rendered by [`views`] as Block Kit JSON.
-//!
-//! Still to come from the Slack issue: the Web API client with retries, the `Chat` and
-//! `Directory` adapters and the app manifest.
+//! What the broker shows is rendered by [`views`] as Block Kit JSON and sent by the Web API
+//! client [`SlackWebApi`] (built once, retries rate limits and transient failures), which the
+//! core's ports are implemented on: [`SlackChat`] (`Chat`) and [`SlackDirectory`] (`Directory`).
+//! [`ApproverPolicy`] decides who may click Approve or Deny. The Slack app itself is described
+//! by `slack/manifest.yml` at the repository root.
 
+pub mod approvers;
+pub mod chat;
 pub mod error;
 pub mod payload;
 pub mod verify;
 pub mod views;
+pub mod web;
 
-pub use error::{Error, Rejection, Result};
+pub use approvers::{ApproverPolicy, Approvers};
+pub use chat::{SlackChat, SlackDirectory};
+pub use error::{Error, Refusal, Rejection, Result, WebApiFailure};
 pub use payload::{BlockAction, Interaction, SlashCommand, StateValue, ViewSubmission};
 pub use verify::{HeaderLookup, SignatureVerifier, retry_num};
+pub use web::{RetryPolicy, SLACK_API_URL, SlackWebApi, install_crypto_provider};

@@ -19,6 +19,8 @@
 //! - `chat.update` only finds messages this fake posted; `views.update` only views it opened.
 //! - Form-encoded bodies and GET query strings are recorded as a JSON object of strings (so a
 //!   form's `blocks` stays a string).
+//! - `conversations.members` answers in one page unless [`FakeSlack::set_members_page_size`]
+//!   says otherwise; then it pages with opaque cursors, as Slack does.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
@@ -203,7 +205,13 @@ impl FakeSlack {
     pub fn set_user_email(&self, user: &str, email: &str) {
         self.state()
             .emails
-            .insert(user.to_owned(), email.to_owned());
+            .insert(user.to_owned(), Some(email.to_owned()));
+    }
+
+    /// Makes `users.info` know `user` with a profile that has no `email` field, as Slack
+    /// answers when the app lacks the `users:read.email` scope.
+    pub fn set_user_without_email(&self, user: &str) {
+        self.state().emails.insert(user.to_owned(), None);
     }
 
     /// Sets the members `conversations.members` lists for `channel`; unknown channels are
@@ -213,6 +221,12 @@ impl FakeSlack {
             channel.to_owned(),
             members.iter().map(|&m| m.to_owned()).collect(),
         );
+    }
+
+    /// Makes `conversations.members` answer at most `size` members per page (at least 1), with a
+    /// `next_cursor` until the last page; an unknown cursor is `invalid_cursor`.
+    pub fn set_members_page_size(&self, size: usize) {
+        self.state().members_page_size = Some(size.max(1));
     }
 
     /// Sets the users `usergroups.users.list` lists for `usergroup`; unknown groups are
@@ -407,8 +421,9 @@ fn invalid_input(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::
 struct State {
     calls: Vec<FakeCall>,
     failures: HashMap<String, VecDeque<FakeFailure>>,
-    emails: HashMap<String, String>,
+    emails: HashMap<String, Option<String>>,
     channel_members: HashMap<String, Vec<String>>,
+    members_page_size: Option<usize>,
     usergroup_users: HashMap<String, Vec<String>>,
     messages: HashSet<(String, String)>,
     views: HashMap<String, Value>,
@@ -426,6 +441,7 @@ impl State {
             failures: HashMap::new(),
             emails: HashMap::new(),
             channel_members: HashMap::new(),
+            members_page_size: None,
             usergroup_users: HashMap::new(),
             messages: HashSet::new(),
             views: HashMap::new(),
@@ -645,16 +661,7 @@ fn answer(state: &mut State, method: &str, body: &Value) -> Answer {
         "views.open" => open_view(state, body),
         "views.update" => update_view(state, body),
         "users.info" => user_info(state, body),
-        "conversations.members" => match text_field(body, "channel")
-            .and_then(|channel| state.channel_members.get(channel))
-        {
-            Some(members) => Answer::ok(json!({
-                "ok": true,
-                "members": members,
-                "response_metadata": { "next_cursor": "" },
-            })),
-            None => Answer::error("channel_not_found"),
-        },
+        "conversations.members" => channel_members(state, body),
         "usergroups.users.list" => {
             match text_field(body, "usergroup").and_then(|group| state.usergroup_users.get(group)) {
                 Some(users) => Answer::ok(json!({ "ok": true, "users": users })),
@@ -663,6 +670,39 @@ fn answer(state: &mut State, method: &str, body: &Value) -> Answer {
         }
         _ => Answer::error("unknown_method"),
     }
+}
+
+/// A page of `conversations.members`. Cursors are `members:<offset>`, meant to be as opaque to
+/// the client as Slack's.
+fn channel_members(state: &State, body: &Value) -> Answer {
+    let Some(members) =
+        text_field(body, "channel").and_then(|channel| state.channel_members.get(channel))
+    else {
+        return Answer::error("channel_not_found");
+    };
+    let start = match text_field(body, "cursor") {
+        None => 0,
+        Some(cursor) => match cursor
+            .strip_prefix("members:")
+            .and_then(|offset| offset.parse::<usize>().ok())
+            .filter(|offset| *offset < members.len())
+        {
+            Some(offset) => offset,
+            None => return Answer::error("invalid_cursor"),
+        },
+    };
+    let size = state.members_page_size.unwrap_or(usize::MAX);
+    let end = start.saturating_add(size).min(members.len());
+    let next_cursor = if end < members.len() {
+        format!("members:{end}")
+    } else {
+        String::new()
+    };
+    Answer::ok(json!({
+        "ok": true,
+        "members": members.get(start..end).unwrap_or_default(),
+        "response_metadata": { "next_cursor": next_cursor },
+    }))
 }
 
 fn has_content(body: &Value) -> bool {
@@ -799,8 +839,11 @@ fn user_info(state: &State, body: &Value) -> Answer {
     let Some(email) = state.emails.get(user) else {
         return Answer::error("user_not_found");
     };
-    let name = email.split('@').next().unwrap_or_default();
-    Answer::ok(json!({
+    let name = email
+        .as_deref()
+        .and_then(|email| email.split('@').next())
+        .unwrap_or(user);
+    let mut answer = json!({
         "ok": true,
         "user": {
             "id": user,
@@ -819,11 +862,14 @@ fn user_info(state: &State, body: &Value) -> Answer {
             "profile": {
                 "real_name": name,
                 "display_name": name,
-                "email": email,
                 "team": TEAM_ID,
             },
         },
-    }))
+    });
+    if let Some(email) = email {
+        answer["user"]["profile"]["email"] = json!(email);
+    }
+    Answer::ok(answer)
 }
 
 #[cfg(test)]
