@@ -1,0 +1,100 @@
+//! Timestamps as the States Language and the journal write them.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Parses an RFC 3339 timestamp (`2026-11-23T14:00:00Z`, `2026-11-23T23:00:00+09:00`).
+pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).ok()
+}
+
+/// The journal's form: RFC 3339 in UTC with as many fractional digits as needed.
+pub(crate) fn store(at: OffsetDateTime) -> String {
+    at.to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+}
+
+/// The context object's form, as Step Functions writes it: UTC, milliseconds, `Z`.
+pub(crate) fn context(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    at.to_offset(UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_else(|_| store(at))
+}
+
+/// Serde adapter for timestamps in journal records.
+pub(crate) mod serde_ts {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub(crate) fn serialize<S: Serializer>(at: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::store(*at))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse(&text).ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 time"))
+    }
+}
+
+/// Serde adapter for optional timestamps in journal records.
+pub(crate) mod serde_opt_ts {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub(crate) fn serialize<S: Serializer>(
+        at: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => s.serialize_some(&super::store(*at)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                super::parse(&text)
+                    .ok_or_else(|| serde::de::Error::custom("expected an RFC 3339 time"))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn timestamps_round_trip_through_the_journal() {
+        let at = datetime!(2026-11-23 14:00:01.123456789 UTC);
+        assert_eq!(parse(&store(at)), Some(at));
+        let tokyo = datetime!(2026-11-23 23:00 +09:00);
+        assert_eq!(store(tokyo), "2026-11-23T14:00:00Z");
+    }
+
+    #[test]
+    fn the_context_object_uses_milliseconds_in_utc() {
+        assert_eq!(
+            context(datetime!(2026-11-23 23:00:01.5 +09:00)),
+            "2026-11-23T14:00:01.500Z"
+        );
+    }
+
+    #[test]
+    fn offsets_are_understood() {
+        assert_eq!(
+            parse("2026-11-23T23:00:00+09:00"),
+            Some(datetime!(2026-11-23 14:00 UTC))
+        );
+        assert_eq!(parse("2026-11-23 14:00"), None);
+        assert_eq!(parse("soon"), None);
+    }
+}
