@@ -104,5 +104,88 @@ fn ingress(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, ingress);
+/// The whole endpoints, as a server calls them, for answers that need no Web API call: a
+/// `/powerpole help` and a request-modal submission with mistakes (verify, parse, validate
+/// against the clusters, render the inline errors). The fixture's inputs do not carry the
+/// broker's block and action ids, so every field is reported: the most errors to render.
+fn endpoints(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let web = powerpole_slack::SlackWebApi::new(
+        "xoxb-bench".to_owned().into(),
+        "http://127.0.0.1:9/api/",
+        powerpole_slack::RetryPolicy::default(),
+    )
+    .unwrap();
+    let chat = powerpole_slack::SlackChat::new(web.clone(), "C0APPROVE1");
+    let ingress = powerpole_slack::SlackIngress::new(
+        SignatureVerifier::new(SECRET).unwrap(),
+        web,
+        chat,
+        powerpole_slack::ApproverPolicy {
+            channel: "C0APPROVE1".into(),
+            who: powerpole_slack::Approvers::AnyChannelMember,
+        },
+        vec![powerpole_core::ClusterPolicy::new(
+            powerpole_core::ClusterId::parse("prod-orders-1").unwrap(),
+            powerpole_core::Region::parse("ap-northeast-1").unwrap(),
+        )],
+        powerpole_core::MemoryStore::new(),
+        NoWorkflow,
+        powerpole_core::SystemClock,
+    );
+    let help = SLASH_COMMAND.replace("text=", "text=help&was=");
+    let help = signed(help.into_bytes());
+    let invalid = signed(interaction_form(VIEW_SUBMISSION));
+    let headers = |s: &Signed| {
+        [
+            ("x-slack-request-timestamp", s.timestamp.clone()),
+            ("x-slack-signature", s.signature.clone()),
+        ]
+    };
+
+    c.bench_function("endpoint: /powerpole help", |b| {
+        b.iter(|| {
+            let reply = runtime.block_on(ingress.command(&headers(&help), &help.body));
+            assert_eq!(reply.status, 200);
+            black_box(reply.body_bytes())
+        });
+    });
+    c.bench_function("endpoint: invalid submission -> inline errors", |b| {
+        b.iter(|| {
+            let reply = runtime.block_on(ingress.interaction(&headers(&invalid), &invalid.body));
+            assert_eq!(reply.body.as_ref().unwrap()["response_action"], "errors");
+            black_box(reply.body_bytes())
+        });
+    });
+}
+
+/// The endpoints benchmarked never reach the workflow.
+struct NoWorkflow;
+
+impl powerpole_core::ports::Workflow for NoWorkflow {
+    async fn start(&self, _id: powerpole_core::RequestId) -> powerpole_core::Result<()> {
+        unreachable!("not reached by the benchmarked answers")
+    }
+
+    async fn resume(
+        &self,
+        _token: &powerpole_core::TaskToken,
+        _decision: powerpole_core::ports::Decision,
+    ) -> powerpole_core::Result<()> {
+        unreachable!("not reached by the benchmarked answers")
+    }
+
+    async fn stop(
+        &self,
+        _id: powerpole_core::RequestId,
+        _cause: &str,
+    ) -> powerpole_core::Result<()> {
+        unreachable!("not reached by the benchmarked answers")
+    }
+}
+
+criterion_group!(benches, ingress, endpoints);
 criterion_main!(benches);

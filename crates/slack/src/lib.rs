@@ -16,6 +16,7 @@
 pub mod approvers;
 pub mod chat;
 pub mod error;
+pub mod ingress;
 pub mod payload;
 pub mod verify;
 pub mod views;
@@ -24,6 +25,7 @@ pub mod web;
 pub use approvers::{ApproverPolicy, Approvers};
 pub use chat::{SlackChat, SlackDirectory};
 pub use error::{Error, Refusal, Rejection, Result, WebApiFailure};
+pub use ingress::{Reply, SlackIngress};
 pub use payload::{BlockAction, Interaction, SlashCommand, StateValue, ViewSubmission};
 pub use verify::{HeaderLookup, SignatureVerifier, retry_num};
 pub use web::{RetryPolicy, SLACK_API_URL, SlackWebApi, install_crypto_provider};

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use powerpole_core::{MessageRef, RequestId, SlackUserId};
+use powerpole_core::{MessageRef, RequestForm, RequestId, SlackUserId};
 use serde::Deserialize;
 use slack_morphism::prelude::{
     SlackInteractionActionContainer, SlackInteractionBlockActionsEvent, SlackInteractionEvent,
@@ -264,6 +264,31 @@ impl ViewSubmission {
         match self.value(block_id, action_id)? {
             StateValue::Text(text) => Some(text),
             StateValue::Empty | StateValue::DateTime(_) | StateValue::Many(_) => None,
+        }
+    }
+}
+
+impl ViewSubmission {
+    /// The request form as filled in the broker's modal ([`crate::views::request_modal`]):
+    /// blocks are the core's field names, each with one input. Missing inputs become empty
+    /// strings, which the core's validation reports next to the right input.
+    #[must_use]
+    pub fn request_form(&self) -> RequestForm {
+        let text = |block: &str| {
+            self.text(block, crate::views::INPUT_ACTION)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        RequestForm {
+            cluster: text("cluster"),
+            region: text("region"),
+            permission: text("permission"),
+            duration_minutes: text("duration"),
+            start: match self.value("start", crate::views::INPUT_ACTION) {
+                Some(StateValue::DateTime(at)) => Some(*at),
+                _ => None,
+            },
+            reason: text("reason"),
         }
     }
 }
@@ -643,6 +668,51 @@ mod tests {
         );
         assert_eq!(view.value("nope", "cluster_select"), None);
         assert_eq!(view.values.len(), 7);
+    }
+
+    #[test]
+    fn the_request_form_is_read_from_the_modal_inputs() {
+        let json = edited(VIEW_SUBMISSION, |v| {
+            v["view"]["state"]["values"] = serde_json::json!({
+                "cluster": { "value": { "type": "static_select", "selected_option": { "value": "orders-prod", "text": { "type": "plain_text", "text": "x" } } } },
+                "region": { "value": { "type": "plain_text_input", "value": "ap-northeast-1" } },
+                "permission": { "value": { "type": "radio_buttons", "selected_option": { "value": "DML", "text": { "type": "plain_text", "text": "x" } } } },
+                "duration": { "value": { "type": "static_select", "selected_option": { "value": "120", "text": { "type": "plain_text", "text": "x" } } } },
+                "start": { "value": { "type": "datetimepicker", "selected_date_time": 1_795_428_000 } },
+                "reason": { "value": { "type": "plain_text_input", "value": "INC-1 fix rows" } }
+            });
+        });
+        let Interaction::ViewSubmission(view) = Interaction::from_form(&form(&json)).unwrap()
+        else {
+            panic!("expected a view submission");
+        };
+
+        let form = view.request_form();
+
+        assert_eq!(
+            form,
+            RequestForm {
+                cluster: "orders-prod".into(),
+                region: "ap-northeast-1".into(),
+                permission: "DML".into(),
+                duration_minutes: "120".into(),
+                start: Some(OffsetDateTime::from_unix_timestamp(1_795_428_000).unwrap()),
+                reason: "INC-1 fix rows".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_modal_without_the_inputs_gives_an_empty_form_for_validation_to_refuse() {
+        let json = edited(VIEW_SUBMISSION, |v| {
+            v["view"]["state"]["values"] = serde_json::json!({});
+        });
+        let Interaction::ViewSubmission(view) = Interaction::from_form(&form(&json)).unwrap()
+        else {
+            panic!("expected a view submission");
+        };
+
+        assert_eq!(view.request_form(), RequestForm::default());
     }
 
     #[test]

@@ -200,8 +200,9 @@ pub fn approval_card(request: &AccessRequest) -> Value {
     json!({"text": fallback, "blocks": blocks})
 }
 
-/// One line saying how a request was decided or how it ended.
-fn outcome(request: &AccessRequest) -> String {
+/// One line saying how a request was decided and how it ended (empty while it is pending).
+#[must_use]
+pub fn outcome(request: &AccessRequest) -> String {
     let decision = request.decision();
     let by = |event: &powerpole_core::Event| match &event.actor {
         powerpole_core::Actor::User(user) => format!("<@{user}>"),
@@ -239,6 +240,120 @@ fn outcome(request: &AccessRequest) -> String {
         };
     }
     line
+}
+
+/// An answer only the person who ran the slash command sees.
+#[must_use]
+pub fn ephemeral(text: &str) -> Value {
+    json!({"response_type": "ephemeral", "text": text})
+}
+
+/// `/powerpole help`: what the command does and the clusters on offer.
+#[must_use]
+pub fn help(clusters: &[ClusterPolicy]) -> Value {
+    let offered: Vec<String> = clusters
+        .iter()
+        .map(|c| {
+            let levels: Vec<&str> = c.levels.iter().map(|l| l.as_str()).collect();
+            format!(
+                "• `{}` ({}) — {}, up to {}",
+                c.cluster,
+                c.region,
+                levels.join(" / "),
+                minutes_label(c.window.max_duration().whole_minutes())
+            )
+        })
+        .collect();
+    let text = format!(
+        "*/powerpole* asks for temporary access to a database. An approver decides; at the start \
+         you get a one-time DB user (its password stays in the vault) and it is removed at the end.\n\
+         • `/powerpole` — open the request form\n\
+         • `/powerpole list` — your requests and where they are\n\
+         • `/powerpole help` — this message\n\
+         *Clusters*\n{}",
+        if offered.is_empty() {
+            "none configured".to_owned()
+        } else {
+            offered.join("\n")
+        }
+    );
+    ephemeral(&text)
+}
+
+/// `/powerpole list`: the caller's requests, newest first (at most `limit`).
+#[must_use]
+pub fn request_list(requests: &[AccessRequest], limit: usize) -> Value {
+    if requests.is_empty() {
+        return ephemeral("You have no requests yet. Run `/powerpole` to ask for access.");
+    }
+    let lines: Vec<String> = requests
+        .iter()
+        .take(limit)
+        .map(|r| {
+            let spec = r.spec();
+            format!(
+                "• `{}` *{}* on `{}` {} → {} — _{}_",
+                r.id(),
+                spec.permission,
+                spec.cluster,
+                when(spec.window.start()),
+                when(spec.window.end()),
+                r.state()
+            )
+        })
+        .collect();
+    let more = requests.len().saturating_sub(limit);
+    let tail = if more > 0 {
+        format!("\n…and {more} older")
+    } else {
+        String::new()
+    };
+    ephemeral(&format!("*Your requests*\n{}{tail}", lines.join("\n")))
+}
+
+/// The requester's receipt for a recorded request.
+#[must_use]
+pub fn submitted_message(request: &AccessRequest) -> Value {
+    let spec = request.spec();
+    let text = format!(
+        ":inbox_tray: Request `{}` recorded: {} on `{}` from {} to {}. It waits for an approver; \
+         you will be told here.",
+        request.id(),
+        spec.permission,
+        spec.cluster,
+        when(spec.window.start()),
+        when(spec.window.end())
+    );
+    simple(&text)
+}
+
+/// The short note (`mrkdwn`) in the public requests channel.
+#[must_use]
+pub fn requested_note(request: &AccessRequest) -> String {
+    let spec = request.spec();
+    format!(
+        "<@{}> requested {} access to `{}` for {}: {}",
+        request.requester(),
+        spec.permission,
+        spec.cluster,
+        minutes_label(spec.window.duration().whole_minutes()),
+        escape(spec.reason.as_str())
+    )
+}
+
+/// The answer to a modal submission that failed for a reason no input can show: the modal is
+/// replaced by the message.
+#[must_use]
+pub fn problem_modal(message: &str) -> Value {
+    json!({
+        "response_action": "update",
+        "view": {
+            "type": "modal",
+            "title": plain("Database access"),
+            "close": plain("Close"),
+            "blocks": [{"type": "section", "text": mrkdwn(&format!(":warning: {}", escape(message)))}],
+        },
+    })
 }
 
 /// A direct message to the requester for `notice`, as `text` fallback and `blocks`.

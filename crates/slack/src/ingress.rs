@@ -1,0 +1,345 @@
+//! The two Slack endpoints as functions from a raw HTTP request to a reply: slash commands
+//! (`POST /slack/commands`) and interactions (`POST /slack/interactions`). Whatever serves HTTP
+//! (the `request` and `approve` lambdas, `powerpole serve`) hands over the headers and the raw
+//! body and writes back the [`Reply`].
+//!
+//! Each request is verified before anything in it is read; a rejected one is answered with
+//! 401/413 and nothing else happens. Then the payload is parsed, one core use case is called, and
+//! its result becomes Slack's answer: a modal opened, inline modal errors, an ephemeral message.
+
+use powerpole_core::ports::{Decision, RequestStore, Workflow};
+use powerpole_core::usecases::{self, Decided, Submission};
+use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestState};
+use serde_json::Value;
+
+use crate::approvers::ApproverPolicy;
+use crate::chat::{SlackChat, SlackDirectory};
+use crate::payload::{BlockAction, Interaction, SlashCommand, ViewSubmission};
+use crate::verify::{HeaderLookup, SignatureVerifier, retry_num};
+use crate::views;
+use crate::web::SlackWebApi;
+
+/// How many requests `/powerpole list` shows.
+pub const LIST_LIMIT: usize = 10;
+
+/// What to answer Slack with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
+    /// A JSON body, or `None` for an empty 200 (Slack's plain acknowledgement).
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    /// An empty 200.
+    #[must_use]
+    pub const fn ack() -> Self {
+        Self {
+            status: 200,
+            body: None,
+        }
+    }
+
+    /// A 200 with a JSON body.
+    #[must_use]
+    pub const fn json(body: Value) -> Self {
+        Self {
+            status: 200,
+            body: Some(body),
+        }
+    }
+
+    fn refused(status: u16, message: &str) -> Self {
+        Self {
+            status,
+            body: Some(serde_json::json!({ "error": message })),
+        }
+    }
+
+    /// The `Content-Type` of the body, when there is one.
+    #[must_use]
+    pub fn content_type(&self) -> Option<&'static str> {
+        self.body.as_ref().map(|_| "application/json")
+    }
+
+    /// The body as bytes (empty for an acknowledgement).
+    #[must_use]
+    pub fn body_bytes(&self) -> Vec<u8> {
+        self.body
+            .as_ref()
+            .map(|body| body.to_string().into_bytes())
+            .unwrap_or_default()
+    }
+}
+
+/// Everything the endpoints need, built once at start-up.
+pub struct SlackIngress<S, W, C> {
+    verifier: SignatureVerifier,
+    web: SlackWebApi,
+    chat: SlackChat,
+    directory: SlackDirectory,
+    approvers: ApproverPolicy,
+    clusters: Vec<ClusterPolicy>,
+    store: S,
+    workflow: W,
+    clock: C,
+}
+
+impl<S, W, C> SlackIngress<S, W, C>
+where
+    S: RequestStore,
+    W: Workflow,
+    C: Clock,
+{
+    /// Wires the endpoints to the Slack Web API, the approver policy, the configured clusters
+    /// and the ports.
+    #[allow(clippy::too_many_arguments, reason = "wired once at start-up")]
+    #[must_use]
+    pub fn new(
+        verifier: SignatureVerifier,
+        web: SlackWebApi,
+        chat: SlackChat,
+        approvers: ApproverPolicy,
+        clusters: Vec<ClusterPolicy>,
+        store: S,
+        workflow: W,
+        clock: C,
+    ) -> Self {
+        let directory = SlackDirectory::new(web.clone());
+        Self {
+            verifier,
+            web,
+            chat,
+            directory,
+            approvers,
+            clusters,
+            store,
+            workflow,
+            clock,
+        }
+    }
+
+    /// The store the endpoints record requests in.
+    pub const fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The workflow submissions start and decisions resume.
+    pub const fn workflow(&self) -> &W {
+        &self.workflow
+    }
+
+    /// The clock that dates submissions and decisions.
+    pub const fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// `POST /slack/commands`: `/powerpole` opens the request modal, `/powerpole list` lists the
+    /// caller's requests, `/powerpole help` explains; both answer only the caller.
+    pub async fn command(&self, headers: &(impl HeaderLookup + ?Sized), body: &[u8]) -> Reply {
+        if let Err(rejection) = self.verifier.verify(headers, body) {
+            tracing::warn!(%rejection, "slash command rejected");
+            return Reply::refused(rejection.http_status(), &rejection.to_string());
+        }
+        let command = match SlashCommand::from_form(body) {
+            Ok(command) => command,
+            Err(error) => {
+                tracing::warn!(%error, "malformed slash command");
+                return Reply::refused(400, &error.to_string());
+            }
+        };
+        if retry_num(headers).is_some() {
+            tracing::info!(user = %command.user, "retried slash command delivery ignored");
+            return Reply::ack();
+        }
+        let word = command
+            .text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        match word.as_str() {
+            "" | "request" => self.open_modal(&command).await,
+            "help" => Reply::json(views::help(&self.clusters)),
+            "list" => match self.store.by_requester(&command.user).await {
+                Ok(requests) => Reply::json(views::request_list(&requests, LIST_LIMIT)),
+                Err(error) => {
+                    tracing::error!(%error, "listing requests failed");
+                    Reply::json(views::ephemeral(
+                        ":warning: Your requests could not be read just now; try again.",
+                    ))
+                }
+            },
+            other => Reply::json(views::ephemeral(&format!(
+                "`{}` is not a powerpole command. Try `/powerpole help`.",
+                views::escape(other)
+            ))),
+        }
+    }
+
+    async fn open_modal(&self, command: &SlashCommand) -> Reply {
+        match self
+            .web
+            .views_open(&command.trigger_id, &views::request_modal(&self.clusters))
+            .await
+        {
+            Ok(_) => Reply::ack(),
+            Err(error) => {
+                tracing::error!(%error, "views.open failed");
+                Reply::json(views::ephemeral(
+                    ":warning: The request form could not be opened; run `/powerpole` again.",
+                ))
+            }
+        }
+    }
+
+    /// `POST /slack/interactions`: request-modal submissions, and clicks on Approve / Deny.
+    pub async fn interaction(&self, headers: &(impl HeaderLookup + ?Sized), body: &[u8]) -> Reply {
+        if let Err(rejection) = self.verifier.verify(headers, body) {
+            tracing::warn!(%rejection, "interaction rejected");
+            return Reply::refused(rejection.http_status(), &rejection.to_string());
+        }
+        match Interaction::from_form(body) {
+            Ok(Interaction::ViewSubmission(view))
+                if view.callback_id.as_deref() == Some(views::REQUEST_CALLBACK) =>
+            {
+                self.submitted(&view).await
+            }
+            Ok(Interaction::BlockAction(action)) => self.clicked(&action).await,
+            Ok(_) => Reply::ack(),
+            Err(error) => {
+                tracing::warn!(%error, "malformed interaction");
+                Reply::refused(400, &error.to_string())
+            }
+        }
+    }
+
+    async fn submitted(&self, view: &ViewSubmission) -> Reply {
+        let outcome = usecases::submit(
+            &self.store,
+            &self.directory,
+            &self.workflow,
+            &self.clusters,
+            &view.user,
+            &view.request_form(),
+            self.clock.now(),
+        )
+        .await;
+        match outcome {
+            Ok(Submission::Invalid(errors)) => Reply::json(views::modal_errors(&errors)),
+            Ok(Submission::Recorded(request)) => {
+                tracing::info!(request = %request.id(), requester = %request.requester(), "request recorded");
+                self.acknowledge(&request).await;
+                Reply::ack()
+            }
+            Ok(Submission::Duplicate(request)) => {
+                tracing::info!(request = %request.id(), "repeated submission answered with the recorded request");
+                Reply::ack()
+            }
+            Err(error) => {
+                tracing::error!(%error, user = %view.user, "submission failed");
+                Reply::json(views::problem_modal(&format!(
+                    "The request could not be recorded: {error}"
+                )))
+            }
+        }
+    }
+
+    async fn acknowledge(&self, request: &AccessRequest) {
+        let receipt = views::submitted_message(request);
+        let text = receipt["text"].as_str().unwrap_or_default();
+        if let Err(error) = self
+            .web
+            .post_message(request.requester().as_str(), text, receipt.get("blocks"))
+            .await
+        {
+            tracing::warn!(request = %request.id(), %error, "the requester's receipt was not sent");
+        }
+        if let Err(error) = self.chat.announce(&views::requested_note(request)).await {
+            tracing::warn!(request = %request.id(), %error, "the requests channel note was not posted");
+        }
+    }
+
+    async fn clicked(&self, action: &BlockAction) -> Reply {
+        let decision = match action.action_id.as_str() {
+            views::APPROVE_ACTION => Decision::Approve,
+            views::DENY_ACTION => Decision::Deny,
+            _ => return Reply::ack(),
+        };
+        let id = match action.request_id() {
+            Ok(id) => id,
+            Err(error) => {
+                tracing::warn!(%error, "decision click without a request id");
+                return Reply::refused(400, &error.to_string());
+            }
+        };
+        if let Err(refusal) = self
+            .approvers
+            .check(&self.web, action.channel.as_deref(), &action.user)
+            .await
+        {
+            tracing::warn!(request = %id, user = %action.user, %refusal, "decision refused");
+            self.tell(action, &refusal.to_string()).await;
+            return Reply::ack();
+        }
+        let outcome = usecases::decide(
+            &self.store,
+            &self.workflow,
+            &self.chat,
+            id,
+            &action.user,
+            decision,
+            self.clock.now(),
+        )
+        .await;
+        match outcome {
+            Ok(Decided::Now(request)) => {
+                tracing::info!(request = %id, by = %action.user, state = %request.state(), "request decided");
+            }
+            Ok(Decided::Already(request)) => {
+                self.tell(action, &already_decided(&request)).await;
+            }
+            Err(powerpole_core::Error::NotAllowed(why)) => {
+                self.tell(
+                    action,
+                    &format!(":no_entry_sign: You cannot do that: {why}."),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::error!(request = %id, %error, "decision failed");
+                self.tell(
+                    action,
+                    &format!(":warning: Your decision could not be recorded: {error}"),
+                )
+                .await;
+            }
+        }
+        Reply::ack()
+    }
+
+    /// An ephemeral answer to the person who clicked, in the channel they clicked in.
+    async fn tell(&self, action: &BlockAction, text: &str) {
+        let Some(channel) = action.channel.as_deref() else {
+            return;
+        };
+        if let Err(error) = self
+            .web
+            .post_ephemeral(channel, &action.user, text, None)
+            .await
+        {
+            tracing::warn!(%error, "ephemeral answer not sent");
+        }
+    }
+}
+
+fn already_decided(request: &AccessRequest) -> String {
+    match request.state() {
+        RequestState::Pending => "This request is still waiting for a decision.".to_owned(),
+        _ => format!(
+            "Nothing changed: this request is already decided. {}",
+            views::outcome(request)
+        ),
+    }
+}

@@ -1,0 +1,725 @@
+//! The Slack endpoints end to end: real signed requests into [`SlackIngress`], real HTTP calls
+//! out to the fake Slack Web API, the core's use cases in between. Each test asserts the exact
+//! Web API calls a person's action causes, and what the store holds afterwards.
+//!
+//! The workflow's part (the approval gate storing its token and posting the card) is played by
+//! the test through the same use case the workflow task calls.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::sync::Mutex;
+
+use powerpole_core::ports::{Decision, RequestStore, TaskToken, Workflow};
+use powerpole_core::usecases::open_approval;
+use powerpole_core::{
+    AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
+    RequestId, RequestState, SlackUserId,
+};
+use powerpole_slack::{
+    ApproverPolicy, Approvers, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress,
+    SlackWebApi,
+};
+use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, sign, signed_form_headers, unix_now};
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const TOKEN: &str = "xoxb-test-token";
+const APPROVERS: &str = "C0APPROVE1";
+const REQUESTS: &str = "C0REQUEST1";
+const REQUESTER: &str = "U0REQUEST1";
+const APPROVER: &str = "U0APPROVE1";
+const APPROVER_2: &str = "U0APPROVE2";
+const OUTSIDER: &str = "U0OUTSIDE1";
+
+/// The workflow as the Slack side sees it: started on submission, resumed by a decision.
+#[derive(Debug, Default)]
+struct SeenWorkflow {
+    started: Mutex<Vec<RequestId>>,
+    resumed: Mutex<Vec<(TaskToken, Decision)>>,
+}
+
+impl Workflow for SeenWorkflow {
+    async fn start(&self, id: RequestId) -> powerpole_core::Result<()> {
+        self.started.lock().unwrap().push(id);
+        Ok(())
+    }
+
+    async fn resume(&self, token: &TaskToken, decision: Decision) -> powerpole_core::Result<()> {
+        self.resumed.lock().unwrap().push((token.clone(), decision));
+        Ok(())
+    }
+
+    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    slack: FakeSlack,
+    chat: SlackChat,
+    ingress: SlackIngress<MemoryStore, SeenWorkflow, ManualClock>,
+}
+
+fn clusters() -> Vec<ClusterPolicy> {
+    let mut orders = ClusterPolicy::new(
+        ClusterId::parse("orders-prod").unwrap(),
+        Region::parse("ap-northeast-1").unwrap(),
+    );
+    orders.levels = vec![Permission::Read, Permission::Dml];
+    vec![
+        orders,
+        ClusterPolicy::new(
+            ClusterId::parse("billing-prod").unwrap(),
+            Region::parse("us-east-1").unwrap(),
+        ),
+    ]
+}
+
+async fn harness() -> Harness {
+    let slack = FakeSlack::start().await.unwrap();
+    slack.set_user_email(REQUESTER, "keisuke.owato@example.com");
+    slack.set_channel_members(APPROVERS, &[APPROVER, APPROVER_2, REQUESTER]);
+    let web = SlackWebApi::new(TOKEN.into(), &slack.api_url(), RetryPolicy::default()).unwrap();
+    let chat = SlackChat::new(web.clone(), APPROVERS).with_requests_channel(REQUESTS);
+    let ingress = SlackIngress::new(
+        SignatureVerifier::new(SECRET).unwrap(),
+        web,
+        chat.clone(),
+        ApproverPolicy {
+            channel: APPROVERS.into(),
+            who: Approvers::AnyChannelMember,
+        },
+        clusters(),
+        MemoryStore::new(),
+        SeenWorkflow::default(),
+        ManualClock::new(time::OffsetDateTime::now_utc()),
+    );
+    Harness {
+        slack,
+        chat,
+        ingress,
+    }
+}
+
+fn user(id: &str) -> SlackUserId {
+    SlackUserId::parse(id).unwrap()
+}
+
+fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+        .into_bytes()
+}
+
+fn slash_command(text: &str, user: &str) -> Vec<u8> {
+    form_body(&[
+        ("token", "deprecated-verification-token"),
+        ("team_id", "T0FAKE0001"),
+        ("team_domain", "example"),
+        ("channel_id", "C0GENERAL1"),
+        ("channel_name", "general"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", "/powerpole"),
+        ("text", text),
+        ("api_app_id", "A0FAKEAPP1"),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0FAKE0001/1/abc",
+        ),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ])
+}
+
+fn interaction(payload: &Value) -> Vec<u8> {
+    form_body(&[("payload", &payload.to_string())])
+}
+
+fn input(kind: &str, value: Value) -> Value {
+    let mut state = json!({ "type": kind });
+    match kind {
+        "plain_text_input" => state["value"] = value,
+        "datetimepicker" => state["selected_date_time"] = value,
+        _ => {
+            state["selected_option"] =
+                json!({ "value": value, "text": {"type": "plain_text", "text": "x"} })
+        }
+    }
+    json!({ "value": state })
+}
+
+fn submission(user: &str, permission: &str, duration: &str, reason: &str) -> Value {
+    json!({
+        "type": "view_submission",
+        "team": { "id": "T0FAKE0001", "domain": "example" },
+        "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
+        "api_app_id": "A0FAKEAPP1",
+        "token": "deprecated",
+        "trigger_id": "1337.42.abcdef",
+        "view": {
+            "id": "V0MODAL0001",
+            "team_id": "T0FAKE0001",
+            "type": "modal",
+            "callback_id": "powerpole_request",
+            "private_metadata": "",
+            "hash": "1.abc",
+            "title": { "type": "plain_text", "text": "Database access" },
+            "blocks": [],
+            "state": { "values": {
+                "cluster": input("static_select", json!("orders-prod")),
+                "region": input("plain_text_input", json!("ap-northeast-1")),
+                "permission": input("radio_buttons", json!(permission)),
+                "duration": input("static_select", json!(duration)),
+                "reason": input("plain_text_input", json!(reason)),
+            }},
+        },
+    })
+}
+
+fn click(user: &str, channel: &str, card_ts: &str, action: &str, request: RequestId) -> Value {
+    json!({
+        "type": "block_actions",
+        "team": { "id": "T0FAKE0001", "domain": "example" },
+        "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
+        "api_app_id": "A0FAKEAPP1",
+        "token": "deprecated",
+        "trigger_id": "1337.42.abcdef",
+        "container": { "type": "message", "message_ts": card_ts, "channel_id": channel, "is_ephemeral": false },
+        "channel": { "id": channel, "name": "db-approvers" },
+        "message": { "type": "message", "ts": card_ts, "text": "card" },
+        "response_url": "https://hooks.slack.com/actions/T0FAKE0001/1/xyz",
+        "actions": [{
+            "type": "button",
+            "action_id": action,
+            "block_id": "decision",
+            "value": request.to_string(),
+            "text": { "type": "plain_text", "text": action },
+            "action_ts": "1700000000.000100",
+        }],
+    })
+}
+
+impl Harness {
+    async fn command(&self, body: &[u8]) -> Reply {
+        let headers = signed_form_headers(SECRET, body);
+        self.ingress.command(headers.as_slice(), body).await
+    }
+
+    async fn interact(&self, payload: &Value) -> Reply {
+        let body = interaction(payload);
+        let headers = signed_form_headers(SECRET, &body);
+        self.ingress.interaction(headers.as_slice(), &body).await
+    }
+
+    /// Submits a valid request as the requester and plays the workflow's approval gate: token
+    /// stored, card posted. Forgets the calls made so far.
+    async fn pending_with_card(&self, reason: &str) -> (AccessRequest, String) {
+        let reply = self
+            .interact(&submission(REQUESTER, "READ", "60", reason))
+            .await;
+        assert_eq!(reply, Reply::ack());
+        let request = self.only_request().await;
+        open_approval(
+            self.ingress.store(),
+            &self.chat,
+            request.id(),
+            TaskToken("gate-token-1".into()),
+        )
+        .await
+        .unwrap();
+        let card = self.slack.calls_to("chat.postMessage").pop().unwrap();
+        assert_eq!(card.str("channel"), Some(APPROVERS));
+        let ts = card.response["ts"].as_str().unwrap().to_owned();
+        self.slack.clear_calls();
+        (self.only_request().await, ts)
+    }
+
+    async fn only_request(&self) -> AccessRequest {
+        let mut requests = self
+            .ingress
+            .store()
+            .by_requester(&user(REQUESTER))
+            .await
+            .unwrap();
+        assert_eq!(requests.len(), 1, "expected exactly one request");
+        requests.remove(0)
+    }
+
+    fn methods(&self) -> Vec<String> {
+        self.slack.calls().into_iter().map(|c| c.method).collect()
+    }
+}
+
+fn ephemeral_text(reply: &Reply) -> String {
+    let body = reply.body.as_ref().expect("a JSON answer");
+    assert_eq!(body["response_type"], "ephemeral");
+    body["text"].as_str().unwrap().to_owned()
+}
+
+fn blocks_text(call: &FakeCall) -> String {
+    call.body["blocks"].to_string()
+}
+
+#[tokio::test]
+async fn the_slash_command_opens_the_request_modal_with_the_configured_clusters() {
+    let h = harness().await;
+
+    let reply = h.command(&slash_command("", REQUESTER)).await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(h.methods(), vec!["views.open"]);
+    let open = &h.slack.calls_to("views.open")[0];
+    assert_eq!(open.token.as_deref(), Some(TOKEN));
+    assert_eq!(
+        open.str("trigger_id"),
+        Some("13345224609.738474920.8088930838d88f008e0")
+    );
+    let view = &open.body["view"];
+    assert_eq!(view["callback_id"], "powerpole_request");
+    let options: Vec<&str> = view["blocks"][0]["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(options, vec!["orders-prod", "billing-prod"]);
+    assert_eq!(
+        view["blocks"][1]["element"]["initial_value"],
+        "ap-northeast-1"
+    );
+}
+
+#[tokio::test]
+async fn help_and_list_answer_only_the_caller_without_web_api_calls() {
+    let h = harness().await;
+
+    let help = ephemeral_text(&h.command(&slash_command("help", REQUESTER)).await);
+    let empty = ephemeral_text(&h.command(&slash_command("list", REQUESTER)).await);
+    let unknown = ephemeral_text(&h.command(&slash_command("<!channel>", REQUESTER)).await);
+
+    assert!(
+        help.contains("`orders-prod` (ap-northeast-1) — READ / DML, up to 8 hours"),
+        "{help}"
+    );
+    assert!(empty.contains("no requests yet"), "{empty}");
+    assert!(
+        unknown.contains("&lt;!channel&gt;") && !unknown.contains("<!channel>"),
+        "{unknown}"
+    );
+    assert!(h.methods().is_empty(), "{:?}", h.methods());
+
+    h.interact(&submission(REQUESTER, "READ", "60", "INC-7 check rows"))
+        .await;
+    let listed = ephemeral_text(&h.command(&slash_command("list", REQUESTER)).await);
+    let request = h.only_request().await;
+    assert!(
+        listed.contains(&format!("`{}` *READ* on `orders-prod`", request.id())),
+        "{listed}"
+    );
+    assert!(listed.contains("_pending_"), "{listed}");
+}
+
+#[tokio::test]
+async fn a_retried_slash_command_delivery_opens_no_second_modal() {
+    let h = harness().await;
+    let body = slash_command("", REQUESTER);
+    let mut headers = signed_form_headers(SECRET, &body);
+    headers.push(("x-slack-retry-num".into(), "1".into()));
+    headers.push(("x-slack-retry-reason".into(), "http_timeout".into()));
+
+    let reply = h.ingress.command(headers.as_slice(), &body).await;
+
+    assert_eq!(reply, Reply::ack());
+    assert!(h.methods().is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_submission_gets_inline_errors_and_records_nothing() {
+    let h = harness().await;
+
+    let reply = h
+        .interact(&submission(REQUESTER, "DDL", "600", "   "))
+        .await;
+
+    let body = reply.body.as_ref().expect("inline errors");
+    assert_eq!(reply.status, 200);
+    assert_eq!(body["response_action"], "errors");
+    let errors = body["errors"].as_object().unwrap();
+    let mut fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, vec!["duration", "permission", "reason"]);
+    assert_eq!(errors["permission"], "DDL is not allowed on orders-prod");
+    assert_eq!(errors["reason"], "Must not be empty");
+    assert_eq!(errors["duration"], "Must be at most 8h for this cluster");
+    assert!(h.methods().is_empty(), "{:?}", h.methods());
+    assert!(
+        h.ingress
+            .store()
+            .by_requester(&user(REQUESTER))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_valid_submission_is_recorded_acknowledged_and_its_workflow_started() {
+    let h = harness().await;
+
+    let reply = h
+        .interact(&submission(
+            REQUESTER,
+            "DML",
+            "120",
+            "INC-42 fix stuck orders",
+        ))
+        .await;
+
+    assert_eq!(reply, Reply::ack(), "an empty 200 closes the modal");
+    let request = h.only_request().await;
+    assert_eq!(request.state(), RequestState::Pending);
+    assert_eq!(request.db_username().as_str(), "keisuke.owato");
+    assert_eq!(request.spec().permission, Permission::Dml);
+    assert_eq!(request.spec().window.duration(), time::Duration::hours(2));
+    assert_eq!(
+        h.methods(),
+        vec!["users.info", "chat.postMessage", "chat.postMessage"]
+    );
+    assert_eq!(
+        h.slack.calls_to("users.info")[0].str("user"),
+        Some(REQUESTER)
+    );
+    let posts = h.slack.calls_to("chat.postMessage");
+    assert_eq!(posts[0].str("channel"), Some(REQUESTER), "receipt as a DM");
+    assert!(blocks_text(&posts[0]).contains(&request.id().to_string()));
+    assert_eq!(posts[1].str("channel"), Some(REQUESTS));
+    assert_eq!(
+        posts[1].str("text"),
+        Some(format!("<@{REQUESTER}> requested DML access to `orders-prod` for 2 hours: INC-42 fix stuck orders").as_str())
+    );
+    let started = h.ingress_workflow_started();
+    assert_eq!(started, vec![request.id()]);
+}
+
+impl Harness {
+    fn ingress_workflow_started(&self) -> Vec<RequestId> {
+        self.ingress.workflow().started.lock().unwrap().clone()
+    }
+
+    fn ingress_workflow_resumed(&self) -> Vec<(TaskToken, Decision)> {
+        self.ingress.workflow().resumed.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_retried_submission_delivery_records_one_request_and_posts_nothing_more() {
+    let h = harness().await;
+    let payload = submission(REQUESTER, "READ", "60", "INC-9 read");
+    h.interact(&payload).await;
+    let calls_after_first = h.slack.calls().len();
+    let body = interaction(&payload);
+    let mut headers = signed_form_headers(SECRET, &body);
+    headers.push(("x-slack-retry-num".into(), "1".into()));
+
+    let reply = h.ingress.interaction(headers.as_slice(), &body).await;
+
+    assert_eq!(reply, Reply::ack());
+    h.only_request().await;
+    assert_eq!(h.slack.calls().len(), calls_after_first);
+}
+
+#[tokio::test]
+async fn approving_updates_the_card_in_place_and_resumes_the_workflow() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-1 read orders").await;
+
+    let reply = h
+        .interact(&click(
+            APPROVER,
+            APPROVERS,
+            &card_ts,
+            "approve",
+            request.id(),
+        ))
+        .await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(h.methods(), vec!["conversations.members", "chat.update"]);
+    let update = &h.slack.calls_to("chat.update")[0];
+    assert_eq!(update.str("channel"), Some(APPROVERS));
+    assert_eq!(update.str("ts"), Some(card_ts.as_str()));
+    let blocks = blocks_text(update);
+    assert!(
+        blocks.contains(&format!("Approved by <@{APPROVER}>")),
+        "{blocks}"
+    );
+    assert!(
+        !blocks.contains("\"actions\""),
+        "buttons must be gone: {blocks}"
+    );
+    assert_eq!(h.only_request().await.state(), RequestState::Approved);
+    assert_eq!(
+        h.ingress_workflow_resumed(),
+        vec![(TaskToken("gate-token-1".into()), Decision::Approve)]
+    );
+}
+
+#[tokio::test]
+async fn denying_updates_the_card_and_resumes_the_workflow_with_deny() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-2 read orders").await;
+
+    h.interact(&click(APPROVER, APPROVERS, &card_ts, "deny", request.id()))
+        .await;
+
+    assert_eq!(h.methods(), vec!["conversations.members", "chat.update"]);
+    let blocks = blocks_text(&h.slack.calls_to("chat.update")[0]);
+    assert!(
+        blocks.contains(&format!("Denied by <@{APPROVER}>")),
+        "{blocks}"
+    );
+    assert_eq!(h.only_request().await.state(), RequestState::Denied);
+    assert_eq!(h.ingress_workflow_resumed()[0].1, Decision::Deny);
+}
+
+#[tokio::test]
+async fn the_requester_cannot_approve_their_own_request() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-3 read orders").await;
+
+    h.interact(&click(
+        REQUESTER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+
+    assert_eq!(
+        h.methods(),
+        vec!["conversations.members", "chat.postEphemeral"]
+    );
+    let answer = &h.slack.calls_to("chat.postEphemeral")[0];
+    assert_eq!(answer.str("user"), Some(REQUESTER));
+    assert_eq!(answer.str("channel"), Some(APPROVERS));
+    assert!(
+        answer
+            .str("text")
+            .unwrap()
+            .contains("cannot decide their own request")
+    );
+    assert_eq!(h.only_request().await, request, "nothing changed");
+    assert!(h.ingress_workflow_resumed().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_click_gets_a_polite_already_decided_and_changes_nothing() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-4 read orders").await;
+    h.interact(&click(
+        APPROVER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+    h.slack.clear_calls();
+
+    h.interact(&click(
+        APPROVER_2,
+        APPROVERS,
+        &card_ts,
+        "deny",
+        request.id(),
+    ))
+    .await;
+
+    assert_eq!(
+        h.methods(),
+        vec!["conversations.members", "chat.postEphemeral"]
+    );
+    let answer = &h.slack.calls_to("chat.postEphemeral")[0];
+    assert_eq!(answer.str("user"), Some(APPROVER_2));
+    let text = answer.str("text").unwrap();
+    assert!(text.contains("already decided"), "{text}");
+    assert!(
+        text.contains(&format!("Approved by <@{APPROVER}>")),
+        "{text}"
+    );
+    assert_eq!(h.only_request().await.state(), RequestState::Approved);
+    assert_eq!(h.ingress_workflow_resumed().len(), 1);
+}
+
+#[tokio::test]
+async fn clicks_from_outside_the_approvers_or_their_channel_are_refused() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-5 read orders").await;
+
+    h.interact(&click(
+        OUTSIDER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+    h.interact(&click(
+        APPROVER,
+        "C0ELSEWHR1",
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+
+    assert_eq!(
+        h.methods(),
+        vec![
+            "conversations.members",
+            "chat.postEphemeral",
+            "chat.postEphemeral"
+        ]
+    );
+    let answers = h.slack.calls_to("chat.postEphemeral");
+    assert_eq!(answers[0].str("user"), Some(OUTSIDER));
+    assert_eq!(answers[1].str("channel"), Some("C0ELSEWHR1"));
+    assert_eq!(h.only_request().await, request);
+    assert!(h.ingress_workflow_resumed().is_empty());
+}
+
+#[tokio::test]
+async fn every_message_showing_a_reason_escapes_slack_controls() {
+    let h = harness().await;
+    let reason = "<!channel> <!here> ping <@U0BOSS0001> & see <https://evil.example|this>";
+    h.interact(&submission(REQUESTER, "READ", "60", reason))
+        .await;
+    let request = h.only_request().await;
+    open_approval(
+        h.ingress.store(),
+        &h.chat,
+        request.id(),
+        TaskToken("t".into()),
+    )
+    .await
+    .unwrap();
+
+    let posts = h.slack.calls_to("chat.postMessage");
+    assert_eq!(posts.len(), 3, "receipt, note, card");
+    for post in &posts {
+        let shown = format!("{} {}", post.body["text"], post.body["blocks"]);
+        for control in ["<!channel>", "<!here>", "<@U0BOSS0001>", "<https://evil"] {
+            assert!(
+                !shown.contains(control),
+                "{control} reached Slack in {shown}"
+            );
+        }
+    }
+    let note = posts[1].str("text").unwrap();
+    assert!(
+        note.ends_with("&lt;!channel&gt; &lt;!here&gt; ping &lt;@U0BOSS0001&gt; &amp; see &lt;https://evil.example|this&gt;"),
+        "{note}"
+    );
+}
+
+#[tokio::test]
+async fn only_correctly_signed_fresh_requests_are_accepted() {
+    let h = harness().await;
+    let body = slash_command("list", REQUESTER);
+    let now = unix_now();
+    let ts = now.to_string();
+    let stale = (now - 301).to_string();
+    let good = sign(SECRET, now, &body);
+    let cases: Vec<Case> = vec![
+        ("valid", headers(&ts, &good), body.clone(), 200),
+        (
+            "wrong secret",
+            headers(&ts, &sign("another-secret", now, &body)),
+            body.clone(),
+            401,
+        ),
+        (
+            "stale",
+            headers(&stale, &sign(SECRET, &stale, &body)),
+            body.clone(),
+            401,
+        ),
+        (
+            "tampered",
+            headers(&ts, &good),
+            slash_command("list", OUTSIDER),
+            401,
+        ),
+        ("no headers", Vec::new(), body.clone(), 401),
+        (
+            "oversized",
+            headers(&ts, &sign(SECRET, now, &vec![b'a'; 70_000])),
+            vec![b'a'; 70_000],
+            413,
+        ),
+    ];
+
+    for (case, headers, body, status) in cases {
+        let reply = h.ingress.command(headers.as_slice(), &body).await;
+        assert_eq!(reply.status, status, "{case}");
+    }
+    let garbage = form_body(&[("payload", "{not json")]);
+    let reply = h
+        .ingress
+        .interaction(signed_form_headers(SECRET, &garbage).as_slice(), &garbage)
+        .await;
+    assert_eq!(reply.status, 400, "garbage payload");
+    assert!(h.methods().is_empty());
+}
+
+/// A delivery: what it is, its headers, its body and the status it must get.
+type Case = (&'static str, Vec<(String, String)>, Vec<u8>, u16);
+
+fn headers(ts: &str, signature: &str) -> Vec<(String, String)> {
+    vec![
+        ("x-slack-request-timestamp".into(), ts.into()),
+        ("x-slack-signature".into(), signature.into()),
+    ]
+}
+
+#[tokio::test]
+async fn a_submission_slack_cannot_name_gets_a_clear_message_in_the_modal() {
+    let h = harness().await;
+
+    let reply = h
+        .interact(&submission(OUTSIDER, "READ", "60", "INC-6 read"))
+        .await;
+
+    let body = reply.body.expect("an answer");
+    assert_eq!(body["response_action"], "update");
+    let shown = body["view"]["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(shown.contains("could not be recorded"), "{shown}");
+    assert!(
+        h.ingress
+            .store()
+            .by_requester(&user(OUTSIDER))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_clock_decides_the_start_of_a_now_request() {
+    let h = harness().await;
+    let at = datetime!(2030-01-01 09:00 UTC);
+    h.ingress.clock().set(at);
+
+    h.interact(&submission(REQUESTER, "READ", "60", "INC-8 read"))
+        .await;
+
+    assert_eq!(h.only_request().await.spec().window.start(), at);
+}
