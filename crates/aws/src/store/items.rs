@@ -26,8 +26,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
-    EventKind, MessageRef, Permission, Reason, Region, RequestId, Resources,
-    SecretRef, SlackUserId, TaskToken,
+    EventKind, MessageRef, Permission, Reason, Region, RequestId, Resources, SecretRef,
+    SlackUserId, TaskToken,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
