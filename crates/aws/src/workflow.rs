@@ -3,8 +3,12 @@
 //!
 //! - **Start is idempotent.** StartExecution with the name and input of a running execution
 //!   returns that execution; with the name of a closed one AWS answers `ExecutionAlreadyExists`.
-//!   The input is derived from the request id alone (`{"request_id": "…"}`, never a secret), so
-//!   both answers mean "the request's execution exists" and both are success.
+//!   Either answer means "the request's execution exists", and both are success — also when a
+//!   repeated start carries a different `decide_within_seconds` (the input is
+//!   `{"request_id", "decide_within_seconds"}`, never a secret; `ExecutionAlreadyExists` is
+//!   AWS's answer to a running execution with other input too).
+//! - **End early** stops the request's execution and starts `<request id>-end` with
+//!   `{"request_id", "mode": "end"}`, which the state machine routes straight to teardown.
 //! - **Resume** sends the decision as the gate's output, `{"decision": "approve"}` or
 //!   `{"decision": "deny"}`, for the state machine's `Choice` to branch on. A token whose task is
 //!   gone (`InvalidToken`, `TaskDoesNotExist`, `TaskTimedOut`: already resumed, timed out, or its
@@ -22,8 +26,10 @@ use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus as SdkExecutionStatus;
-use powerpole_core::ports::{Decision, Workflow};
+use powerpole_core::ports::{Decision, Start, Workflow, end_execution_name};
 use powerpole_core::{RequestId, TaskToken};
+
+use serde_json::Value;
 
 use crate::error::{Error, Result, sdk};
 
@@ -165,14 +171,13 @@ impl StepFunctionsWorkflow {
         Ok(())
     }
 
-    async fn start_execution(&self, id: RequestId) -> Result<()> {
-        let input = serde_json::json!({ "request_id": id.to_string() }).to_string();
+    async fn start_execution(&self, id: RequestId, name: String, input: Value) -> Result<()> {
         let answer = self
             .client
             .start_execution()
             .state_machine_arn(&self.state_machine_arn)
-            .name(id.to_string())
-            .input(input)
+            .name(name)
+            .input(input.to_string())
             .send()
             .await;
         match answer {
@@ -243,8 +248,14 @@ impl StepFunctionsWorkflow {
 }
 
 impl Workflow for StepFunctionsWorkflow {
-    async fn start(&self, id: RequestId) -> powerpole_core::Result<()> {
-        Ok(self.start_execution(id).await?)
+    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
+        let input = serde_json::json!({
+            "request_id": start.request.to_string(),
+            "decide_within_seconds": start.decide_within.whole_seconds(),
+        });
+        Ok(self
+            .start_execution(start.request, start.request.to_string(), input)
+            .await?)
     }
 
     async fn resume(&self, token: &TaskToken, decision: Decision) -> powerpole_core::Result<()> {
@@ -253,6 +264,15 @@ impl Workflow for StepFunctionsWorkflow {
 
     async fn stop(&self, id: RequestId, cause: &str) -> powerpole_core::Result<()> {
         Ok(self.stop_execution(id, cause).await?)
+    }
+
+    async fn end_early(&self, id: RequestId) -> powerpole_core::Result<()> {
+        self.stop_execution(id, "ended early by the requester")
+            .await?;
+        let input = serde_json::json!({ "request_id": id.to_string(), "mode": "end" });
+        Ok(self
+            .start_execution(id, end_execution_name(id), input)
+            .await?)
     }
 }
 

@@ -18,7 +18,7 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::HistoryEventType;
 use powerpole_aws::Error;
 use powerpole_aws::workflow::{ExecutionStatus, StepFunctionsWorkflow};
-use powerpole_core::ports::{Decision, Workflow};
+use powerpole_core::ports::{Decision, Start, Workflow};
 use powerpole_core::{RequestId, TaskToken};
 use time::OffsetDateTime;
 
@@ -176,6 +176,50 @@ async fn task_token(client: &Client, execution_arn: &str) -> TaskToken {
 }
 
 #[tokio::test]
+async fn ending_early_stops_the_execution_and_starts_the_teardown_run_once() {
+    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+        return;
+    };
+    let _mode = ExecuteMode::enter(&endpoint);
+    let client = client(&endpoint).await;
+    let arn = state_machine(&client, HOLD).await;
+    let workflow = StepFunctionsWorkflow::new(client.clone(), &arn).unwrap();
+    let id = request_id();
+    workflow.start(&start_of(id)).await.unwrap();
+
+    workflow.end_early(id).await.unwrap();
+    workflow.end_early(id).await.unwrap();
+
+    assert_eq!(
+        workflow.describe(id).await.unwrap(),
+        Some(ExecutionStatus::Aborted)
+    );
+    let executions = client
+        .list_executions()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = executions.executions().iter().map(|e| e.name()).collect();
+    names.sort_unstable();
+    assert_eq!(names, vec![id.to_string(), format!("{id}-end")]);
+    let end_arn = workflow
+        .execution_arn(id)
+        .replace(&id.to_string(), &format!("{id}-end"));
+    let described = client
+        .describe_execution()
+        .execution_arn(end_arn)
+        .send()
+        .await
+        .unwrap();
+    let input: serde_json::Value = serde_json::from_str(described.input().unwrap()).unwrap();
+    assert_eq!(
+        input,
+        serde_json::json!({ "request_id": id.to_string(), "mode": "end" })
+    );
+}
+
+#[tokio::test]
 async fn a_request_has_one_execution_however_often_it_is_started_or_stopped() {
     let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
         return;
@@ -186,8 +230,8 @@ async fn a_request_has_one_execution_however_often_it_is_started_or_stopped() {
     let workflow = StepFunctionsWorkflow::new(client.clone(), &arn).unwrap();
     let id = request_id();
 
-    workflow.start(id).await.unwrap();
-    workflow.start(id).await.unwrap();
+    workflow.start(&start_of(id)).await.unwrap();
+    workflow.start(&start_of(id)).await.unwrap();
 
     let executions = client
         .list_executions()
@@ -208,7 +252,10 @@ async fn a_request_has_one_execution_however_often_it_is_started_or_stopped() {
         .await
         .unwrap();
     let input: serde_json::Value = serde_json::from_str(described.input().unwrap()).unwrap();
-    assert_eq!(input, serde_json::json!({ "request_id": id.to_string() }));
+    assert_eq!(
+        input,
+        serde_json::json!({ "request_id": id.to_string(), "decide_within_seconds": 3600 })
+    );
     assert_eq!(
         workflow.describe(id).await.unwrap(),
         Some(ExecutionStatus::Running)
@@ -221,7 +268,7 @@ async fn a_request_has_one_execution_however_often_it_is_started_or_stopped() {
     );
     workflow.stop(id, "again").await.unwrap();
 
-    workflow.start(id).await.unwrap();
+    workflow.start(&start_of(id)).await.unwrap();
     let executions = client
         .list_executions()
         .state_machine_arn(&arn)
@@ -265,7 +312,7 @@ async fn the_approval_gate_resumes_with_the_decision_and_only_once() {
     let workflow = StepFunctionsWorkflow::new(client.clone(), &arn).unwrap();
 
     let approved = request_id();
-    workflow.start(approved).await.unwrap();
+    workflow.start(&start_of(approved)).await.unwrap();
     let token = task_token(&client, &workflow.execution_arn(approved)).await;
     assert_eq!(
         workflow.describe(approved).await.unwrap(),
@@ -305,13 +352,13 @@ async fn the_approval_gate_resumes_with_the_decision_and_only_once() {
     assert!(!again.is_retryable());
 
     let denied = request_id();
-    workflow.start(denied).await.unwrap();
+    workflow.start(&start_of(denied)).await.unwrap();
     let token = task_token(&client, &workflow.execution_arn(denied)).await;
     workflow.resume(&token, Decision::Deny).await.unwrap();
     assert_eq!(settled(&workflow, denied).await, ExecutionStatus::Failed);
 
     let failed = request_id();
-    workflow.start(failed).await.unwrap();
+    workflow.start(&start_of(failed)).await.unwrap();
     let token = task_token(&client, &workflow.execution_arn(failed)).await;
     workflow
         .send_failure(&token, "Denied", "denied by U024BE7LH")
@@ -348,4 +395,11 @@ async fn an_unknown_token_is_not_found() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+}
+
+fn start_of(id: RequestId) -> Start {
+    Start {
+        request: id,
+        decide_within: time::Duration::hours(1),
+    }
 }

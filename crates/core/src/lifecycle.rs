@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::account::DbUsername;
 use crate::error::{Error, Field, Result};
@@ -339,6 +339,9 @@ impl FromStr for EventKind {
             .ok_or_else(|| Error::NotFound(format!("event kind {s:?}")))
     }
 }
+
+/// The least time approvers get to decide a request, whatever start it asks for.
+pub const MIN_DECISION_TIME: Duration = Duration::minutes(30);
 
 /// One entry of a request's audit trail. `detail` is free text for people and never holds a
 /// secret.
@@ -686,14 +689,53 @@ impl AccessRequest {
         })
     }
 
-    /// The time by which the request must have moved on, while it is live: the window's start
-    /// while it waits (pending, approved), its end while access exists or is being removed, and
-    /// its end while a failure still owes cleanup. `None` once nothing more is due.
+    /// When the request was submitted.
+    #[must_use]
+    pub fn submitted_at(&self) -> OffsetDateTime {
+        self.events
+            .first()
+            .map_or_else(|| self.id.created_at(), |e| e.at)
+    }
+
+    /// When an undecided request expires: its requested start, but never sooner than
+    /// [`MIN_DECISION_TIME`] after submission, so a request to start "now" leaves approvers
+    /// time to answer.
+    #[must_use]
+    pub fn decide_by(&self) -> OffsetDateTime {
+        self.spec
+            .window
+            .start()
+            .max(self.submitted_at() + MIN_DECISION_TIME)
+    }
+
+    /// The window access really has: as requested, or — when the approval came after the
+    /// requested start — starting at the approval and lasting as long as asked.
+    #[must_use]
+    pub fn window(&self) -> AccessWindow {
+        let asked = self.spec.window;
+        let approved_at = self
+            .events
+            .iter()
+            .find(|e| e.kind == EventKind::Approved)
+            .map(|e| e.at);
+        match approved_at {
+            Some(at) if at > asked.start() => {
+                AccessWindow::from_parts(at, at + asked.duration()).unwrap_or(asked)
+            }
+            _ => asked,
+        }
+    }
+
+    /// The time by which the request must have moved on, while it is live: the decision
+    /// deadline while pending, the (effective) start once approved, its end while access exists
+    /// or is being removed, and its end while a failure still owes cleanup. `None` once nothing
+    /// more is due.
     #[must_use]
     pub fn deadline(&self) -> Option<OffsetDateTime> {
-        let window = &self.spec.window;
+        let window = self.window();
         match self.state {
-            RequestState::Pending | RequestState::Approved => Some(window.start()),
+            RequestState::Pending => Some(self.decide_by()),
+            RequestState::Approved => Some(window.start()),
             RequestState::Provisioning | RequestState::Active | RequestState::Ending => {
                 Some(window.end())
             }

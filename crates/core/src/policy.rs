@@ -20,18 +20,29 @@ pub struct ClusterPolicy {
     pub window: WindowPolicy,
     /// The levels it allows, weakest first.
     pub levels: Vec<Permission>,
+    /// The host name people connect to (the cluster's writer endpoint).
+    pub endpoint: String,
 }
 
 impl ClusterPolicy {
-    /// A cluster allowing every level for up to 8 hours.
+    /// A cluster allowing every level for up to 8 hours, reached at a host named like the
+    /// cluster (see [`ClusterPolicy::with_endpoint`]).
     #[must_use]
     pub fn new(cluster: ClusterId, region: Region) -> Self {
         Self {
+            endpoint: cluster.as_str().to_owned(),
             cluster,
             region,
             window: WindowPolicy::default(),
             levels: Permission::ALL.to_vec(),
         }
+    }
+
+    /// The same cluster reached at `endpoint`.
+    #[must_use]
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = endpoint.into();
+        self
     }
 }
 

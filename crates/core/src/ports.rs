@@ -90,6 +90,13 @@ pub trait BastionFleet: Send + Sync {
 
     /// Every bastion the broker launched that still exists, for the sweeper.
     fn list(&self) -> impl Future<Output = Result<Vec<Bastion>>> + Send;
+
+    /// Whether people reach the database through the bastion with SSM Session Manager (EC2);
+    /// `false` when the "bastion" is the machine the broker runs on (local mode), so the
+    /// connect instructions point at the database directly.
+    fn through_ssm(&self) -> bool {
+        true
+    }
 }
 
 /// A bastion and the tags that tie it to a request.
@@ -118,8 +125,10 @@ pub enum BastionStatus {
 
 /// The per-request workflow (Step Functions on AWS, the local ASL runner locally).
 pub trait Workflow: Send + Sync {
-    /// Starts the request's execution, named after the request id; a duplicate start is success.
-    fn start(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
+    /// Starts the request's execution, named after the request id, with input
+    /// `{"request_id", "decide_within_seconds"}`; a duplicate start is success (the execution
+    /// that exists is the request's, whatever its input).
+    fn start(&self, start: &Start) -> impl Future<Output = Result<()>> + Send;
 
     /// Resumes the approval gate with the decision.
     fn resume(
@@ -130,6 +139,42 @@ pub trait Workflow: Send + Sync {
 
     /// Stops the request's execution (after an early end the workflow has nothing left to do).
     fn stop(&self, id: RequestId, cause: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Ends access now: stops the request's execution (wherever it waits) and starts the same
+    /// workflow in its "end" mode, named [`end_execution_name`], which only tears down. Asking
+    /// twice is fine.
+    fn end_early(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The name of the execution that ends a request early: the request id and `-end`.
+#[must_use]
+pub fn end_execution_name(id: RequestId) -> String {
+    format!("{id}-end")
+}
+
+/// What a request's execution starts with: an id and a duration, never a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    /// The request; also the execution's name.
+    pub request: RequestId,
+    /// How long the approval gate waits for a decision before the request expires.
+    pub decide_within: time::Duration,
+}
+
+impl Start {
+    /// The shortest gate the workflow gets, so a request submitted just before its deadline
+    /// still reaches the approvers.
+    pub const MIN_DECIDE_WITHIN: time::Duration = time::Duration::minutes(1);
+
+    /// The start of `request`'s execution at `now`: the gate waits until the request's
+    /// decision deadline.
+    #[must_use]
+    pub fn of(request: &AccessRequest, now: OffsetDateTime) -> Self {
+        Self {
+            request: request.id(),
+            decide_within: (request.decide_by() - now).max(Self::MIN_DECIDE_WITHIN),
+        }
+    }
 }
 
 /// An approver's answer.

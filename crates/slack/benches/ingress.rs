@@ -166,7 +166,11 @@ fn endpoints(c: &mut Criterion) {
 struct NoWorkflow;
 
 impl powerpole_core::ports::Workflow for NoWorkflow {
-    async fn start(&self, _id: powerpole_core::RequestId) -> powerpole_core::Result<()> {
+    async fn start(&self, _start: &powerpole_core::ports::Start) -> powerpole_core::Result<()> {
+        unreachable!("not reached by the benchmarked answers")
+    }
+
+    async fn end_early(&self, _id: powerpole_core::RequestId) -> powerpole_core::Result<()> {
         unreachable!("not reached by the benchmarked answers")
     }
 

@@ -14,7 +14,7 @@
 
 use std::sync::Mutex;
 
-use powerpole_core::ports::{Decision, RequestStore, TaskToken, Workflow};
+use powerpole_core::ports::{Decision, RequestStore, Start, TaskToken, Workflow};
 use powerpole_core::usecases::open_approval;
 use powerpole_core::{
     AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
@@ -42,11 +42,12 @@ const OUTSIDER: &str = "U0OUTSIDE1";
 struct SeenWorkflow {
     started: Mutex<Vec<RequestId>>,
     resumed: Mutex<Vec<(TaskToken, Decision)>>,
+    ended_early: Mutex<Vec<RequestId>>,
 }
 
 impl Workflow for SeenWorkflow {
-    async fn start(&self, id: RequestId) -> powerpole_core::Result<()> {
-        self.started.lock().unwrap().push(id);
+    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
+        self.started.lock().unwrap().push(start.request);
         Ok(())
     }
 
@@ -56,6 +57,11 @@ impl Workflow for SeenWorkflow {
     }
 
     async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+
+    async fn end_early(&self, id: RequestId) -> powerpole_core::Result<()> {
+        self.ended_early.lock().unwrap().push(id);
         Ok(())
     }
 }

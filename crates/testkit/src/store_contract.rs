@@ -289,14 +289,15 @@ pub async fn by_requester_newest_first<S: RequestStore>(store: &S) {
     assert!(store.by_requester(&fresh_user()).await.unwrap().is_empty());
 }
 
-/// The sweeper's queries: requests in a state whose deadline (start while pending or approved,
-/// end otherwise) is before a time; ended requests never show up.
+/// The sweeper's queries: requests in a state whose deadline (the decision deadline while
+/// pending, the start once approved, the end otherwise) is before a time; ended requests never
+/// show up.
 pub async fn due_queries_find_overdue_requests<S: RequestStore>(store: &S) {
     let t0 = now();
     let overdue = pending_request(
         &fresh_user(),
-        t0 - Duration::minutes(3),
-        t0 - Duration::minutes(4),
+        t0 - Duration::minutes(35),
+        t0 - Duration::minutes(40),
     );
     let later = pending_request(&fresh_user(), t0 + Duration::hours(2), t0);
     store.insert(&overdue).await.unwrap();
@@ -329,7 +330,13 @@ pub async fn due_queries_find_overdue_requests<S: RequestStore>(store: &S) {
     )
     .await;
     step(store, active.id(), Transition::Activate, workflow()).await;
-    let end = active.spec().window.end();
+    let end = store
+        .get(active.id())
+        .await
+        .unwrap()
+        .unwrap()
+        .window()
+        .end();
     let active_due = |before| async move {
         store
             .due(RequestState::Active, before)

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, RequestState, Transition};
 use crate::ports::{Chat, Decision, RequestStore, Workflow};
+use crate::usecases::access::redraw;
 use crate::usecases::load;
 
 /// What a click on Approve or Deny did.
@@ -73,11 +74,7 @@ where
         Err(e) => return Err(e),
     }
     workflow.resume(&token, decision).await?;
-    if let Some(card) = &request.resources().approval_card
-        && let Err(error) = chat.update_approval_card(card, &request).await
-    {
-        tracing::warn!(request = %id, %error, "the approval card could not be redrawn");
-    }
+    redraw(chat, &request).await;
     Ok(Decided::Now(request))
 }
 

@@ -8,13 +8,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-use crate::account::{DbUsername, Email};
+use crate::account::{DbPassword, DbUsername, Email};
 use crate::error::{Error, Result};
+use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
 use crate::ports::{
-    Chat, Decision, Directory, MessageRef, Notice, RequestStore, TaskToken, Workflow,
+    Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
+    SecretRef, SecretVault,
+};
+use crate::ports::{
+    Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
 
 pub fn now() -> OffsetDateTime {
@@ -77,6 +82,7 @@ pub async fn pending_with_card<S: RequestStore>(
 pub struct RecordingWorkflow {
     started: Mutex<Vec<RequestId>>,
     resumed: Mutex<Vec<(TaskToken, Decision)>>,
+    ended_early: Mutex<Vec<RequestId>>,
 }
 
 impl RecordingWorkflow {
@@ -87,11 +93,15 @@ impl RecordingWorkflow {
     pub fn resumed(&self) -> Vec<(TaskToken, Decision)> {
         self.resumed.lock().unwrap().clone()
     }
+
+    pub fn ended_early(&self) -> Vec<RequestId> {
+        self.ended_early.lock().unwrap().clone()
+    }
 }
 
 impl Workflow for RecordingWorkflow {
-    async fn start(&self, id: RequestId) -> Result<()> {
-        self.started.lock().unwrap().push(id);
+    async fn start(&self, start: &Start) -> Result<()> {
+        self.started.lock().unwrap().push(start.request);
         Ok(())
     }
 
@@ -101,6 +111,11 @@ impl Workflow for RecordingWorkflow {
     }
 
     async fn stop(&self, _id: RequestId, _cause: &str) -> Result<()> {
+        Ok(())
+    }
+
+    async fn end_early(&self, id: RequestId) -> Result<()> {
+        self.ended_early.lock().unwrap().push(id);
         Ok(())
     }
 }
@@ -196,4 +211,188 @@ impl Chat for RecordingChat {
             .push((user.clone(), notice.clone()));
         Ok(())
     }
+}
+
+/// Secrets in a map; `put` keeps the first one, as the real vaults do.
+#[derive(Debug, Default)]
+pub struct MemoryVault {
+    secrets: Mutex<HashMap<RequestId, String>>,
+    puts: AtomicUsize,
+}
+
+impl MemoryVault {
+    pub fn holds(&self, id: RequestId) -> bool {
+        self.secrets.lock().unwrap().contains_key(&id)
+    }
+
+    pub fn puts(&self) -> usize {
+        self.puts.load(Ordering::SeqCst)
+    }
+}
+
+impl SecretVault for MemoryVault {
+    async fn put(
+        &self,
+        id: RequestId,
+        _username: &DbUsername,
+        password: &DbPassword,
+        _expires_at: OffsetDateTime,
+    ) -> Result<SecretRef> {
+        self.puts.fetch_add(1, Ordering::SeqCst);
+        self.secrets
+            .lock()
+            .unwrap()
+            .entry(id)
+            .or_insert_with(|| password.expose().to_owned());
+        Ok(SecretRef(format!("memory://{id}")))
+    }
+
+    async fn get(&self, id: RequestId) -> Result<DbPassword> {
+        let secret = self.secrets.lock().unwrap().get(&id).cloned();
+        DbPassword::parse(secret.ok_or_else(|| Error::NotFound(format!("secret {id}")))?)
+    }
+
+    async fn delete(&self, id: RequestId) -> Result<()> {
+        self.secrets.lock().unwrap().remove(&id);
+        Ok(())
+    }
+}
+
+/// Bastions that become ready after `boot_polls` status checks.
+#[derive(Debug, Default)]
+pub struct MemoryFleet {
+    pub launched: Mutex<Vec<(RequestId, BastionId)>>,
+    pub terminated: Mutex<Vec<BastionId>>,
+    pub polls: AtomicUsize,
+    pub boot_polls: usize,
+}
+
+impl MemoryFleet {
+    pub fn launched(&self) -> usize {
+        self.launched.lock().unwrap().len()
+    }
+
+    pub fn terminated(&self) -> Vec<BastionId> {
+        self.terminated.lock().unwrap().clone()
+    }
+}
+
+impl BastionFleet for MemoryFleet {
+    async fn launch(&self, id: RequestId, _expires_at: OffsetDateTime) -> Result<Bastion> {
+        let mut launched = self.launched.lock().unwrap();
+        let bastion = BastionId(format!("i-{:017x}", launched.len() + 1));
+        launched.push((id, bastion.clone()));
+        Ok(Bastion {
+            id: bastion,
+            request: Some(id),
+            expires_at: None,
+            launched_at: now(),
+        })
+    }
+
+    async fn status(&self, _bastion: &BastionId) -> Result<BastionStatus> {
+        let polls = self.polls.fetch_add(1, Ordering::SeqCst);
+        Ok(if polls < self.boot_polls {
+            BastionStatus::Starting
+        } else {
+            BastionStatus::Ready
+        })
+    }
+
+    async fn terminate(&self, bastion: &BastionId) -> Result<()> {
+        self.terminated.lock().unwrap().push(bastion.clone());
+        Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<Bastion>> {
+        Ok(Vec::new())
+    }
+}
+
+/// Accounts in a map; `down` makes every call fail as an unreachable server does.
+#[derive(Debug, Default)]
+pub struct MemoryAccounts {
+    accounts: Mutex<HashMap<DbUsername, (RequestId, String)>>,
+    pub down: AtomicBool,
+}
+
+impl MemoryAccounts {
+    pub fn password_of(&self, user: &DbUsername) -> Option<String> {
+        self.accounts
+            .lock()
+            .unwrap()
+            .get(user)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn check_up(&self) -> Result<()> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Error::Backend {
+                system: "mysql",
+                retryable: true,
+                source: "connection refused".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl DbAccounts for MemoryAccounts {
+    async fn create(
+        &self,
+        _cluster: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        password: &DbPassword,
+        _plan: &GrantPlan,
+    ) -> Result<()> {
+        self.check_up()?;
+        self.accounts
+            .lock()
+            .unwrap()
+            .insert(username.clone(), (request, password.expose().to_owned()));
+        Ok(())
+    }
+
+    async fn remove(&self, _cluster: &ClusterId, username: &DbUsername) -> Result<Removal> {
+        self.check_up()?;
+        Ok(match self.accounts.lock().unwrap().remove(username) {
+            Some(_) => Removal::Dropped { sessions_killed: 1 },
+            None => Removal::AlreadyGone,
+        })
+    }
+
+    async fn list(&self, _cluster: &ClusterId) -> Result<Vec<ManagedAccount>> {
+        Ok(Vec::new())
+    }
+}
+
+impl RecordingChat {
+    pub fn notices(&self) -> Vec<Notice> {
+        self.notices
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, n)| n.clone())
+            .collect()
+    }
+}
+
+/// An approved request whose card is posted, approved by `U2` at [`now`].
+pub async fn approved<S: RequestStore>(store: &S, chat: &RecordingChat) -> AccessRequest {
+    let request = pending_with_card(store, chat, "U1").await;
+    let workflow = RecordingWorkflow::default();
+    crate::usecases::decide(
+        store,
+        &workflow,
+        chat,
+        request.id(),
+        &user("U2"),
+        Decision::Approve,
+        now(),
+    )
+    .await
+    .unwrap();
+    chat.forget();
+    store.get(request.id()).await.unwrap().unwrap()
 }

@@ -5,12 +5,16 @@
 //! Every use case is idempotent: a Slack retry, a Step Functions retry or a double click finds
 //! the work already done and answers as the first call did, without creating anything twice.
 
+mod access;
 mod approval;
 mod decide;
+mod ending;
 mod submit;
 
+pub use access::{Activation, Schedule, WARNING_LEAD, activate, cluster_of, provision, schedule};
 pub use approval::{ApprovalGate, open_approval};
 pub use decide::{Decided, decide};
+pub use ending::{EndNow, Teardown, end_now, expire, mark_failed, teardown, tell_denied, warn};
 pub use submit::{DUPLICATE_WINDOW, Submission, submit};
 
 use crate::error::{Error, Result};

@@ -8,7 +8,7 @@ use crate::error::{Error, Field, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, AccessSpec, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
-use crate::ports::{Directory, RequestStore, Workflow};
+use crate::ports::{Directory, RequestStore, Start, Workflow};
 
 /// How long after a submission the same form from the same person counts as a repeated delivery
 /// of it rather than a new request.
@@ -62,7 +62,7 @@ where
         .find(|r| !r.state().is_terminal() && r.spec().cluster == spec.cluster);
     if let Some(existing) = open {
         if is_repeat(&existing, &spec, now) {
-            workflow.start(existing.id()).await?;
+            workflow.start(&Start::of(&existing, now)).await?;
             return Ok(Submission::Duplicate(existing));
         }
         return Ok(Submission::Invalid(vec![Error::invalid(
@@ -80,7 +80,7 @@ where
     let id = RequestId::generate(now, &mut rand::rng());
     let request = AccessRequest::submit(id, requester.clone(), username, spec, now);
     store.insert(&request).await?;
-    workflow.start(id).await?;
+    workflow.start(&Start::of(&request, now)).await?;
     Ok(Submission::Recorded(request))
 }
 

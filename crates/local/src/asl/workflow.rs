@@ -1,9 +1,11 @@
 //! The [`Workflow`] port on the local runner, behaving as the Step Functions adapter does: one
-//! execution per request named after the request id with input `{"request_id": "…"}`, a
-//! duplicate start is success, the approval gate is resumed with `{"decision": "approve"}` or
-//! `{"decision": "deny"}`, and stopping a missing or finished execution is success.
+//! execution per request named after the request id with input
+//! `{"request_id", "decide_within_seconds"}`, a duplicate start is success, the approval gate is
+//! resumed with `{"decision": "approve"}` or `{"decision": "deny"}`, stopping a missing or
+//! finished execution is success, and ending early stops the execution and starts
+//! `<id>-end` with `{"request_id", "mode": "end"}`.
 
-use powerpole_core::ports::{Decision, Workflow};
+use powerpole_core::ports::{Decision, Start, Workflow, end_execution_name};
 use powerpole_core::{Clock, RequestId, TaskToken};
 use serde_json::{Value, json};
 
@@ -25,12 +27,13 @@ pub fn decision_output(decision: Decision) -> Value {
 }
 
 impl<C: Clock + 'static, H: TaskHandlers> Workflow for AslRunner<C, H> {
-    async fn start(&self, id: RequestId) -> powerpole_core::Result<()> {
-        let name = id.to_string();
-        match self
-            .start_execution(&name, json!({ "request_id": name }))
-            .await
-        {
+    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
+        let name = start.request.to_string();
+        let input = json!({
+            "request_id": name,
+            "decide_within_seconds": start.decide_within.whole_seconds(),
+        });
+        match self.start_execution(&name, input).await {
             Ok(_) | Err(Error::ExecutionAlreadyExists(_)) => Ok(()),
             Err(err) => Err(err.into()),
         }
@@ -48,6 +51,15 @@ impl<C: Clock + 'static, H: TaskHandlers> Workflow for AslRunner<C, H> {
             .await
         {
             Ok(()) | Err(Error::ExecutionDoesNotExist(_) | Error::ExecutionNotRunning(_)) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn end_early(&self, id: RequestId) -> powerpole_core::Result<()> {
+        self.stop(id, "ended early by the requester").await?;
+        let input = json!({ "request_id": id.to_string(), "mode": "end" });
+        match self.start_execution(&end_execution_name(id), input).await {
+            Ok(_) | Err(Error::ExecutionAlreadyExists(_)) => Ok(()),
             Err(err) => Err(err.into()),
         }
     }

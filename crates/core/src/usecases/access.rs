@@ -1,0 +1,435 @@
+//! Giving access: the schedule of an approved request, then provisioning (secret, DB user,
+//! bastion) and activation once the bastion is ready, with the requester's "ready" message.
+//!
+//! Each step may run again after a crash or a retry: the secret is stored once and read back,
+//! the account is created idempotently with the stored password, the bastion launched once per
+//! request.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::account::DbPassword;
+use crate::error::{Error, Result};
+use crate::grants::GrantPlan;
+use crate::ids::RequestId;
+use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState, Transition};
+use crate::policy::ClusterPolicy;
+use crate::ports::{
+    BastionFleet, BastionStatus, Chat, DbAccounts, Notice, RequestStore, SecretVault,
+};
+use crate::usecases::load;
+
+/// How long before the end the requester is warned.
+pub const WARNING_LEAD: Duration = Duration::minutes(10);
+
+const WORKFLOW: Actor = Actor::System(Component::Workflow);
+
+/// When an approved request's access starts, is warned about and ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Access begins (the requested start, or the approval when that came later).
+    pub start_at: OffsetDateTime,
+    /// The "ends soon" message.
+    pub warn_at: OffsetDateTime,
+    /// Access ends.
+    pub end_at: OffsetDateTime,
+}
+
+/// The schedule of request `id` from its effective window.
+///
+/// # Errors
+/// [`Error::NotFound`]; [`Error::IllegalTransition`] when the request was never approved.
+pub async fn schedule<S: RequestStore>(store: &S, id: RequestId) -> Result<Schedule> {
+    let request = load(store, id).await?;
+    if request
+        .decision()
+        .is_none_or(|e| e.kind != EventKind::Approved)
+    {
+        return Err(Error::IllegalTransition {
+            from: request.state(),
+            transition: Transition::StartProvisioning,
+        });
+    }
+    let window = request.window();
+    Ok(Schedule {
+        start_at: window.start(),
+        warn_at: window.warning_at(WARNING_LEAD),
+        end_at: window.end(),
+    })
+}
+
+/// The cluster a request is for, from the configuration.
+///
+/// # Errors
+/// [`Error::NotFound`] when the cluster is no longer configured.
+pub fn cluster_of<'a>(
+    clusters: &'a [ClusterPolicy],
+    request: &AccessRequest,
+) -> Result<&'a ClusterPolicy> {
+    clusters
+        .iter()
+        .find(|c| c.cluster == request.spec().cluster)
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "cluster {} in the configuration",
+                request.spec().cluster
+            ))
+        })
+}
+
+/// Creates what request `id` needs: its secret (a fresh password, stored once), its DB user
+/// with the level's grants, and its bastion (when access goes through one). Moves the request
+/// from approved to provisioning; a request already active is left alone.
+///
+/// # Errors
+/// [`Error::IllegalTransition`] when the request is neither approved nor provisioning (nor
+/// active); the ports' errors (retryable ones may simply be retried).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per port the step uses"
+)]
+pub async fn provision<S, V, F, A>(
+    store: &S,
+    vault: &V,
+    fleet: &F,
+    accounts: &A,
+    clusters: &[ClusterPolicy],
+    id: RequestId,
+    now: OffsetDateTime,
+) -> Result<AccessRequest>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+{
+    let mut request = load(store, id).await?;
+    match request.state() {
+        RequestState::Approved => {
+            let expected = request.version();
+            request.apply(Transition::StartProvisioning, WORKFLOW, now, "")?;
+            store.update(&request, expected).await?;
+        }
+        RequestState::Provisioning => {}
+        RequestState::Active => return Ok(request),
+        from => {
+            return Err(Error::IllegalTransition {
+                from,
+                transition: Transition::StartProvisioning,
+            });
+        }
+    }
+    let cluster = cluster_of(clusters, &request)?;
+    let end = request.window().end();
+    if request.resources().secret.is_none() {
+        let secret = vault
+            .put(id, request.db_username(), &DbPassword::generate(), end)
+            .await?;
+        let expected = request.version();
+        request.record_secret(secret, WORKFLOW, now);
+        store.update(&request, expected).await?;
+    }
+    let password = vault.get(id).await?;
+    let plan = GrantPlan::new(request.spec().permission, [])?;
+    accounts
+        .create(
+            &cluster.cluster,
+            id,
+            request.db_username(),
+            &password,
+            &plan,
+        )
+        .await?;
+    let created = format!(
+        "DB user {} created on {} with {}",
+        request.db_username(),
+        cluster.cluster,
+        request.spec().permission
+    );
+    if !request.events().iter().any(|e| e.detail == created) {
+        let expected = request.version();
+        request.record_step(WORKFLOW, now, created);
+        store.update(&request, expected).await?;
+    }
+    if fleet.through_ssm() && request.resources().bastion.is_none() {
+        let bastion = fleet.launch(id, end).await?;
+        let expected = request.version();
+        request.record_bastion(bastion.id, WORKFLOW, now);
+        store.update(&request, expected).await?;
+    }
+    Ok(request)
+}
+
+/// What activation found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activation {
+    /// Access is live and the requester was told how to connect.
+    Ready(Box<AccessRequest>),
+    /// The bastion is still booting; ask again shortly.
+    BastionStarting,
+}
+
+/// Makes request `id` active once its bastion is ready, and sends the requester the connect
+/// instructions (never the password). A message that cannot be delivered is recorded on the
+/// request; access stays live.
+///
+/// # Errors
+/// [`Error::IllegalTransition`] when the request is not provisioning (or active); a
+/// non-retryable [`Error::Backend`] when the bastion is gone; the ports' errors.
+pub async fn activate<S, F, C>(
+    store: &S,
+    fleet: &F,
+    chat: &C,
+    clusters: &[ClusterPolicy],
+    id: RequestId,
+    now: OffsetDateTime,
+) -> Result<Activation>
+where
+    S: RequestStore,
+    F: BastionFleet,
+    C: Chat,
+{
+    let mut request = load(store, id).await?;
+    match request.state() {
+        RequestState::Provisioning => {}
+        RequestState::Active => return Ok(Activation::Ready(Box::new(request))),
+        from => {
+            return Err(Error::IllegalTransition {
+                from,
+                transition: Transition::Activate,
+            });
+        }
+    }
+    let bastion = request.resources().bastion.clone();
+    if let Some(bastion) = &bastion {
+        match fleet.status(bastion).await? {
+            BastionStatus::Ready => {}
+            BastionStatus::Starting => return Ok(Activation::BastionStarting),
+            BastionStatus::Gone => {
+                return Err(Error::Backend {
+                    system: "bastion",
+                    retryable: false,
+                    source: format!("bastion {} is gone before access started", bastion.0).into(),
+                });
+            }
+        }
+    }
+    let Some(secret) = request.resources().secret.clone() else {
+        return Err(Error::Conflict(format!(
+            "request {id} has no stored secret; provisioning did not finish"
+        )));
+    };
+    let cluster = cluster_of(clusters, &request)?;
+    let expected = request.version();
+    request.apply(Transition::Activate, WORKFLOW, now, "")?;
+    store.update(&request, expected).await?;
+    let notice = Notice::Ready {
+        request: id,
+        username: request.db_username().clone(),
+        bastion,
+        region: request.spec().region.clone(),
+        endpoint: cluster.endpoint.clone(),
+        secret,
+        ends_at: request.window().end(),
+    };
+    tell(store, chat, &mut request, &notice, now).await?;
+    Ok(Activation::Ready(Box::new(request)))
+}
+
+/// Sends `notice` to the requester; a failure is recorded on the request instead of failing
+/// the step (a lost message must never block access or its removal).
+///
+/// # Errors
+/// The store's errors when recording the failure.
+pub(crate) async fn tell<S: RequestStore, C: Chat>(
+    store: &S,
+    chat: &C,
+    request: &mut AccessRequest,
+    notice: &Notice,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if let Err(error) = chat.notify(request.requester(), notice).await {
+        tracing::warn!(request = %request.id(), %error, "message to the requester not delivered");
+        let expected = request.version();
+        request.record_step(WORKFLOW, now, format!("message not delivered: {error}"));
+        store.update(request, expected).await?;
+    }
+    Ok(())
+}
+
+/// Redraws the approval card, if there is one; a failure is only logged.
+pub(crate) async fn redraw<C: Chat>(chat: &C, request: &AccessRequest) {
+    if let Some(card) = &request.resources().approval_card
+        && let Err(error) = chat.update_approval_card(card, request).await
+    {
+        tracing::warn!(request = %request.id(), %error, "the approval card could not be redrawn");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryStore;
+    use crate::usecases::fakes::{
+        MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now,
+        pending_with_card,
+    };
+
+    #[tokio::test]
+    async fn provisioning_twice_creates_one_secret_one_user_one_bastion() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let (vault, fleet, accounts) = (
+            MemoryVault::default(),
+            MemoryFleet::default(),
+            MemoryAccounts::default(),
+        );
+        let request = approved(&store, &chat).await;
+
+        for _ in 0..2 {
+            provision(
+                &store,
+                &vault,
+                &fleet,
+                &accounts,
+                &[cluster()],
+                request.id(),
+                now(),
+            )
+            .await
+            .unwrap();
+        }
+
+        let stored = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored.state(), RequestState::Provisioning);
+        assert_eq!(fleet.launched(), 1);
+        assert!(vault.holds(request.id()));
+        let password = vault.get(request.id()).await.unwrap();
+        assert_eq!(
+            accounts.password_of(request.db_username()).as_deref(),
+            Some(password.expose()),
+            "the account has the stored password"
+        );
+        let steps: Vec<&str> = stored
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Step)
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(steps.len(), 3, "secret, user, bastion once each: {steps:?}");
+        assert!(
+            stored
+                .events()
+                .iter()
+                .all(|e| !e.detail.contains(password.expose())),
+            "no event holds the password"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pending_request_is_never_provisioned() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let (vault, fleet, accounts) = (
+            MemoryVault::default(),
+            MemoryFleet::default(),
+            MemoryAccounts::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+
+        let err = provision(
+            &store,
+            &vault,
+            &fleet,
+            &accounts,
+            &[cluster()],
+            request.id(),
+            now(),
+        )
+        .await
+        .unwrap_err();
+
+        assert!(matches!(err, Error::IllegalTransition { .. }), "{err}");
+        assert_eq!(fleet.launched(), 0);
+        assert_eq!(vault.puts(), 0);
+    }
+
+    #[tokio::test]
+    async fn activation_waits_for_the_bastion_then_sends_the_connect_instructions_once() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let (vault, accounts) = (MemoryVault::default(), MemoryAccounts::default());
+        let fleet = MemoryFleet {
+            boot_polls: 2,
+            ..MemoryFleet::default()
+        };
+        let request = approved(&store, &chat).await;
+        provision(
+            &store,
+            &vault,
+            &fleet,
+            &accounts,
+            &[cluster()],
+            request.id(),
+            now(),
+        )
+        .await
+        .unwrap();
+
+        let first = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
+            .await
+            .unwrap();
+        let second = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
+            .await
+            .unwrap();
+        let third = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
+            .await
+            .unwrap();
+        let again = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
+            .await
+            .unwrap();
+
+        assert_eq!(
+            (first, second),
+            (Activation::BastionStarting, Activation::BastionStarting)
+        );
+        assert!(matches!(third, Activation::Ready(r) if r.state() == RequestState::Active));
+        assert!(matches!(again, Activation::Ready(_)));
+        let notices = chat.notices();
+        assert_eq!(notices.len(), 1, "one ready message: {notices:?}");
+        let Notice::Ready {
+            username,
+            bastion,
+            endpoint,
+            ends_at,
+            ..
+        } = &notices[0]
+        else {
+            panic!("expected a ready notice, got {notices:?}")
+        };
+        assert_eq!(username, request.db_username());
+        assert!(bastion.is_some());
+        assert_eq!(endpoint, "orders-prod");
+        assert_eq!(*ends_at, request.window().end());
+    }
+
+    #[tokio::test]
+    async fn an_approval_after_the_start_shifts_the_window_and_keeps_its_length() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let request = pending_with_card(&store, &chat, "U1").await;
+        let late = request.spec().window.start() + Duration::minutes(20);
+        crate::usecases::decide(
+            &store,
+            &crate::usecases::fakes::RecordingWorkflow::default(),
+            &chat,
+            request.id(),
+            &crate::usecases::fakes::user("U2"),
+            crate::ports::Decision::Approve,
+            late,
+        )
+        .await
+        .unwrap();
+
+        let times = schedule(&store, request.id()).await.unwrap();
+
+        assert_eq!(times.start_at, late);
+        assert_eq!(times.end_at, late + request.spec().window.duration());
+        assert_eq!(times.warn_at, times.end_at - WARNING_LEAD);
+    }
+}
