@@ -1018,7 +1018,7 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         effective: &Value,
     ) -> Result<OffsetDateTime, TaskFailure> {
         Ok(match until {
-            WaitFor::Seconds(s) => self.cursor.entered.max(self.now()) + seconds(*s),
+            WaitFor::Seconds(s) => self.cursor.entered + seconds(*s),
             WaitFor::Timestamp(at) => *at,
             WaitFor::SecondsPath(path) => {
                 let value = resolve(path, effective, &Value::Null)?;
@@ -1027,7 +1027,7 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
                         "SecondsPath {path} is not a non-negative integer: {value}"
                     ))
                 })?;
-                self.now() + seconds(s)
+                self.cursor.entered + seconds(s)
             }
             WaitFor::TimestampPath(path) => {
                 let value = resolve(path, effective, &Value::Null)?;

@@ -9,11 +9,15 @@ pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
-/// The journal's form: RFC 3339 in UTC with as many fractional digits as needed.
+/// The journal's form: RFC 3339 in UTC with nine fractional digits, so that stored times sort
+/// as text.
 pub(crate) fn store(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+    let utc = at.to_offset(UtcOffset::UTC);
+    utc.format(format)
+        .or_else(|_| utc.format(&Rfc3339))
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
 
 /// The context object's form, as Step Functions writes it: UTC, milliseconds, `Z`.
@@ -77,7 +81,12 @@ mod tests {
         let at = datetime!(2026-11-23 14:00:01.123456789 UTC);
         assert_eq!(parse(&store(at)), Some(at));
         let tokyo = datetime!(2026-11-23 23:00 +09:00);
-        assert_eq!(store(tokyo), "2026-11-23T14:00:00Z");
+        assert_eq!(store(tokyo), "2026-11-23T14:00:00.000000000Z");
+        let (whole, half) = (
+            store(tokyo),
+            store(tokyo + time::Duration::milliseconds(500)),
+        );
+        assert!(whole < half, "{whole} sorts after {half}");
     }
 
     #[test]
