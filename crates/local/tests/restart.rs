@@ -58,11 +58,11 @@ fn resumed(history: &[powerpole_local::asl::HistoryEvent]) -> usize {
 
 #[tokio::test]
 async fn a_wait_keeps_its_deadline_across_a_restart() {
-    let path = common::temp_db("wait");
+    let db = common::TempDb::new("wait");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         hold_then_invoke(),
         &clock,
         first.clone(),
@@ -79,7 +79,7 @@ async fn a_wait_keeps_its_deadline_across_a_restart() {
     clock.set(T0 + Duration::minutes(30));
     let second = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         hold_then_invoke(),
         &clock,
         second.clone(),
@@ -107,16 +107,15 @@ async fn a_wait_keeps_its_deadline_across_a_restart() {
         1,
         "the wait was not started again"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn a_token_wait_keeps_its_token_and_timeout_across_a_restart() {
-    let path = common::temp_db("token");
+    let db = common::TempDb::new("token");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         approval(),
         &clock,
         first.clone(),
@@ -150,7 +149,7 @@ async fn a_token_wait_keeps_its_token_and_timeout_across_a_restart() {
     clock.set(T0 + Duration::minutes(10));
     let second = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         approval(),
         &clock,
         second.clone(),
@@ -189,17 +188,16 @@ async fn a_token_wait_keeps_its_token_and_timeout_across_a_restart() {
         second.calls().is_empty(),
         "a function that had returned is not invoked again"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn a_token_task_whose_function_had_not_returned_is_invoked_again_with_the_same_token() {
-    let path = common::temp_db("reinvoke-token");
+    let db = common::TempDb::new("reinvoke-token");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
     first.script("approve", [Reply::Hang]);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         approval(),
         &clock,
         first.clone(),
@@ -215,7 +213,7 @@ async fn a_token_task_whose_function_had_not_returned_is_invoked_again_with_the_
 
     let second = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         approval(),
         &clock,
         second.clone(),
@@ -238,12 +236,11 @@ async fn a_token_task_whose_function_had_not_returned_is_invoked_again_with_the_
         1,
         "the token was not issued again"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn a_task_in_progress_is_invoked_again_after_a_restart() {
-    let path = common::temp_db("reinvoke");
+    let db = common::TempDb::new("reinvoke");
     let clock = ManualClock::new(T0);
     let definition = json!({
         "StartAt": "Invoke",
@@ -252,7 +249,7 @@ async fn a_task_in_progress_is_invoked_again_after_a_restart() {
     let first = Scripted::new(&clock);
     first.script("f", [Reply::Hang]);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         definition.clone(),
         &clock,
         first.clone(),
@@ -266,7 +263,7 @@ async fn a_task_in_progress_is_invoked_again_after_a_restart() {
     let second = Scripted::new(&clock);
     second.script("f", [Reply::Hang]);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         definition,
         &clock,
         second.clone(),
@@ -281,16 +278,15 @@ async fn a_task_in_progress_is_invoked_again_after_a_restart() {
         Some("States.Timeout"),
         "the re-invoked attempt keeps the attempt's original timeout"
     );
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn dropping_the_last_runner_handle_stops_its_executions_until_a_new_runner_resumes_them() {
-    let path = common::temp_db("drop");
+    let db = common::TempDb::new("drop");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         hold_then_invoke(),
         &clock,
         first.clone(),
@@ -315,7 +311,7 @@ async fn dropping_the_last_runner_handle_stops_its_executions_until_a_new_runner
 
     let second = Scripted::new(&clock);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         hold_then_invoke(),
         &clock,
         second.clone(),
@@ -325,16 +321,15 @@ async fn dropping_the_last_runner_handle_stops_its_executions_until_a_new_runner
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     assert_eq!(resumed(&runner.history("e1").await.unwrap()), 1);
     assert_eq!(second.calls_of("f").len(), 1);
-    let _ = std::fs::remove_file(&path);
 }
 
 #[tokio::test]
 async fn finished_executions_are_not_resumed() {
-    let path = common::temp_db("finished");
+    let db = common::TempDb::new("finished");
     let clock = ManualClock::new(T0);
     let definition = json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}});
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         definition.clone(),
         &clock,
         Scripted::new(&clock),
@@ -346,7 +341,7 @@ async fn finished_executions_are_not_resumed() {
     runner.shutdown().await;
     drop(runner);
     let runner = runner_with(
-        sqlite::open(&path).await.unwrap(),
+        sqlite::open(db.path()).await.unwrap(),
         definition,
         &clock,
         Scripted::new(&clock),
@@ -357,5 +352,4 @@ async fn finished_executions_are_not_resumed() {
         runner.describe("e1").await.unwrap().status,
         ExecutionStatus::Succeeded
     );
-    let _ = std::fs::remove_file(&path);
 }

@@ -230,13 +230,31 @@ pub async fn settle() {
     tokio::time::sleep(StdDuration::from_millis(40)).await;
 }
 
-/// A fresh database file path that no other test uses.
-pub fn temp_db(tag: &str) -> PathBuf {
-    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
-    std::env::temp_dir().join(format!(
-        "powerpole-local-{tag}-{}-{nanos}.sqlite",
-        std::process::id()
-    ))
+/// A database file no other test uses, removed (with its WAL files) when dropped.
+pub struct TempDb(PathBuf);
+
+impl TempDb {
+    pub fn new(tag: &str) -> Self {
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        Self(std::env::temp_dir().join(format!(
+            "powerpole-local-{tag}-{}-{nanos}.sqlite",
+            std::process::id()
+        )))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = self.0.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
+    }
 }
 
 /// A lambda:invoke Task state calling `function` with the whole input as payload.
