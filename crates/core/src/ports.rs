@@ -345,3 +345,38 @@ pub trait AuditSource: Send + Sync {
         window: &AccessWindow,
     ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send;
 }
+
+/// A shared store is a store: the local broker hands one to the Slack endpoints and to the
+/// workflow's tasks.
+impl<T: RequestStore> RequestStore for std::sync::Arc<T> {
+    fn insert(&self, request: &AccessRequest) -> impl Future<Output = Result<()>> + Send {
+        T::insert(self, request)
+    }
+
+    fn get(&self, id: RequestId) -> impl Future<Output = Result<Option<AccessRequest>>> + Send {
+        T::get(self, id)
+    }
+
+    fn update(
+        &self,
+        request: &AccessRequest,
+        expected: usize,
+    ) -> impl Future<Output = Result<()>> + Send {
+        T::update(self, request, expected)
+    }
+
+    fn by_requester(
+        &self,
+        requester: &SlackUserId,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+        T::by_requester(self, requester)
+    }
+
+    fn due(
+        &self,
+        state: RequestState,
+        before: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+        T::due(self, state, before)
+    }
+}

@@ -2,14 +2,21 @@
 //! secret file `SecretVault`, a no-EC2 `BastionFleet`, and the ASL runner that executes
 //! `statemachine/powerpole.asl.json` in-process.
 //!
-//! So far: the ASL runner ([`asl`]), the scaled clock for demos ([`ScaledClock`]) and opening
-//! the SQLite database ([`sqlite`]).
+//! So far: the ASL runner ([`asl`]) with the broker's tasks ([`BrokerTasks`]), the scaled clock
+//! for demos ([`ScaledClock`]), opening the SQLite database ([`sqlite`]), the secret files
+//! ([`SecretFiles`]) and the bastion-less fleet ([`ThisMachine`]).
 
 pub mod asl;
 pub mod clock;
 pub mod error;
+pub mod fleet;
 pub mod sqlite;
+pub mod tasks;
+pub mod vault;
 
 pub use asl::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
 pub use clock::ScaledClock;
 pub use error::{Error, Result};
+pub use fleet::ThisMachine;
+pub use tasks::BrokerTasks;
+pub use vault::SecretFiles;

@@ -8,7 +8,7 @@
 //! its result becomes Slack's answer: a modal opened, inline modal errors, an ephemeral message.
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
-use powerpole_core::usecases::{self, Decided, Submission};
+use powerpole_core::usecases::{self, Decided, EndNow, Submission};
 use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestState};
 use serde_json::Value;
 
@@ -194,7 +194,8 @@ where
         }
     }
 
-    /// `POST /slack/interactions`: request-modal submissions, and clicks on Approve / Deny.
+    /// `POST /slack/interactions`: request-modal submissions, clicks on Approve / Deny (from
+    /// approvers) and End now (from the requester).
     pub async fn interaction(&self, headers: &(impl HeaderLookup + ?Sized), body: &[u8]) -> Reply {
         if let Err(rejection) = self.verifier.verify(headers, body) {
             tracing::warn!(%rejection, "interaction rejected");
@@ -265,6 +266,7 @@ where
         let decision = match action.action_id.as_str() {
             views::APPROVE_ACTION => Decision::Approve,
             views::DENY_ACTION => Decision::Deny,
+            views::END_NOW_ACTION => return self.end_now(action).await,
             _ => return Reply::ack(),
         };
         let id = match action.request_id() {
@@ -312,6 +314,53 @@ where
                 self.tell(
                     action,
                     &format!(":warning: Your decision could not be recorded: {error}"),
+                )
+                .await;
+            }
+        }
+        Reply::ack()
+    }
+
+    /// The requester's "End now" in the ending-soon message: access is removed at once.
+    async fn end_now(&self, action: &BlockAction) -> Reply {
+        let id = match action.request_id() {
+            Ok(id) => id,
+            Err(error) => {
+                tracing::warn!(%error, "end-now click without a request id");
+                return Reply::refused(400, &error.to_string());
+            }
+        };
+        let outcome = usecases::end_now(
+            &self.store,
+            &self.workflow,
+            id,
+            &action.user,
+            self.clock.now(),
+        )
+        .await;
+        match outcome {
+            Ok(EndNow::Ending(_)) => {
+                tracing::info!(request = %id, "access ended early by the requester");
+            }
+            Ok(EndNow::Already(request)) => {
+                self.tell(
+                    action,
+                    &format!("Nothing to do: this access is already {}.", request.state()),
+                )
+                .await;
+            }
+            Err(powerpole_core::Error::NotAllowed(why)) => {
+                self.tell(
+                    action,
+                    &format!(":no_entry_sign: You cannot do that: {why}."),
+                )
+                .await;
+            }
+            Err(error) => {
+                tracing::error!(request = %id, %error, "ending early failed");
+                self.tell(
+                    action,
+                    &format!(":warning: Access could not be ended: {error}"),
                 )
                 .await;
             }

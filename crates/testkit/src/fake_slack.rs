@@ -201,6 +201,23 @@ impl FakeSlack {
         }
     }
 
+    /// Waits until a call matching `wanted` has been made or `timeout` has passed, and returns
+    /// the matching calls (empty on timeout).
+    pub async fn wait_for_calls_where(
+        &self,
+        timeout: Duration,
+        wanted: impl Fn(&FakeCall) -> bool,
+    ) -> Vec<FakeCall> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let calls: Vec<FakeCall> = self.calls().into_iter().filter(|c| wanted(c)).collect();
+            if !calls.is_empty() || Instant::now() >= deadline {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Makes `users.info` know `user` with this e-mail address; unknown users are `user_not_found`.
     pub fn set_user_email(&self, user: &str, email: &str) {
         self.state()

@@ -2,6 +2,8 @@
 //! [`TaskError`], whose `errorType` (`Retryable` / `NonRetryable`) is what the state machine's
 //! `Retry` and `Catch` clauses match.
 
+pub mod tasks;
+
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use powerpole_core::RequestId;
 use serde::Deserialize;
@@ -16,6 +18,10 @@ pub enum TaskError {
     /// Trying again cannot help (bad input, a refused step).
     #[error("{0}")]
     NonRetryable(String),
+    /// Not yet: the thing waited for (a booting bastion) is not ready; the state machine polls
+    /// by retrying on this error, bounded.
+    #[error("{0}")]
+    NotReady(String),
 }
 
 impl TaskError {
@@ -25,6 +31,7 @@ impl TaskError {
         match self {
             Self::Retryable(_) => "Retryable",
             Self::NonRetryable(_) => "NonRetryable",
+            Self::NotReady(_) => "NotReady",
         }
     }
 }

@@ -1,0 +1,68 @@
+//! The runner's [`TaskHandlers`] for the broker's state machine: each `FunctionName` (`notify`,
+//! `provision`, `teardown`) goes to the same task function the Lambda of that name wraps.
+
+use powerpole_core::Clock;
+use powerpole_core::ports::{BastionFleet, Chat, DbAccounts, RequestStore, SecretVault};
+use powerpole_lambda::TaskError;
+use powerpole_lambda::tasks::{self, AccessPorts};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+use crate::asl::{TaskFailure, TaskHandlers};
+
+/// The broker's tasks in-process, over one set of ports.
+#[derive(Debug)]
+pub struct BrokerTasks<S, V, F, A, C, K> {
+    ports: AccessPorts<S, V, F, A, C, K>,
+}
+
+impl<S, V, F, A, C, K> BrokerTasks<S, V, F, A, C, K> {
+    /// Tasks over `ports`.
+    #[must_use]
+    pub const fn new(ports: AccessPorts<S, V, F, A, C, K>) -> Self {
+        Self { ports }
+    }
+
+    /// The ports the tasks use.
+    #[must_use]
+    pub const fn ports(&self) -> &AccessPorts<S, V, F, A, C, K> {
+        &self.ports
+    }
+
+    /// The substitution variables of `statemachine/powerpole.asl.json` for running it with these
+    /// tasks: each function variable names the task function.
+    #[must_use]
+    pub fn variables() -> BTreeMap<String, String> {
+        [
+            ("notify_function", tasks::NOTIFY),
+            ("provision_function", tasks::PROVISION),
+            ("teardown_function", tasks::TEARDOWN),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+}
+
+impl<S, V, F, A, C, K> TaskHandlers for BrokerTasks<S, V, F, A, C, K>
+where
+    S: RequestStore + 'static,
+    V: SecretVault + 'static,
+    F: BastionFleet + 'static,
+    A: DbAccounts + 'static,
+    C: Chat + 'static,
+    K: Clock + 'static,
+{
+    async fn invoke(&self, function: &str, payload: Value) -> Result<Value, TaskFailure> {
+        let p = &self.ports;
+        let result = match function {
+            tasks::NOTIFY => tasks::notify(&p.store, &p.chat, &p.clock, payload).await,
+            tasks::PROVISION => tasks::provision(p, payload).await,
+            tasks::TEARDOWN => tasks::teardown(p, payload).await,
+            other => Err(TaskError::NonRetryable(format!(
+                "no task function {other:?}"
+            ))),
+        };
+        result.map_err(|e| TaskFailure::new(e.error_type(), e.to_string()))
+    }
+}

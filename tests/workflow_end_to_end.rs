@@ -1,0 +1,474 @@
+//! A request's whole life through the real state machine file, run by the local ASL runner on
+//! a compressed clock: signed Slack requests into the Slack endpoints, the fake Slack Web API,
+//! the MySQL adapter on the test MariaDB, secrets in 0600 files. Each test plays the two people
+//! (requester and approver) and checks what each sees, what the database holds and what the
+//! request's history says.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use powerpole_core::ports::{RequestStore, SecretVault};
+use powerpole_core::{
+    AccessRequest, ClusterId, ClusterPolicy, EventKind, MemoryStore, Region, RequestId,
+    RequestState, SlackUserId,
+};
+use powerpole_lambda::tasks::AccessPorts;
+use powerpole_local::asl::ExecutionStatus;
+use powerpole_local::{
+    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, ThisMachine,
+};
+use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_slack::{
+    ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
+};
+use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, signed_form_headers};
+use serde_json::{Value, json};
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{ConnectOptions, Executor, MySqlConnection};
+
+const SECRET: &str = "e2e-signing-secret-0123456789abcdef";
+const APPROVERS: &str = "C0APPROVE1";
+const APPROVER: &str = "U0APPROVE1";
+const CLUSTER: &str = "e2e-orders";
+/// One clock minute is 0.2 s: a 15-minute window lasts 3 s.
+const SPEED: f64 = 300.0;
+const PATIENCE: Duration = Duration::from_secs(30);
+
+type Tasks =
+    BrokerTasks<Arc<MemoryStore>, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+type Runner = AslRunner<ScaledClock, Tasks>;
+
+struct World {
+    slack: FakeSlack,
+    store: Arc<MemoryStore>,
+    vault: SecretFiles,
+    runner: Runner,
+    ingress: SlackIngress<Arc<MemoryStore>, Runner, ScaledClock>,
+    admin: MySqlConnectOptions,
+    requester: String,
+}
+
+fn definition() -> Definition {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../statemachine/powerpole.asl.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    Definition::load(&text, &Tasks::variables()).unwrap()
+}
+
+/// A broker wired as `powerpole serve` wires it, for a requester of its own (`tag` keeps the DB
+/// user names of concurrent tests apart).
+async fn world(tag: &str) -> Option<World> {
+    let url = powerpole_testkit::mysql_admin_url()?;
+    let admin: MySqlConnectOptions = url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = format!("U0E2E{}", tag.to_ascii_uppercase());
+    let email = format!("e2e.{tag}.{}@example.com", std::process::id());
+    slack.set_user_email(&requester, &email);
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let web = SlackWebApi::new(
+        "xoxb-e2e".to_owned().into(),
+        &slack.api_url(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let chat = SlackChat::new(web.clone(), APPROVERS);
+    let clock = ScaledClock::new(SPEED).unwrap();
+    let cluster = ClusterPolicy::new(
+        ClusterId::parse(CLUSTER).unwrap(),
+        Region::parse("ap-northeast-1").unwrap(),
+    )
+    .with_endpoint("127.0.0.1");
+    let store = Arc::new(MemoryStore::new());
+    let dir = std::env::temp_dir().join(format!(
+        "powerpole-e2e-{tag}-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    let vault = SecretFiles::open(dir).unwrap();
+    let accounts = MySqlAccounts::new().with_cluster(
+        cluster.cluster.clone(),
+        admin.clone(),
+        AccountSettings::new(),
+    );
+    let tasks = BrokerTasks::new(AccessPorts {
+        store: store.clone(),
+        vault: vault.clone(),
+        fleet: ThisMachine,
+        accounts,
+        chat: chat.clone(),
+        clock,
+        clusters: vec![cluster.clone()],
+    });
+    let runner = AslRunner::new(
+        powerpole_local::sqlite::in_memory().await.unwrap(),
+        definition(),
+        tasks,
+        clock,
+        RunnerOptions {
+            poll_interval: Duration::from_millis(20),
+            ..RunnerOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ingress = SlackIngress::new(
+        SignatureVerifier::new(SECRET).unwrap(),
+        web,
+        chat,
+        ApproverPolicy {
+            channel: APPROVERS.into(),
+            who: Approvers::AnyChannelMember,
+        },
+        vec![cluster],
+        store.clone(),
+        runner.clone(),
+        clock,
+    );
+    Some(World {
+        slack,
+        store,
+        vault,
+        runner,
+        ingress,
+        admin,
+        requester,
+    })
+}
+
+fn form(payload: &Value) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+        .into_bytes()
+}
+
+fn input(kind: &str, value: &str) -> Value {
+    if kind == "plain_text_input" {
+        json!({ "value": { "type": kind, "value": value } })
+    } else {
+        json!({ "value": { "type": kind, "selected_option": { "value": value, "text": { "type": "plain_text", "text": value } } } })
+    }
+}
+
+impl World {
+    async fn interact(&self, payload: &Value) {
+        let body = form(payload);
+        let reply = self
+            .ingress
+            .interaction(signed_form_headers(SECRET, &body).as_slice(), &body)
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(
+            reply
+                .body
+                .as_ref()
+                .is_none_or(|b| b.get("response_action").is_none()),
+            "the submission was refused: {reply:?}"
+        );
+    }
+
+    /// The requester fills in the modal: READ on the cluster, now, for 15 minutes.
+    async fn submit(&self) -> AccessRequest {
+        self.interact(&json!({
+            "type": "view_submission",
+            "team": { "id": "T0FAKE0001", "domain": "example" },
+            "user": { "id": self.requester, "username": "requester", "team_id": "T0FAKE0001" },
+            "api_app_id": "A0FAKEAPP1",
+            "token": "deprecated",
+            "trigger_id": "1.2.3",
+            "view": {
+                "id": "V0MODAL0001", "team_id": "T0FAKE0001", "type": "modal",
+                "callback_id": "powerpole_request", "private_metadata": "", "hash": "1.a",
+                "title": { "type": "plain_text", "text": "Database access" }, "blocks": [],
+                "state": { "values": {
+                    "cluster": input("static_select", CLUSTER),
+                    "region": input("plain_text_input", "ap-northeast-1"),
+                    "permission": input("radio_buttons", "READ"),
+                    "duration": input("static_select", "15"),
+                    "reason": input("plain_text_input", "INC-77 check the orders table"),
+                }},
+            },
+        }))
+        .await;
+        let mut mine = self
+            .store
+            .by_requester(&SlackUserId::parse(&self.requester).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 1);
+        mine.remove(0)
+    }
+
+    /// Waits for the approval card the workflow posts, and returns its `ts`.
+    async fn card(&self) -> String {
+        let posts = self
+            .slack
+            .wait_for_calls_where(PATIENCE, |c| {
+                c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
+            })
+            .await;
+        posts[0].response["ts"].as_str().unwrap().to_owned()
+    }
+
+    async fn click(&self, user: &str, channel: &str, ts: &str, action: &str, id: RequestId) {
+        self.interact(&json!({
+            "type": "block_actions",
+            "team": { "id": "T0FAKE0001", "domain": "example" },
+            "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
+            "api_app_id": "A0FAKEAPP1", "token": "deprecated", "trigger_id": "1.2.3",
+            "container": { "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false },
+            "channel": { "id": channel, "name": "x" },
+            "message": { "type": "message", "ts": ts, "text": "x" },
+            "actions": [{ "type": "button", "action_id": action, "block_id": "b",
+                          "value": id.to_string(), "text": { "type": "plain_text", "text": action },
+                          "action_ts": "1.2" }],
+        }))
+        .await;
+    }
+
+    /// The DMs to the requester so far, as their fallback texts.
+    fn dms(&self) -> Vec<String> {
+        self.slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.str("channel") == Some(self.requester.as_str()))
+            .map(|c| c.str("text").unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    async fn dm_containing(&self, text: &str) -> FakeCall {
+        let calls = self
+            .slack
+            .wait_for_calls_where(PATIENCE, |c| {
+                c.method == "chat.postMessage"
+                    && c.str("channel") == Some(self.requester.as_str())
+                    && c.str("text").is_some_and(|t| t.contains(text))
+            })
+            .await;
+        calls
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no DM containing {text:?}; DMs: {:?}", self.dms()))
+    }
+
+    async fn finished(&self, name: &str) -> ExecutionStatus {
+        self.runner
+            .wait_for_completion(name, PATIENCE)
+            .await
+            .unwrap()
+            .status
+    }
+
+    async fn request(&self, id: RequestId) -> AccessRequest {
+        self.store.get(id).await.unwrap().unwrap()
+    }
+
+    async fn login(&self, request: &AccessRequest) -> Result<MySqlConnection, sqlx::Error> {
+        let password = self.vault.get(request.id()).await.unwrap();
+        self.admin
+            .clone()
+            .username(request.db_username().as_str())
+            .password(password.expose())
+            .connect()
+            .await
+    }
+
+    async fn user_exists(&self, request: &AccessRequest) -> bool {
+        let mut admin = self.admin.connect().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
+            .bind(request.db_username().as_str())
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        n > 0
+    }
+}
+
+fn kinds(request: &AccessRequest) -> Vec<EventKind> {
+    request
+        .events()
+        .iter()
+        .map(|e| e.kind)
+        .filter(|k| *k != EventKind::Step)
+        .collect()
+}
+
+#[tokio::test]
+async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_the_end() {
+    let Some(w) = world("approve").await else {
+        return;
+    };
+
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    let ready = w.dm_containing("ready").await;
+
+    assert!(
+        !ready
+            .body
+            .to_string()
+            .contains(w.vault.get(request.id()).await.unwrap().expose()),
+        "the password is never in Slack"
+    );
+    assert!(
+        ready.body["blocks"]
+            .to_string()
+            .contains(request.db_username().as_str())
+    );
+    let mut session = w
+        .login(&request)
+        .await
+        .expect("the requester logs in with the vault's password");
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut session)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+
+    w.dm_containing("ends at").await;
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    w.dm_containing("has ended").await;
+
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Ended);
+    assert_eq!(
+        kinds(&done),
+        vec![
+            EventKind::Submitted,
+            EventKind::Approved,
+            EventKind::ProvisioningStarted,
+            EventKind::Activated,
+            EventKind::TeardownStarted,
+            EventKind::CleanedUp,
+            EventKind::Ended,
+        ]
+    );
+    let cleanup = done
+        .events()
+        .iter()
+        .find(|e| e.kind == EventKind::CleanedUp)
+        .unwrap();
+    assert!(
+        cleanup.detail.contains("1 session(s) killed"),
+        "{}",
+        cleanup.detail
+    );
+    assert!(!w.user_exists(&request).await, "the DB user is dropped");
+    assert!(
+        session.execute("SELECT 1").await.is_err(),
+        "the open session was killed"
+    );
+    assert!(
+        w.vault.get(request.id()).await.is_err(),
+        "the secret is deleted"
+    );
+    let card = w.slack.calls_to("chat.update").pop().unwrap();
+    assert!(card.body["blocks"].to_string().contains("access has ended"));
+}
+
+#[tokio::test]
+async fn a_denied_request_creates_nothing_and_the_requester_is_told_who_denied_it() {
+    let Some(w) = world("deny").await else { return };
+
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "deny", request.id())
+        .await;
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    let denied = w.dm_containing("was denied").await;
+    assert!(denied.str("text").unwrap().contains(APPROVER));
+    let done = w.request(request.id()).await;
+    assert_eq!(kinds(&done), vec![EventKind::Submitted, EventKind::Denied]);
+    assert!(!w.user_exists(&request).await);
+    assert!(w.vault.get(request.id()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_request_nobody_decides_expires_and_its_card_says_so() {
+    let Some(w) = world("expire").await else {
+        return;
+    };
+
+    let request = w.submit().await;
+    w.card().await;
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    let done = w.request(request.id()).await;
+    assert_eq!(kinds(&done), vec![EventKind::Submitted, EventKind::Expired]);
+    w.dm_containing("expired").await;
+    let card = w.slack.calls_to("chat.update").pop().unwrap();
+    assert!(
+        card.body["blocks"].to_string().contains("Expired"),
+        "{}",
+        card.body
+    );
+    assert!(!w.user_exists(&request).await);
+}
+
+#[tokio::test]
+async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
+    let Some(w) = world("endnow").await else {
+        return;
+    };
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    let ready = w.dm_containing("ready").await;
+    let dm_channel = ready.response["channel"].as_str().unwrap().to_owned();
+    let mut session = w.login(&request).await.unwrap();
+
+    w.click(
+        &w.requester,
+        &dm_channel,
+        ready.response["ts"].as_str().unwrap(),
+        "end_now",
+        request.id(),
+    )
+    .await;
+
+    let end = format!("{}-end", request.id());
+    assert_eq!(w.finished(&end).await, ExecutionStatus::Succeeded);
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Aborted
+    );
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Ended);
+    let ending = done
+        .events()
+        .iter()
+        .find(|e| e.kind == EventKind::TeardownStarted)
+        .unwrap();
+    assert_eq!(ending.actor.to_string(), format!("user:{}", w.requester));
+    assert!(
+        done.events().last().unwrap().at < done.window().end(),
+        "ended before the window's end"
+    );
+    assert!(!w.user_exists(&request).await);
+    assert!(session.execute("SELECT 1").await.is_err());
+    w.dm_containing("has ended").await;
+    assert!(
+        !w.dms().iter().any(|t| t.contains("ends at")),
+        "no warning after an early end"
+    );
+}
