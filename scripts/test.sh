@@ -14,11 +14,14 @@
 set -euo pipefail
 
 MOTO_VERSION=5.2.5
+ASL_VALIDATOR_VERSION=4.0.0
 WAIT_SECONDS=60
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${POWERPOLE_CACHE_DIR:-${HOME:-/root}/.cache/powerpole}
 VENV=$CACHE_DIR/venv
+NPM_DIR=$CACHE_DIR/npm
+ASL_VALIDATOR=$NPM_DIR/node_modules/.bin/asl-validator
 
 export DEBIAN_FRONTEND=noninteractive
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -168,6 +171,32 @@ install_moto() {
     venv_ready || die "moto $MOTO_VERSION not usable in $VENV after install"
 }
 
+asl_validator_ready() {
+    [[ -x $ASL_VALIDATOR ]] &&
+        [[ $(node -p 'require(process.argv[1]).version' \
+            "$NPM_DIR/node_modules/asl-validator/package.json" 2>/dev/null) == "$ASL_VALIDATOR_VERSION" ]]
+}
+
+install_asl_validator() {
+    phase "install asl-validator@$ASL_VALIDATOR_VERSION"
+    if asl_validator_ready; then
+        log "$ASL_VALIDATOR is $ASL_VALIDATOR_VERSION"
+        return
+    fi
+    if ! command -v npm >/dev/null; then
+        local apt_log=$CACHE_DIR/apt-node.log
+        log "apt-get install nodejs npm (log: $apt_log)"
+        { apt-get -o DPkg::Lock::Timeout=300 update &&
+            apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends nodejs npm; } \
+            >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; die "apt-get install nodejs npm failed"; }
+    fi
+    mkdir -p "$NPM_DIR"
+    npm install --prefix "$NPM_DIR" --no-audit --no-fund --loglevel=error \
+        "asl-validator@$ASL_VALIDATOR_VERSION" >"$CACHE_DIR/npm.log" 2>&1 ||
+        { tail -n 30 "$CACHE_DIR/npm.log" >&2; die "npm install asl-validator failed"; }
+    asl_validator_ready || die "asl-validator $ASL_VALIDATOR_VERSION not usable in $NPM_DIR after install"
+}
+
 # --- servers --------------------------------------------------------------------------------------
 
 free_ports() {
@@ -266,7 +295,13 @@ exec 9>"$CACHE_DIR/install.lock"
 flock 9
 install_mariadb
 install_moto
+install_asl_validator
 exec 9>&-
+
+phase "asl-validator statemachine/*.asl.json"
+for definition in statemachine/*.asl.json; do
+    run "$ASL_VALIDATOR" --json-path "$definition"
+done
 
 WORK=$(mktemp -d -t powerpole-test.XXXXXX)
 read -r MYSQL_PORT MOTO_PORT < <(free_ports)
