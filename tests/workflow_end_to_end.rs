@@ -65,8 +65,14 @@ fn definition() -> Definition {
 /// A broker wired as `powerpole serve` wires it, for a requester of its own (`tag` keeps the DB
 /// user names of concurrent tests apart).
 async fn world(tag: &str) -> Option<World> {
+    world_via(tag, None).await
+}
+
+/// As [`world`], with the broker reaching MariaDB through `proxy` (to take the server away).
+async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
     let url = powerpole_testkit::mysql_admin_url()?;
     let admin: MySqlConnectOptions = url.parse().unwrap();
+    let broker_admin = proxy.map_or_else(|| admin.clone(), |p| admin.clone().port(p.port));
     let slack = FakeSlack::start().await.unwrap();
     let requester = format!("U0E2E{}", tag.to_ascii_uppercase());
     let email = format!("e2e.{tag}.{}@example.com", std::process::id());
@@ -94,8 +100,10 @@ async fn world(tag: &str) -> Option<World> {
     let vault = SecretFiles::open(dir).unwrap();
     let accounts = MySqlAccounts::new().with_cluster(
         cluster.cluster.clone(),
-        admin.clone(),
-        AccountSettings::new(),
+        broker_admin,
+        AccountSettings::new()
+            .with_connect_timeout(Duration::from_millis(500))
+            .unwrap(),
     );
     let tasks = BrokerTasks::new(AccessPorts {
         store: store.clone(),
@@ -376,6 +384,32 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
     );
     let card = w.slack.calls_to("chat.update").pop().unwrap();
     assert!(card.body["blocks"].to_string().contains("access has ended"));
+    let entered: Vec<String> = w
+        .runner
+        .history(&request.id().to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.kind, powerpole_local::asl::EventKind::StateEntered { .. }))
+        .filter_map(|e| e.state)
+        .collect();
+    assert_eq!(
+        entered,
+        [
+            "Route",
+            "AwaitDecision",
+            "Decided",
+            "Schedule",
+            "WaitForStart",
+            "Provision",
+            "Activate",
+            "WaitForWarning",
+            "Warn",
+            "WaitForEnd",
+            "Teardown",
+        ],
+        "a normal request takes 11 state transitions (target: at most 15)"
+    );
 }
 
 #[tokio::test]
@@ -471,4 +505,99 @@ async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
         !w.dms().iter().any(|t| t.contains("ends at")),
         "no warning after an early end"
     );
+}
+
+/// A TCP forwarder to MariaDB that can be cut: afterwards new connections are refused and open
+/// ones are closed, as when the server goes down.
+struct Proxy {
+    port: u16,
+    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
+}
+
+impl Proxy {
+    async fn to(target: &MySqlConnectOptions) -> Self {
+        let upstream = format!("{}:{}", target.get_host(), target.get_port());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            port,
+            tasks: std::sync::Mutex::new(tasks),
+        }
+    }
+
+    /// Takes the server away: the listener and every forwarded connection close.
+    fn cut(&self) {
+        self.tasks.lock().unwrap().abort_all();
+    }
+}
+
+#[tokio::test]
+async fn mariadb_down_at_teardown_retries_then_fails_the_request_with_cleanup_owed() {
+    let Some(url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let proxy = Proxy::to(&url.parse().unwrap()).await;
+    let w = world_via("down", Some(&proxy)).await.unwrap();
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    w.dm_containing("ready").await;
+
+    proxy.cut();
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Failed
+    );
+    let failed = w.request(request.id()).await;
+    assert_eq!(failed.state(), RequestState::Failed);
+    assert!(failed.cleanup_owed(), "the sweeper still owes the removal");
+    let history = w.runner.history(&request.id().to_string()).await.unwrap();
+    let teardown_attempts = history
+        .iter()
+        .filter(|e| {
+            e.state.as_deref() == Some("Teardown")
+                && matches!(
+                    e.kind,
+                    powerpole_local::asl::EventKind::TaskScheduled { .. }
+                )
+        })
+        .count();
+    assert_eq!(teardown_attempts, 7, "one attempt and six retries");
+    let told = w.dm_containing("failed").await;
+    assert!(
+        told.str("text").unwrap().contains("may still exist"),
+        "{:?}",
+        told.str("text")
+    );
+    assert!(
+        w.user_exists(&request).await,
+        "nothing pretended to remove the user"
+    );
+
+    let accounts = MySqlAccounts::new().with_cluster(
+        ClusterId::parse(CLUSTER).unwrap(),
+        w.admin.clone(),
+        AccountSettings::new(),
+    );
+    powerpole_core::ports::DbAccounts::remove(
+        &accounts,
+        &ClusterId::parse(CLUSTER).unwrap(),
+        request.db_username(),
+    )
+    .await
+    .unwrap();
 }

@@ -32,18 +32,36 @@ pub struct AccountSettings {
     host: String,
     max_user_connections: u32,
     schemas: Option<Vec<SchemaName>>,
+    connect_timeout: Duration,
 }
 
 impl AccountSettings {
     /// Accounts that may connect from any host (`%`, the bastion's address is not known in
-    /// advance), with at most 4 sessions, granted on every user schema.
+    /// advance), with at most 4 sessions, granted on every user schema; the broker waits up to
+    /// 10 s for a connection to the server before reporting it unreachable (retryable).
     #[must_use]
     pub fn new() -> Self {
         Self {
             host: "%".to_owned(),
             max_user_connections: 4,
             schemas: None,
+            connect_timeout: Duration::from_secs(10),
         }
+    }
+
+    /// How long the broker waits for a connection to the server before the operation fails as
+    /// unreachable (and is retried by the workflow).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for less than 100 ms or more than 5 minutes.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Result<Self> {
+        if !(Duration::from_millis(100)..=Duration::from_secs(300)).contains(&timeout) {
+            return Err(Error::Config(format!(
+                "connect timeout must be 100 ms to 5 minutes, not {timeout:?}"
+            )));
+        }
+        self.connect_timeout = timeout;
+        Ok(self)
     }
 
     /// The host part of the accounts: a host name, an IP address, or a pattern with `%` / `_`
@@ -128,7 +146,7 @@ impl MySqlAccounts {
     ) -> Self {
         let pool = MySqlPoolOptions::new()
             .max_connections(2)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(settings.connect_timeout)
             .connect_lazy_with(admin.disable_statement_logging());
         self.clusters.insert(cluster, Cluster { pool, settings });
         self
