@@ -23,7 +23,8 @@ use powerpole_core::{
 use powerpole_lambda::tasks::AccessPorts;
 use powerpole_local::asl::ExecutionStatus;
 use powerpole_local::{
-    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, ThisMachine,
+    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, TaskHandlers,
+    ThisMachine,
 };
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
 use powerpole_slack::{
@@ -38,8 +39,8 @@ const SECRET: &str = "e2e-signing-secret-0123456789abcdef";
 const APPROVERS: &str = "C0APPROVE1";
 const APPROVER: &str = "U0APPROVE1";
 const CLUSTER: &str = "e2e-orders";
-/// One clock minute is 0.2 s: a 15-minute window lasts 3 s.
-const SPEED: f64 = 300.0;
+/// One clock minute is 0.4 s: a 15-minute window lasts 6 s, the 30 minutes approvers get 12 s.
+const SPEED: f64 = 150.0;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 type Tasks =
@@ -54,6 +55,7 @@ struct World {
     ingress: SlackIngress<Arc<MemoryStore>, Runner, ScaledClock>,
     admin: MySqlConnectOptions,
     requester: String,
+    parts: Parts,
 }
 
 fn definition() -> Definition {
@@ -97,35 +99,19 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         std::process::id(),
         time::OffsetDateTime::now_utc().unix_timestamp_nanos()
     ));
-    let vault = SecretFiles::open(dir).unwrap();
-    let accounts = MySqlAccounts::new().with_cluster(
-        cluster.cluster.clone(),
-        broker_admin,
-        AccountSettings::new()
-            .with_connect_timeout(Duration::from_millis(500))
-            .unwrap(),
-    );
-    let tasks = BrokerTasks::new(AccessPorts {
+    let vault = SecretFiles::open(dir.join("secrets")).unwrap();
+    let dir = dir.join("state");
+    std::fs::create_dir_all(&dir).unwrap();
+    let parts = Parts {
         store: store.clone(),
         vault: vault.clone(),
-        fleet: ThisMachine,
-        accounts,
         chat: chat.clone(),
         clock,
-        clusters: vec![cluster.clone()],
-    });
-    let runner = AslRunner::new(
-        powerpole_local::sqlite::in_memory().await.unwrap(),
-        definition(),
-        tasks,
-        clock,
-        RunnerOptions {
-            poll_interval: Duration::from_millis(20),
-            ..RunnerOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+        cluster: cluster.clone(),
+        broker_admin,
+        db: dir.join("runner.sqlite"),
+    };
+    let runner = parts.runner().await;
     let ingress = SlackIngress::new(
         SignatureVerifier::new(SECRET).unwrap(),
         web,
@@ -147,7 +133,56 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         ingress,
         admin,
         requester,
+        parts,
     })
+}
+
+/// What the runner is built from, kept to build it again after a crash.
+struct Parts {
+    store: Arc<MemoryStore>,
+    vault: SecretFiles,
+    chat: SlackChat,
+    clock: ScaledClock,
+    cluster: ClusterPolicy,
+    broker_admin: MySqlConnectOptions,
+    db: PathBuf,
+}
+
+impl Parts {
+    fn tasks(&self, admin: MySqlConnectOptions) -> Tasks {
+        let accounts = MySqlAccounts::new().with_cluster(
+            self.cluster.cluster.clone(),
+            admin,
+            AccountSettings::new()
+                .with_connect_timeout(Duration::from_millis(500))
+                .unwrap(),
+        );
+        BrokerTasks::new(AccessPorts {
+            store: self.store.clone(),
+            vault: self.vault.clone(),
+            fleet: ThisMachine,
+            accounts,
+            chat: self.chat.clone(),
+            clock: self.clock,
+            clusters: vec![self.cluster.clone()],
+        })
+    }
+
+    /// A runner on the state file: a new one resumes whatever the last one left running.
+    async fn runner(&self) -> Runner {
+        AslRunner::new(
+            powerpole_local::sqlite::open(&self.db).await.unwrap(),
+            definition(),
+            self.tasks(self.broker_admin.clone()),
+            self.clock,
+            RunnerOptions {
+                poll_interval: Duration::from_millis(20),
+                ..RunnerOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+    }
 }
 
 fn form(payload: &Value) -> Vec<u8> {
@@ -588,16 +623,70 @@ async fn mariadb_down_at_teardown_retries_then_fails_the_request_with_cleanup_ow
         "nothing pretended to remove the user"
     );
 
-    let accounts = MySqlAccounts::new().with_cluster(
-        ClusterId::parse(CLUSTER).unwrap(),
-        w.admin.clone(),
-        AccountSettings::new(),
+    let server_back = w.parts.tasks(w.admin.clone());
+    server_back
+        .invoke(
+            "teardown",
+            json!({ "task": "cleanup", "request_id": request.id().to_string() }),
+        )
+        .await
+        .unwrap();
+    let settled = w.request(request.id()).await;
+    assert!(
+        !w.user_exists(&request).await,
+        "dropped once the server is back"
     );
-    powerpole_core::ports::DbAccounts::remove(
-        &accounts,
-        &ClusterId::parse(CLUSTER).unwrap(),
-        request.db_username(),
-    )
-    .await
-    .unwrap();
+    assert!(!settled.cleanup_owed());
+    assert!(w.vault.get(request.id()).await.is_err());
+}
+
+#[tokio::test]
+async fn a_runner_that_crashes_between_two_states_is_resumed_by_the_next_one() {
+    let Some(mut w) = world("crash").await else {
+        return;
+    };
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    w.dm_containing("ready").await;
+    let name = request.id().to_string();
+    let mut state = None;
+    for _ in 0..200 {
+        state = w.runner.describe(&name).await.unwrap().current_state;
+        if state.as_deref() == Some("WaitForWarning") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        state.as_deref(),
+        Some("WaitForWarning"),
+        "crash while waiting"
+    );
+
+    w.runner.shutdown().await;
+    drop(std::mem::replace(&mut w.runner, w.parts.runner().await));
+
+    assert_eq!(w.finished(&name).await, ExecutionStatus::Succeeded);
+    w.dm_containing("ends at").await;
+    w.dm_containing("has ended").await;
+    assert_eq!(w.request(request.id()).await.state(), RequestState::Ended);
+    assert!(!w.user_exists(&request).await);
+    let resumed = w
+        .runner
+        .history(&name)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e.kind, powerpole_local::asl::EventKind::ExecutionResumed));
+    assert!(
+        resumed,
+        "the new runner resumed the execution rather than restarting it"
+    );
+    assert_eq!(
+        w.dms().iter().filter(|t| t.contains("ready")).count(),
+        1,
+        "no second ready message"
+    );
 }
