@@ -1,0 +1,304 @@
+//! The task handlers the `notify`, `provision` and `teardown` Lambdas wrap, driven with the
+//! payloads Step Functions sends them (fixtures in `tests/fixtures/stepfunctions`, shaped by the
+//! state machine's `Parameters`, including a `Catch`'s error as AWS records a Lambda failure),
+//! over the real adapters: the fake Slack Web API, 0600 secret files and MariaDB.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use powerpole_core::Clock as _;
+use powerpole_core::ports::{Decision, RequestStore, Start, TaskToken, Workflow};
+use powerpole_core::{
+    AccessRequest, ClusterId, ClusterPolicy, DbUsername, Email, ManualClock, MemoryStore, Region,
+    RequestForm, RequestId, RequestState, SlackUserId, usecases,
+};
+use powerpole_lambda::TaskError;
+use powerpole_lambda::tasks::{self, AccessPorts};
+use powerpole_local::{SecretFiles, ThisMachine};
+use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_slack::{RetryPolicy, SlackChat, SlackWebApi};
+use powerpole_testkit::fake_slack::FakeSlack;
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const APPROVERS: &str = "C0APPROVE1";
+const CLUSTER: &str = "tasks-orders";
+const FIXTURE_ID: &str = "01KAW3J5ZQ8X7V2M4N6P8R0T2W";
+
+type Ports =
+    AccessPorts<Arc<MemoryStore>, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ManualClock>;
+
+fn fixture(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/stepfunctions")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Decisions reach the workflow through the Slack endpoints; here they only need accepting.
+struct Accepting;
+
+impl Workflow for Accepting {
+    async fn start(&self, _start: &Start) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+    async fn resume(&self, _token: &TaskToken, _decision: Decision) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+    async fn end_early(&self, _id: RequestId) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+}
+
+struct World {
+    slack: FakeSlack,
+    ports: Ports,
+    admin: sqlx::mysql::MySqlConnectOptions,
+    request: AccessRequest,
+}
+
+/// The fixtures' request, pending, for a requester of its own.
+async fn world(tag: &str) -> Option<World> {
+    let admin: sqlx::mysql::MySqlConnectOptions =
+        powerpole_testkit::mysql_admin_url()?.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let web = SlackWebApi::new(
+        "xoxb-tasks".to_owned().into(),
+        &slack.api_url(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let cluster = ClusterPolicy::new(
+        ClusterId::parse(CLUSTER).unwrap(),
+        Region::parse("ap-northeast-1").unwrap(),
+    );
+    let now = OffsetDateTime::now_utc();
+    let clock = ManualClock::new(now);
+    let form = RequestForm {
+        cluster: CLUSTER.into(),
+        region: "ap-northeast-1".into(),
+        permission: "READ".into(),
+        duration_minutes: "60".into(),
+        start: None,
+        reason: "INC-5 payload check".into(),
+    };
+    let email = Email::parse(&format!("tasks.{tag}.{}@example.com", std::process::id())).unwrap();
+    let request = AccessRequest::submit(
+        RequestId::parse(FIXTURE_ID).unwrap(),
+        SlackUserId::parse(&format!("U0TASK{}", tag.to_ascii_uppercase())).unwrap(),
+        DbUsername::from_email(&email).unwrap(),
+        form.validate(std::slice::from_ref(&cluster), now).unwrap(),
+        now,
+    );
+    let store = Arc::new(MemoryStore::new());
+    store.insert(&request).await.unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "powerpole-tasks-{tag}-{}-{}",
+        std::process::id(),
+        now.unix_timestamp_nanos()
+    ));
+    let ports = AccessPorts {
+        store,
+        vault: SecretFiles::open(dir).unwrap(),
+        fleet: ThisMachine,
+        accounts: MySqlAccounts::new().with_cluster(
+            cluster.cluster.clone(),
+            admin.clone(),
+            AccountSettings::new(),
+        ),
+        chat: SlackChat::new(web, APPROVERS),
+        clock,
+        clusters: vec![cluster],
+    };
+    Some(World {
+        slack,
+        ports,
+        admin,
+        request,
+    })
+}
+
+impl World {
+    async fn notify(&self, name: &str) -> Result<Value, TaskError> {
+        let p = &self.ports;
+        tasks::notify(&p.store, &p.chat, &p.clock, fixture(name)).await
+    }
+
+    async fn current(&self) -> AccessRequest {
+        self.ports
+            .store
+            .get(self.request.id())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn approve(&self) {
+        self.notify("open_approval").await.unwrap();
+        let p = &self.ports;
+        usecases::decide(
+            &p.store,
+            &Accepting,
+            &p.chat,
+            self.request.id(),
+            &SlackUserId::parse("U0APPROVE1").unwrap(),
+            Decision::Approve,
+            p.clock.now(),
+        )
+        .await
+        .unwrap();
+    }
+
+    fn dm_texts(&self) -> Vec<String> {
+        let me = self.request.requester().as_str();
+        self.slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.str("channel") == Some(me))
+            .map(|c| c.str("text").unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    async fn user_exists(&self) -> bool {
+        use sqlx::ConnectOptions as _;
+        let mut conn = self.admin.connect().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
+            .bind(self.request.db_username().as_str())
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        n > 0
+    }
+}
+
+#[tokio::test]
+async fn the_payloads_step_functions_sends_take_a_request_from_the_gate_to_teardown() {
+    let Some(w) = world("life").await else { return };
+
+    w.approve().await;
+    let gated = w.current().await;
+    let token = fixture("open_approval")["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(gated.state(), RequestState::Approved);
+    let card = &w.slack.calls_to("chat.postMessage")[0];
+    assert_eq!(card.str("channel"), Some(APPROVERS));
+    assert!(
+        !card.body.to_string().contains(&token),
+        "the task token never reaches Slack"
+    );
+
+    let times = tasks::provision(&w.ports, fixture("schedule"))
+        .await
+        .unwrap();
+    let at = |k: &str| OffsetDateTime::parse(times[k].as_str().unwrap(), &Rfc3339).unwrap();
+    assert_eq!(at("end_at") - at("start_at"), time::Duration::hours(1));
+    assert_eq!(at("end_at") - at("warn_at"), time::Duration::minutes(10));
+
+    tasks::provision(&w.ports, fixture("provision"))
+        .await
+        .unwrap();
+    tasks::provision(&w.ports, fixture("provision"))
+        .await
+        .unwrap();
+    tasks::provision(&w.ports, fixture("activate"))
+        .await
+        .unwrap();
+    assert!(w.user_exists().await);
+    assert_eq!(w.current().await.state(), RequestState::Active);
+    w.notify("warn").await.unwrap();
+    tasks::teardown(&w.ports, fixture("teardown"))
+        .await
+        .unwrap();
+
+    assert_eq!(w.current().await.state(), RequestState::Ended);
+    assert!(!w.user_exists().await);
+    let dms = w.dm_texts();
+    assert_eq!(dms.len(), 3, "{dms:?}");
+    assert!(dms[0].contains("ready"), "{dms:?}");
+    assert!(dms[1].contains("ends at"), "{dms:?}");
+    assert!(dms[2].contains("has ended"), "{dms:?}");
+}
+
+#[tokio::test]
+async fn a_caught_lambda_error_reaches_the_requester_as_its_message_not_as_json() {
+    let Some(w) = world("fail").await else { return };
+    w.approve().await;
+    tasks::provision(&w.ports, fixture("provision"))
+        .await
+        .unwrap();
+
+    w.notify("fail").await.unwrap();
+    tasks::teardown(&w.ports, fixture("cleanup")).await.unwrap();
+
+    let failed = w.current().await;
+    assert_eq!(failed.state(), RequestState::Failed);
+    assert!(
+        !failed.cleanup_owed(),
+        "the cleanup after the failure settled it"
+    );
+    assert!(!w.user_exists().await);
+    let told = w.dm_texts().pop().unwrap();
+    assert!(
+        told.contains("mysql failed: connection refused (Retryable)"),
+        "{told}"
+    );
+    assert!(!told.contains("stackTrace"), "{told}");
+}
+
+#[tokio::test]
+async fn an_expired_gate_answers_with_the_recorded_decision_or_expires() {
+    let Some(w) = world("expire").await else {
+        return;
+    };
+    w.notify("open_approval").await.unwrap();
+
+    let expired = w.notify("expire").await.unwrap();
+
+    assert_eq!(expired, serde_json::json!({ "decision": "expired" }));
+    assert_eq!(w.current().await.state(), RequestState::Expired);
+    let again = w.notify("denied").await.unwrap();
+    assert_eq!(again, serde_json::json!({}));
+    assert_eq!(w.dm_texts().len(), 1, "only the expiry message, no denial");
+}
+
+#[tokio::test]
+async fn malformed_payloads_fail_without_retry_and_say_why() {
+    let Some(w) = world("bad").await else { return };
+    let cases = [
+        ("bad_request_id", "ULID"),
+        ("unknown_task", "has no task \"reboot\""),
+    ];
+
+    for (name, why) in cases {
+        let err = tasks::provision(&w.ports, fixture(name)).await.unwrap_err();
+        assert_eq!(err.error_type(), "NonRetryable", "{name}");
+        assert!(err.to_string().contains(why), "{name}: {err}");
+    }
+    let wrong_function = w.notify("schedule").await.unwrap_err();
+    assert_eq!(wrong_function.error_type(), "NonRetryable");
+    assert!(
+        wrong_function.to_string().contains("notify has no task"),
+        "{wrong_function}"
+    );
+    let early = tasks::provision(&w.ports, fixture("provision"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        early.error_type(),
+        "NonRetryable",
+        "a pending request is never provisioned"
+    );
+}
