@@ -18,6 +18,10 @@ pub enum Error {
     #[error("Slack request rejected: {0}")]
     Rejected(#[from] Rejection),
 
+    /// An approvers setting that is not `channel`, `users:U1,U2` or `group:S123`.
+    #[error("invalid approvers setting: {0}")]
+    InvalidApprovers(&'static str),
+
     /// The configured signing secret is empty, so no request could ever be verified.
     #[error("the Slack signing secret is empty")]
     EmptySigningSecret,
