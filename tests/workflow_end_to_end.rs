@@ -31,6 +31,9 @@ use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
 use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, signed_form_headers};
+use powerpole_testkit::slack_payloads::{
+    RequestInput, button_click, interaction_form, request_submission,
+};
 use serde_json::{Value, json};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{ConnectOptions, Executor, MySqlConnection};
@@ -185,24 +188,9 @@ impl Parts {
     }
 }
 
-fn form(payload: &Value) -> Vec<u8> {
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish()
-        .into_bytes()
-}
-
-fn input(kind: &str, value: &str) -> Value {
-    if kind == "plain_text_input" {
-        json!({ "value": { "type": kind, "value": value } })
-    } else {
-        json!({ "value": { "type": kind, "selected_option": { "value": value, "text": { "type": "plain_text", "text": value } } } })
-    }
-}
-
 impl World {
     async fn interact(&self, payload: &Value) {
-        let body = form(payload);
+        let body = interaction_form(payload);
         let reply = self
             .ingress
             .interaction(signed_form_headers(SECRET, &body).as_slice(), &body)
@@ -219,26 +207,16 @@ impl World {
 
     /// The requester fills in the modal: READ on the cluster, now, for 15 minutes.
     async fn submit(&self) -> AccessRequest {
-        self.interact(&json!({
-            "type": "view_submission",
-            "team": { "id": "T0FAKE0001", "domain": "example" },
-            "user": { "id": self.requester, "username": "requester", "team_id": "T0FAKE0001" },
-            "api_app_id": "A0FAKEAPP1",
-            "token": "deprecated",
-            "trigger_id": "1.2.3",
-            "view": {
-                "id": "V0MODAL0001", "team_id": "T0FAKE0001", "type": "modal",
-                "callback_id": "powerpole_request", "private_metadata": "", "hash": "1.a",
-                "title": { "type": "plain_text", "text": "Database access" }, "blocks": [],
-                "state": { "values": {
-                    "cluster": input("static_select", CLUSTER),
-                    "region": input("plain_text_input", "ap-northeast-1"),
-                    "permission": input("radio_buttons", "READ"),
-                    "duration": input("static_select", "15"),
-                    "reason": input("plain_text_input", "INC-77 check the orders table"),
-                }},
+        self.interact(&request_submission(
+            &self.requester,
+            &RequestInput {
+                cluster: CLUSTER,
+                region: "ap-northeast-1",
+                permission: "READ",
+                duration_minutes: "15",
+                reason: "INC-77 check the orders table",
             },
-        }))
+        ))
         .await;
         let mut mine = self
             .store
@@ -261,19 +239,8 @@ impl World {
     }
 
     async fn click(&self, user: &str, channel: &str, ts: &str, action: &str, id: RequestId) {
-        self.interact(&json!({
-            "type": "block_actions",
-            "team": { "id": "T0FAKE0001", "domain": "example" },
-            "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
-            "api_app_id": "A0FAKEAPP1", "token": "deprecated", "trigger_id": "1.2.3",
-            "container": { "type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false },
-            "channel": { "id": channel, "name": "x" },
-            "message": { "type": "message", "ts": ts, "text": "x" },
-            "actions": [{ "type": "button", "action_id": action, "block_id": "b",
-                          "value": id.to_string(), "text": { "type": "plain_text", "text": action },
-                          "action_ts": "1.2" }],
-        }))
-        .await;
+        self.interact(&button_click(user, channel, ts, action, &id.to_string()))
+            .await;
     }
 
     /// The DMs to the requester so far, as their fallback texts.

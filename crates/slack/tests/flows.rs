@@ -25,7 +25,10 @@ use powerpole_slack::{
     SlackWebApi,
 };
 use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, sign, signed_form_headers, unix_now};
-use serde_json::{Value, json};
+use powerpole_testkit::slack_payloads::{
+    RequestInput, button_click, interaction_form, request_submission,
+};
+use serde_json::Value;
 use time::macros::datetime;
 
 const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -144,72 +147,21 @@ fn slash_command(text: &str, user: &str) -> Vec<u8> {
     ])
 }
 
-fn interaction(payload: &Value) -> Vec<u8> {
-    form_body(&[("payload", &payload.to_string())])
-}
-
-fn input(kind: &str, value: Value) -> Value {
-    let mut state = json!({ "type": kind });
-    match kind {
-        "plain_text_input" => state["value"] = value,
-        "datetimepicker" => state["selected_date_time"] = value,
-        _ => {
-            state["selected_option"] =
-                json!({ "value": value, "text": {"type": "plain_text", "text": "x"} })
-        }
-    }
-    json!({ "value": state })
-}
-
 fn submission(user: &str, permission: &str, duration: &str, reason: &str) -> Value {
-    json!({
-        "type": "view_submission",
-        "team": { "id": "T0FAKE0001", "domain": "example" },
-        "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
-        "api_app_id": "A0FAKEAPP1",
-        "token": "deprecated",
-        "trigger_id": "1337.42.abcdef",
-        "view": {
-            "id": "V0MODAL0001",
-            "team_id": "T0FAKE0001",
-            "type": "modal",
-            "callback_id": "powerpole_request",
-            "private_metadata": "",
-            "hash": "1.abc",
-            "title": { "type": "plain_text", "text": "Database access" },
-            "blocks": [],
-            "state": { "values": {
-                "cluster": input("static_select", json!("orders-prod")),
-                "region": input("plain_text_input", json!("ap-northeast-1")),
-                "permission": input("radio_buttons", json!(permission)),
-                "duration": input("static_select", json!(duration)),
-                "reason": input("plain_text_input", json!(reason)),
-            }},
+    request_submission(
+        user,
+        &RequestInput {
+            cluster: "orders-prod",
+            region: "ap-northeast-1",
+            permission,
+            duration_minutes: duration,
+            reason,
         },
-    })
+    )
 }
 
 fn click(user: &str, channel: &str, card_ts: &str, action: &str, request: RequestId) -> Value {
-    json!({
-        "type": "block_actions",
-        "team": { "id": "T0FAKE0001", "domain": "example" },
-        "user": { "id": user, "username": "someone", "team_id": "T0FAKE0001" },
-        "api_app_id": "A0FAKEAPP1",
-        "token": "deprecated",
-        "trigger_id": "1337.42.abcdef",
-        "container": { "type": "message", "message_ts": card_ts, "channel_id": channel, "is_ephemeral": false },
-        "channel": { "id": channel, "name": "db-approvers" },
-        "message": { "type": "message", "ts": card_ts, "text": "card" },
-        "response_url": "https://hooks.slack.com/actions/T0FAKE0001/1/xyz",
-        "actions": [{
-            "type": "button",
-            "action_id": action,
-            "block_id": "decision",
-            "value": request.to_string(),
-            "text": { "type": "plain_text", "text": action },
-            "action_ts": "1700000000.000100",
-        }],
-    })
+    button_click(user, channel, card_ts, action, &request.to_string())
 }
 
 impl Harness {
@@ -219,7 +171,7 @@ impl Harness {
     }
 
     async fn interact(&self, payload: &Value) -> Reply {
-        let body = interaction(payload);
+        let body = interaction_form(payload);
         let headers = signed_form_headers(SECRET, &body);
         self.ingress.interaction(headers.as_slice(), &body).await
     }
@@ -430,7 +382,7 @@ async fn a_retried_submission_delivery_records_one_request_and_posts_nothing_mor
     let payload = submission(REQUESTER, "READ", "60", "INC-9 read");
     h.interact(&payload).await;
     let calls_after_first = h.slack.calls().len();
-    let body = interaction(&payload);
+    let body = interaction_form(&payload);
     let mut headers = signed_form_headers(SECRET, &body);
     headers.push(("x-slack-retry-num".into(), "1".into()));
 

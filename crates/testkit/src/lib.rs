@@ -13,6 +13,7 @@
 //! and fails when `CI` is set: CI must never pass by testing nothing.
 
 pub mod fake_slack;
+pub mod slack_payloads;
 pub mod store_contract;
 
 use std::io::Write as _;
