@@ -61,6 +61,25 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// The request store's SQLite database failed.
+    #[error("sqlite store {operation} failed")]
+    Store {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A request in the SQLite store does not read back as a valid request: a value fails
+    /// validation, or its history breaks the lifecycle or disagrees with its stored state or
+    /// version (the row was edited by hand).
+    #[error("request {id} in the sqlite store: {problem}")]
+    StoredRequest {
+        /// The request's id as stored.
+        id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The journal holds something the runner cannot read back.
     #[error("journal holds malformed {what}: {problem}")]
     Corrupt {
@@ -90,6 +109,11 @@ impl Error {
         move |source| Self::Sqlite { operation, source }
     }
 
+    /// A request store error while doing `operation`.
+    pub(crate) fn store(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |source| Self::Store { operation, source }
+    }
+
     /// A journal entry that cannot be read back.
     pub(crate) fn corrupt(what: &'static str, problem: impl ToString) -> Self {
         Self::Corrupt {
@@ -105,6 +129,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The system name port errors carry for runner failures.
 const SYSTEM: &str = "asl-runner";
 
+/// The system name port errors carry for request store failures.
+const STORE_SYSTEM: &str = "sqlite";
+
+/// Whether SQLite refused because another connection held a lock (`SQLITE_BUSY`,
+/// `SQLITE_LOCKED` and their extended codes) or no pooled connection came free in time: the
+/// same call may succeed once the other writer is done.
+pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    const SQLITE_LOCKED: i32 = 6;
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED)),
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
 impl From<Error> for powerpole_core::Error {
     fn from(err: Error) -> Self {
         match err {
@@ -117,6 +160,16 @@ impl From<Error> for powerpole_core::Error {
             Error::InvalidExecutionName(_) => {
                 Self::invalid(powerpole_core::Field::RequestId, err.to_string())
             }
+            Error::Store { ref source, .. } => Self::Backend {
+                system: STORE_SYSTEM,
+                retryable: is_busy(source),
+                source: Box::new(err),
+            },
+            Error::StoredRequest { .. } => Self::Backend {
+                system: STORE_SYSTEM,
+                retryable: false,
+                source: Box::new(err),
+            },
             Error::Sqlite { .. } | Error::StillRunning(_) => Self::Backend {
                 system: SYSTEM,
                 retryable: true,

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod error;
 pub mod fleet;
 pub mod sqlite;
+pub mod store;
 pub mod tasks;
 pub mod vault;
 
@@ -18,5 +19,6 @@ pub use asl::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
 pub use clock::ScaledClock;
 pub use error::{Error, Result};
 pub use fleet::ThisMachine;
+pub use store::SqliteStore;
 pub use tasks::BrokerTasks;
 pub use vault::SecretFiles;
