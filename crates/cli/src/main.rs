@@ -1,15 +1,25 @@
-//! The `powerpole` command.
-//!
-//! Today it previews what a request would create (`powerpole preview`); the embedded broker
-//! (`serve`, `demo`) and the inspection commands arrive with the local-mode issue.
+//! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
+//! and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
 )]
 
+mod config;
+mod demo;
+mod requests;
+mod serve;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use powerpole_core::{DbUsername, Email, Permission};
+
+use crate::config::{Config, ConfigError};
 
 /// Temporary, approved access to Aurora MySQL through throw-away bastions, driven from Slack.
 #[derive(Debug, Parser)]
@@ -21,6 +31,32 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the whole broker on this machine: Slack endpoints, SQLite state, the workflow, the
+    /// MySQL adapter (see powerpole.example.toml).
+    Serve {
+        /// The configuration file.
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Shows the broker at work on this machine: one request from /powerpole to the end, with a
+    /// simulated Slack and a compressed clock, against a MySQL/MariaDB server; leaves nothing
+    /// behind. `scripts/demo.sh` starts a throw-away MariaDB for it.
+    Demo {
+        /// An administrator URL of the server to use (mysql://USER:PASSWORD@HOST:PORT).
+        #[arg(long, env = "POWERPOLE_DEMO_ADMIN_URL", hide_env_values = true)]
+        admin_url: String,
+        /// How many times faster than real time the clock runs.
+        #[arg(long, default_value_t = 120.0)]
+        speed: f64,
+    },
+    /// Shows the requests the broker's state holds.
+    Requests {
+        /// The configuration file (its state directory is read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        #[command(subcommand)]
+        what: RequestsCommand,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -32,10 +68,99 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+#[derive(Debug, Subcommand)]
+enum RequestsCommand {
+    /// The most recent requests, newest first.
+    List {
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request with every event.
+    Show {
+        /// The request id.
+        id: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
         Command::Preview { email, permission } => preview(&email, &permission),
+        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(&config))),
+        Command::Demo { admin_url, speed } => runtime().and_then(|rt| {
+            powerpole_slack::install_crypto_provider();
+            rt.block_on(demo::run(&admin_url, speed))
+        }),
+        Command::Requests { config, what } => {
+            runtime().and_then(|rt| rt.block_on(requests(&config, what)))
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if let Some(config) = error.downcast_ref::<ConfigError>() {
+                eprintln!("powerpole: {config}");
+                return ExitCode::from(2);
+            }
+            eprintln!("powerpole: {error:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Logs as JSON lines when not on a terminal (a service), readable text otherwise; `RUST_LOG`
+/// filters (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::io::stderr().is_terminal() {
+        builder.init();
+    } else {
+        builder.json().with_current_span(false).init();
+    }
+}
+
+async fn serve(path: &std::path::Path) -> anyhow::Result<()> {
+    init_logging();
+    powerpole_slack::install_crypto_provider();
+    let config = Config::load(path)?;
+    serve::check_clusters(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ConfigError {
+            key: "server.listen".into(),
+            problem: format!("cannot listen on {}: {e}", config.listen),
+        })?;
+    tracing::info!(listen = %listener.local_addr()?, "serving the Slack endpoints");
+    let broker = Arc::new(serve::Broker::start(&config).await?);
+    broker.serve(listener).await
+}
+
+async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let store = requests::open(&config.state_dir).await?;
+    let shown = match what {
+        RequestsCommand::List { limit, json } => requests::list(&store, limit, json).await?,
+        RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
+    };
+    println!("{shown}");
+    Ok(())
 }
 
 fn preview(email: &str, permission: &str) -> anyhow::Result<()> {

@@ -2,8 +2,9 @@
 //! secret file `SecretVault`, a no-EC2 `BastionFleet`, and the ASL runner that executes
 //! `statemachine/powerpole.asl.json` in-process.
 //!
-//! So far: the ASL runner ([`asl`]) with the broker's tasks ([`BrokerTasks`]), the scaled clock
-//! for demos ([`ScaledClock`]), opening the SQLite database ([`sqlite`]), the secret files
+//! The ASL runner ([`asl`]) with the broker's tasks ([`BrokerTasks`]), the SQLite request store
+//! ([`SqliteStore`], sharing one database file with the runner's journal), the scaled clock for
+//! demos ([`ScaledClock`]), opening the SQLite database ([`sqlite`]), the secret files
 //! ([`SecretFiles`]) and the bastion-less fleet ([`ThisMachine`]).
 
 pub mod asl;

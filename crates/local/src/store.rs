@@ -89,6 +89,10 @@ macro_rules! select_requests {
 
 const GET: &str = select_requests!("WHERE r.id = ?1 ORDER BY e.seq");
 const BY_REQUESTER: &str = select_requests!("WHERE r.requester = ?1 ORDER BY r.id DESC, e.seq");
+const RECENT: &str = select_requests!(
+    "WHERE r.id IN (SELECT id FROM store_requests ORDER BY id DESC LIMIT ?1)
+    ORDER BY r.id DESC, e.seq"
+);
 const DUE: &str = select_requests!(
     "WHERE r.state = ?1 AND r.deadline IS NOT NULL AND r.deadline < ?2
     ORDER BY r.deadline, r.id, e.seq"
@@ -223,6 +227,17 @@ impl SqliteStore {
             "request updated"
         );
         Ok(())
+    }
+
+    /// The `limit` most recent requests, newest first (for `powerpole requests list`).
+    ///
+    /// # Errors
+    /// [`Error::Store`] when SQLite fails; [`Error::StoredRequest`] for a row that breaks the
+    /// lifecycle's rules.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<AccessRequest>> {
+        let limit = limit.min(10_000).to_string();
+        self.select("list recent requests", RECENT, &[limit.as_str()])
+            .await
     }
 
     async fn select(

@@ -1,0 +1,294 @@
+//! `powerpole demo`: the broker on this machine with a simulated Slack, driving one request the
+//! way the two people would — the requester asks, the approver approves, the requester connects
+//! and runs a query, is warned, and access ends — on a compressed clock, printing a timeline.
+//! Everything it creates (state directory, DB user, secret) is gone when it returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use powerpole_core::Clock as _;
+use powerpole_local::ScaledClock;
+use powerpole_testkit::fake_slack::{self, FakeCall, FakeSlack, signed_form_headers};
+use powerpole_testkit::slack_payloads::{
+    RequestInput, button_click, interaction_form, request_submission,
+};
+use serde_json::Value;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{ConnectOptions as _, Row as _};
+
+use crate::config::{ClusterConfig, Config, SlackConfig};
+use crate::serve::Broker;
+
+const REQUESTER: &str = "U0DEMOREQ1";
+const APPROVER: &str = "U0DEMOAPR1";
+const APPROVERS: &str = "C0DEMOAPPR";
+const CLUSTER: &str = "demo-orders";
+const PATIENCE: Duration = Duration::from_secs(120);
+
+struct Timeline {
+    started: Instant,
+    clock: ScaledClock,
+}
+
+impl Timeline {
+    fn say(&self, who: &str, what: &str) {
+        let real = self.started.elapsed().as_secs_f64();
+        let clock = self.clock.now();
+        println!(
+            "{real:>5.1}s  {:02}:{:02}  {who:<10} {what}",
+            clock.hour(),
+            clock.minute()
+        );
+    }
+}
+
+/// Runs the demo against the MySQL/MariaDB server at `admin_url` at `speed` times real time.
+///
+/// # Errors
+/// When a step does not happen within two minutes, or the server refuses.
+pub async fn run(admin_url: &str, speed: f64) -> anyhow::Result<()> {
+    let admin: MySqlConnectOptions = admin_url
+        .parse()
+        .context("--admin-url is not a mysql:// URL")?;
+    let slack = FakeSlack::start().await?;
+    slack.set_user_email(REQUESTER, "dana.dbre@example.com");
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let state = tempdir()?;
+    let result = drive(&slack, &admin, &state, speed).await;
+    std::fs::remove_dir_all(&state).ok();
+    let left = state.exists();
+    result?;
+    if left {
+        bail!(
+            "the demo state directory {} was not removed",
+            state.display()
+        );
+    }
+    println!("\nNothing is left behind: the DB user, its secret and the demo state are gone.");
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "powerpole-demo-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    Ok(dir)
+}
+
+async fn drive(
+    slack: &FakeSlack,
+    admin: &MySqlConnectOptions,
+    state: &std::path::Path,
+    speed: f64,
+) -> anyhow::Result<()> {
+    let secret = format!("demo-signing-secret-{}", std::process::id());
+    let config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        state_dir: state.to_owned(),
+        clock_speed: speed,
+        slack: SlackConfig {
+            signing_secret: secret.clone(),
+            bot_token: "xoxb-demo".into(),
+            api_url: slack.api_url(),
+            approvers_channel: APPROVERS.into(),
+            requests_channel: None,
+            approvers: powerpole_slack::Approvers::AnyChannelMember,
+        },
+        clusters: vec![ClusterConfig {
+            policy: powerpole_core::ClusterPolicy::new(
+                powerpole_core::ClusterId::parse(CLUSTER)?,
+                powerpole_core::Region::parse("ap-northeast-1")?,
+            )
+            .with_endpoint(admin.get_host()),
+            admin: admin.clone(),
+        }],
+    };
+    crate::serve::check_clusters(&config).await?;
+    let broker = Arc::new(Broker::start(&config).await?);
+    let clock = crate::serve::clock(state, speed)?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(broker.clone().serve(listener));
+    let t = Timeline {
+        started: Instant::now(),
+        clock,
+    };
+    println!("powerpole demo — one request, start to finish, at {speed}x speed");
+    println!("  real  clock  who        what");
+    let outcome = story(&t, slack, admin, &base, &secret, state).await;
+    server.abort();
+    broker.runner.shutdown().await;
+    outcome
+}
+
+async fn post(base: &str, path: &str, secret: &str, body: Vec<u8>) -> anyhow::Result<u16> {
+    let headers = signed_form_headers(secret, &body);
+    Ok(fake_slack::post(&format!("{base}{path}"), &headers, body)
+        .await?
+        .status)
+}
+
+async fn wait_for(
+    slack: &FakeSlack,
+    what: &str,
+    wanted: impl Fn(&FakeCall) -> bool,
+) -> anyhow::Result<FakeCall> {
+    slack
+        .wait_for_calls_where(PATIENCE, wanted)
+        .await
+        .into_iter()
+        .next()
+        .with_context(|| format!("{what} did not happen within {PATIENCE:?}"))
+}
+
+fn dm(text: &'static str) -> impl Fn(&FakeCall) -> bool {
+    move |c| {
+        c.method == "chat.postMessage"
+            && c.str("channel") == Some(REQUESTER)
+            && c.str("text").is_some_and(|t| t.contains(text))
+    }
+}
+
+async fn story(
+    t: &Timeline,
+    slack: &FakeSlack,
+    admin: &MySqlConnectOptions,
+    base: &str,
+    secret: &str,
+    state: &std::path::Path,
+) -> anyhow::Result<()> {
+    let command = form(&[
+        ("command", "/powerpole"),
+        ("text", ""),
+        ("user_id", REQUESTER),
+        ("channel_id", "C0GENERAL1"),
+        ("team_id", "T0FAKE0001"),
+        ("trigger_id", "1.2.3"),
+        ("response_url", "https://hooks.slack.com/commands/1"),
+    ]);
+    post(base, "/slack/commands", secret, command).await?;
+    wait_for(slack, "the request form", |c| c.method == "views.open").await?;
+    t.say("requester", "runs /powerpole: the request form opens");
+
+    let submission = request_submission(
+        REQUESTER,
+        &RequestInput {
+            cluster: CLUSTER,
+            region: "ap-northeast-1",
+            permission: "READ",
+            duration_minutes: "15",
+            reason: "INC-1024 check yesterday's stuck orders",
+        },
+    );
+    post(
+        base,
+        "/slack/interactions",
+        secret,
+        interaction_form(&submission),
+    )
+    .await?;
+    t.say("requester", "asks for READ on demo-orders for 15 minutes");
+    let card = wait_for(slack, "the approval card", |c| {
+        c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
+    })
+    .await?;
+    let id = card.body["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["elements"].as_array().into_iter().flatten())
+        .find_map(|e| e["value"].as_str())
+        .context("the card has no Approve button")?
+        .to_owned();
+    t.say(
+        "broker",
+        &format!("posts the approval card for request {id}"),
+    );
+
+    let ts = card.response["ts"].as_str().unwrap_or_default();
+    let click = button_click(APPROVER, APPROVERS, ts, "approve", &id);
+    post(
+        base,
+        "/slack/interactions",
+        secret,
+        interaction_form(&click),
+    )
+    .await?;
+    t.say("approver", "clicks Approve");
+    wait_for(slack, "the card update", |c| c.method == "chat.update").await?;
+    t.say("broker", "updates the card: approved by the approver");
+
+    let ready = wait_for(slack, "the ready message", dm("ready")).await?;
+    let user = ready.body["blocks"]
+        .to_string()
+        .split("you are `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .context("the ready message names no DB user")?
+        .to_owned();
+    t.say(
+        "broker",
+        &format!("creates DB user {user}; DMs how to connect (no password shown)"),
+    );
+
+    let secret_file = std::fs::read(state.join("secrets").join(format!("{id}.json")))
+        .context("the secret file of the request is missing")?;
+    let stored: Value = serde_json::from_slice(&secret_file)?;
+    let password = stored["password"]
+        .as_str()
+        .context("no password in the secret")?;
+    let mut session = admin
+        .clone()
+        .username(&user)
+        .password(password)
+        .connect()
+        .await
+        .context("the requester could not log in")?;
+    let row =
+        sqlx::query("SELECT CURRENT_USER() AS me, COUNT(*) AS n FROM information_schema.SCHEMATA")
+            .fetch_one(&mut session)
+            .await?;
+    let me: String = row.try_get("me")?;
+    t.say(
+        "requester",
+        &format!("connects as {me} and runs a query: it works"),
+    );
+
+    wait_for(slack, "the 10-minute warning", dm("ends at")).await?;
+    t.say(
+        "broker",
+        "DMs: access ends in 10 minutes (with an End now button)",
+    );
+    wait_for(slack, "the end", dm("has ended")).await?;
+    t.say(
+        "broker",
+        "kills the session, drops the user, deletes the secret; DMs: ended",
+    );
+
+    let still_works = sqlx::query("SELECT 1")
+        .fetch_one(&mut session)
+        .await
+        .is_ok();
+    let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
+        .bind(&user)
+        .fetch_one(&mut admin.connect().await?)
+        .await?;
+    if still_works || exists > 0 {
+        bail!("access was not removed (session alive: {still_works}, user rows: {exists})");
+    }
+    t.say(
+        "requester",
+        "the open session is gone and the user no longer exists",
+    );
+    Ok(())
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+        .into_bytes()
+}

@@ -1,0 +1,130 @@
+//! `powerpole requests list|show`: what the broker's state holds, as a table or JSON.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use powerpole_core::ports::RequestStore;
+use powerpole_core::{AccessRequest, RequestId};
+use powerpole_local::SqliteStore;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Opens the store of a state directory, read as the running broker wrote it.
+///
+/// # Errors
+/// When there is no state there yet or it cannot be opened.
+pub async fn open(state_dir: &Path) -> anyhow::Result<SqliteStore> {
+    let file = crate::serve::database(state_dir);
+    anyhow::ensure!(
+        file.exists(),
+        "no broker state at {} (has `powerpole serve` run with this configuration?)",
+        file.display()
+    );
+    let pool = powerpole_local::sqlite::open(&file).await?;
+    Ok(SqliteStore::open(pool).await?)
+}
+
+fn at(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+fn summary(r: &AccessRequest) -> Value {
+    let spec = r.spec();
+    let window = r.window();
+    json!({
+        "id": r.id().to_string(),
+        "state": r.state().as_str(),
+        "requester": r.requester().as_str(),
+        "db_user": r.db_username().as_str(),
+        "cluster": spec.cluster.as_str(),
+        "region": spec.region.as_str(),
+        "permission": spec.permission.as_str(),
+        "start": at(window.start()),
+        "end": at(window.end()),
+        "reason": spec.reason.as_str(),
+        "cleanup_owed": r.cleanup_owed(),
+    })
+}
+
+/// The most recent `limit` requests.
+///
+/// # Errors
+/// The store's errors.
+pub async fn list(store: &SqliteStore, limit: usize, as_json: bool) -> anyhow::Result<String> {
+    let requests = store.recent(limit).await?;
+    if as_json {
+        let all: Vec<Value> = requests.iter().map(summary).collect();
+        return Ok(serde_json::to_string_pretty(&all)?);
+    }
+    let mut out = format!(
+        "{:<26}  {:<12}  {:<20}  {:<4}  {:<20}  {}",
+        "ID", "STATE", "CLUSTER", "LVL", "DB USER", "WINDOW (UTC)"
+    );
+    for r in &requests {
+        let w = r.window();
+        out.push_str(&format!(
+            "\n{:<26}  {:<12}  {:<20}  {:<4}  {:<20}  {} → {}",
+            r.id(),
+            r.state().as_str(),
+            r.spec().cluster,
+            r.spec().permission,
+            r.db_username(),
+            at(w.start()),
+            at(w.end())
+        ));
+    }
+    if requests.is_empty() {
+        out.push_str("\n(no requests yet)");
+    }
+    Ok(out)
+}
+
+/// One request with its events.
+///
+/// # Errors
+/// An unknown or malformed id; the store's errors.
+pub async fn show(store: &SqliteStore, id: &str, as_json: bool) -> anyhow::Result<String> {
+    let id = RequestId::parse(id).context("not a request id")?;
+    let request = store
+        .get(id)
+        .await?
+        .with_context(|| format!("no request {id}"))?;
+    let events: Vec<Value> = request
+        .events()
+        .iter()
+        .map(|e| {
+            json!({
+                "at": at(e.at),
+                "actor": e.actor.to_string(),
+                "kind": e.kind.as_str(),
+                "detail": e.detail,
+            })
+        })
+        .collect();
+    if as_json {
+        let mut shown = summary(&request);
+        shown["events"] = Value::Array(events);
+        return Ok(serde_json::to_string_pretty(&shown)?);
+    }
+    let mut out = String::new();
+    for (key, value) in summary(&request).as_object().into_iter().flatten() {
+        out.push_str(&format!(
+            "{key:<13} {}\n",
+            value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned)
+        ));
+    }
+    out.push_str("events:");
+    for e in request.events() {
+        out.push_str(&format!(
+            "\n  {}  {:<20} {:<22} {}",
+            at(e.at),
+            e.kind.as_str(),
+            e.actor.to_string(),
+            e.detail
+        ));
+    }
+    Ok(out)
+}

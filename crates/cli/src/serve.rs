@@ -1,0 +1,284 @@
+//! `powerpole serve`: the whole broker in one process — the Slack endpoints over HTTP, the
+//! state in SQLite, secrets in 0600 files, no EC2, the real state machine run by the local ASL
+//! runner, and the MySQL adapter on the configured clusters.
+//!
+//! Routes: `POST /slack/commands`, `POST /slack/interactions`, `GET /healthz`.
+
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use powerpole_core::Clock as _;
+use powerpole_lambda::tasks::AccessPorts;
+use powerpole_local::{
+    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, SqliteStore,
+    ThisMachine,
+};
+use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_slack::{
+    ApproverPolicy, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
+};
+use sqlx::{ConnectOptions as _, Connection as _};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+
+/// The state machine definition, built into the binary so `serve` runs the file the tests ran.
+pub const DEFINITION: &str = include_str!("../../../statemachine/powerpole.asl.json");
+
+/// The largest request body read; Slack's are far smaller, the verifier enforces its own limit.
+const MAX_BODY: usize = 128 * 1024;
+
+type Store = Arc<SqliteStore>;
+type Tasks = BrokerTasks<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+/// The runner of the broker's state machine.
+pub type Runner = AslRunner<ScaledClock, Tasks>;
+type Ingress = SlackIngress<Store, Runner, ScaledClock>;
+
+/// The broker's parts, wired once.
+pub struct Broker {
+    /// The Slack endpoints.
+    pub ingress: Ingress,
+    /// The workflow.
+    pub runner: Runner,
+}
+
+/// The SQLite file of a state directory.
+#[must_use]
+pub fn database(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("powerpole.sqlite")
+}
+
+/// Checks that every cluster answers as its administrator, naming the cluster that does not.
+///
+/// # Errors
+/// A [`ConfigError`] on `clusters[i].admin_url`.
+pub async fn check_clusters(config: &Config) -> Result<(), ConfigError> {
+    for (i, cluster) in config.clusters.iter().enumerate() {
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            let mut conn = cluster.admin.connect().await?;
+            conn.ping().await
+        })
+        .await;
+        let problem = match answer {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => format!(
+                "cannot connect to {}: {}",
+                cluster.policy.cluster,
+                summary(&e)
+            ),
+            Err(_) => format!("no answer from {} within 10 s", cluster.policy.cluster),
+        };
+        return Err(ConfigError {
+            key: format!("clusters[{i}].admin_url"),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+fn summary(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Database(db) => format!("the server refused: {}", db.message()),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// The clock, continuing the timeline of the state directory across restarts: a compressed
+/// clock keeps its time when the broker is restarted, so waits end when they should.
+///
+/// # Errors
+/// When the anchor file cannot be read or written.
+pub fn clock(state_dir: &Path, speed: f64) -> anyhow::Result<ScaledClock> {
+    let path = state_dir.join("clock.json");
+    let now = OffsetDateTime::now_utc();
+    let anchor: Option<(i128, i128, f64)> = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let at = match anchor {
+        Some((real, shown, old_speed)) if (old_speed - speed).abs() < f64::EPSILON => {
+            let elapsed = (now.unix_timestamp_nanos() - real) as f64 * speed;
+            OffsetDateTime::from_unix_timestamp_nanos(shown + elapsed as i128).unwrap_or(now)
+        }
+        _ => now,
+    };
+    let anchor = (now.unix_timestamp_nanos(), at.unix_timestamp_nanos(), speed);
+    std::fs::write(&path, serde_json::to_vec(&anchor)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(ScaledClock::starting_at(at, speed)?)
+}
+
+impl Broker {
+    /// Wires the broker from `config`: opens the state, resumes unfinished executions.
+    ///
+    /// # Errors
+    /// When the state directory, the database or the Slack client cannot be set up.
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        create_private_dir(&config.state_dir)?;
+        let clock = clock(&config.state_dir, config.clock_speed)?;
+        let pool = powerpole_local::sqlite::open(database(&config.state_dir)).await?;
+        let store = Arc::new(SqliteStore::open(pool.clone()).await?);
+        let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
+        let web = SlackWebApi::new(
+            config.slack.bot_token.clone().into(),
+            &config.slack.api_url,
+            RetryPolicy::default(),
+        )?;
+        let mut chat = SlackChat::new(web.clone(), &config.slack.approvers_channel);
+        if let Some(channel) = &config.slack.requests_channel {
+            chat = chat.with_requests_channel(channel);
+        }
+        let clusters: Vec<_> = config.clusters.iter().map(|c| c.policy.clone()).collect();
+        let accounts = config
+            .clusters
+            .iter()
+            .fold(MySqlAccounts::new(), |accounts, c| {
+                accounts.with_cluster(
+                    c.policy.cluster.clone(),
+                    c.admin.clone(),
+                    AccountSettings::new(),
+                )
+            });
+        let tasks = BrokerTasks::new(AccessPorts {
+            store: store.clone(),
+            vault,
+            fleet: ThisMachine,
+            accounts,
+            chat: chat.clone(),
+            clock,
+            clusters: clusters.clone(),
+        });
+        let definition = Definition::load(DEFINITION, &Tasks::variables())?;
+        let runner =
+            AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;
+        let ingress = SlackIngress::new(
+            SignatureVerifier::new(&config.slack.signing_secret)?,
+            web,
+            chat,
+            ApproverPolicy {
+                channel: config.slack.approvers_channel.clone(),
+                who: config.slack.approvers.clone(),
+            },
+            clusters,
+            store,
+            runner.clone(),
+            clock,
+        );
+        tracing::info!(
+            clock = %clock.now(),
+            speed = config.clock_speed,
+            state = %config.state_dir.display(),
+            "broker started"
+        );
+        Ok(Self { ingress, runner })
+    }
+
+    /// Serves the endpoints on `listener` until the process is told to stop.
+    ///
+    /// # Errors
+    /// When accepting connections fails.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) -> anyhow::Result<()> {
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                () = &mut shutdown => break,
+            };
+            let broker = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let broker = broker.clone();
+                    async move { Ok::<_, Infallible>(broker.route(request).await) }
+                });
+                if let Err(error) = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!(%error, "connection ended");
+                }
+            });
+        }
+        tracing::info!("stopping");
+        self.runner.shutdown().await;
+        Ok(())
+    }
+
+    async fn route(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        match (&parts.method, parts.uri.path()) {
+            (&Method::GET, "/healthz") => text(StatusCode::OK, "ok"),
+            (&Method::POST, path @ ("/slack/commands" | "/slack/interactions")) => {
+                let body = match Limited::new(body, MAX_BODY).collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(_) => return text(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+                };
+                let reply = if path == "/slack/commands" {
+                    self.ingress.command(&parts.headers, &body).await
+                } else {
+                    self.ingress.interaction(&parts.headers, &body).await
+                };
+                response(&reply)
+            }
+            (_, "/healthz" | "/slack/commands" | "/slack/interactions") => {
+                text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+            }
+            _ => text(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response
+}
+
+fn response(reply: &Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body_bytes())));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    if let Some(content_type) = reply.content_type() {
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+    }
+    response
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the state directory {}", dir.display()))
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

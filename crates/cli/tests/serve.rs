@@ -1,0 +1,428 @@
+//! `powerpole serve` as a separate process with a configuration file, driven only over HTTP
+//! with signed Slack requests, against the fake Slack Web API and the test MariaDB; then
+//! `powerpole requests show`. Also: a SIGKILL mid-request loses nothing, and bad configuration
+//! stops the broker with one line naming the key and exit code 2.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use powerpole_testkit::fake_slack::{self, FakeCall, FakeSlack, signed_form_headers};
+use powerpole_testkit::slack_payloads::{
+    RequestInput, button_click, interaction_form, request_submission,
+};
+use serde_json::Value;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{ConnectOptions as _, Executor as _};
+
+const SECRET: &str = "serve-test-signing-secret";
+const APPROVERS: &str = "C0APPROVE1";
+const APPROVER: &str = "U0APPROVE1";
+const PATIENCE: Duration = Duration::from_secs(60);
+
+struct Broker {
+    dir: PathBuf,
+    config: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "powerpole-serve-{tag}-{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A configuration file for a broker on a free port, clock at `speed`, talking to `slack`; the
+/// admin URL comes from the environment (as the example recommends for secrets).
+fn write_config(dir: &Path, slack_api: &str, speed: u32, port: u16) -> PathBuf {
+    let path = dir.join("powerpole.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:{port}"
+
+[state]
+dir = "{state}"
+
+[clock]
+speed = {speed}
+
+[slack]
+signing_secret = "from-the-environment"
+bot_token = "xoxb-serve-test"
+api_url = "{slack_api}"
+approvers_channel = "{APPROVERS}"
+
+[[clusters]]
+id = "serve-orders"
+region = "ap-northeast-1"
+admin_url = "mysql://nobody:nothing@127.0.0.1:1"
+endpoint = "127.0.0.1"
+"#,
+            state = dir.join("state").display(),
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn powerpole(args: &[&str], admin_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_powerpole"));
+    command
+        .args(args)
+        .env("POWERPOLE__SLACK__SIGNING_SECRET", SECRET)
+        .env("POWERPOLE__CLUSTERS__0__ADMIN_URL", admin_url)
+        .env("RUST_LOG", "info");
+    command
+}
+
+impl Broker {
+    async fn start(dir: &Path, config: &Path, port: u16, admin_url: &str) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("serve.log"))
+            .unwrap();
+        let child = powerpole(&["serve", "--config", config.to_str().unwrap()], admin_url)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let broker = Self {
+            dir: dir.to_owned(),
+            config: config.to_owned(),
+            port,
+            child: Some(child),
+        };
+        let health = format!("http://127.0.0.1:{port}/healthz");
+        for _ in 0..600 {
+            if let Ok(reply) = fake_slack::get::<&str, &str>(&health, &[]).await
+                && reply.status == 200
+            {
+                return broker;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("serve never became healthy:\n{}", broker.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    async fn interact(&self, payload: &Value) -> fake_slack::HttpReply {
+        let body = interaction_form(payload);
+        let url = format!("http://127.0.0.1:{}/slack/interactions", self.port);
+        fake_slack::post(&url, &signed_form_headers(SECRET, &body), body)
+            .await
+            .unwrap()
+    }
+
+    fn show(&self, id: &str, admin_url: &str) -> Value {
+        let out = powerpole(
+            &[
+                "requests",
+                "--config",
+                self.config.to_str().unwrap(),
+                "show",
+                id,
+                "--json",
+            ],
+            admin_url,
+        )
+        .output()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+async fn wait_for(slack: &FakeSlack, what: &str, wanted: impl Fn(&FakeCall) -> bool) -> FakeCall {
+    slack
+        .wait_for_calls_where(PATIENCE, wanted)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no {what} in {:#?}", slack.calls()))
+}
+
+fn dm_containing<'a>(requester: &'a str, text: &'a str) -> impl Fn(&FakeCall) -> bool + 'a {
+    move |c| {
+        c.method == "chat.postMessage"
+            && c.str("channel") == Some(requester)
+            && c.str("text").is_some_and(|t| t.contains(text))
+    }
+}
+
+async fn user_exists(admin: &MySqlConnectOptions, user: &str) -> bool {
+    let mut conn = admin.connect().await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
+        .bind(user)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    n > 0
+}
+
+/// The requester submits, the approver approves; returns the request id once access is ready.
+async fn request_and_approve(broker: &Broker, slack: &FakeSlack, requester: &str) -> String {
+    let reply = broker
+        .interact(&request_submission(
+            requester,
+            &RequestInput {
+                cluster: "serve-orders",
+                region: "ap-northeast-1",
+                permission: "READ",
+                duration_minutes: "15",
+                reason: "INC-9 look at the orders",
+            },
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let card = wait_for(slack, "approval card", |c| {
+        c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
+    })
+    .await;
+    let id = card.body["blocks"].to_string();
+    let id = id
+        .split("\"value\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let ts = card.response["ts"].as_str().unwrap();
+    let reply = broker
+        .interact(&button_click(APPROVER, APPROVERS, ts, "approve", &id))
+        .await;
+    assert_eq!(reply.status, 200);
+    wait_for(slack, "ready DM", dm_containing(requester, "ready")).await;
+    id
+}
+
+#[tokio::test]
+async fn a_request_goes_through_the_served_broker_and_requests_show_tells_its_story() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SERVE001";
+    slack.set_user_email(
+        requester,
+        &format!("serve.one.{}@example.com", std::process::id()),
+    );
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let dir = temp_dir("one");
+    let port = free_port();
+    let config = write_config(&dir, &slack.api_url(), 150, port);
+    let broker = Broker::start(&dir, &config, port, &admin_url).await;
+
+    let unsigned = fake_slack::post(
+        &format!("http://127.0.0.1:{port}/slack/interactions"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "payload=%7B%7D",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unsigned.status, 401);
+    let id = request_and_approve(&broker, &slack, requester).await;
+
+    let shown = broker.show(&id, &admin_url);
+    let user = shown["db_user"].as_str().unwrap().to_owned();
+    assert_eq!(shown["state"], "active");
+    assert!(user_exists(&admin, &user).await);
+    let secret: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("state/secrets").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let mut session = admin
+        .clone()
+        .username(&user)
+        .password(secret["password"].as_str().unwrap())
+        .connect()
+        .await
+        .expect("the requester logs in with the stored password");
+    session.execute("SELECT 1").await.unwrap();
+
+    wait_for(&slack, "ended DM", dm_containing(requester, "has ended")).await;
+    let done = broker.show(&id, &admin_url);
+    assert_eq!(done["state"], "ended");
+    let kinds: Vec<&str> = done["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| *k != "step")
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "submitted",
+            "approved",
+            "provisioning_started",
+            "activated",
+            "teardown_started",
+            "cleaned_up",
+            "ended"
+        ]
+    );
+    assert!(!user_exists(&admin, &user).await);
+    assert!(session.execute("SELECT 1").await.is_err(), "session killed");
+    assert!(
+        !broker.log().contains(secret["password"].as_str().unwrap()),
+        "no password in the logs"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_killed_mid_request_picks_it_up_again_and_drops_the_account_on_time() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SERVE002";
+    slack.set_user_email(
+        requester,
+        &format!("serve.two.{}@example.com", std::process::id()),
+    );
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let dir = temp_dir("kill");
+    let port = free_port();
+    let config = write_config(&dir, &slack.api_url(), 150, port);
+    let mut broker = Broker::start(&dir, &config, port, &admin_url).await;
+    let id = request_and_approve(&broker, &slack, requester).await;
+    let active = broker.show(&id, &admin_url);
+    let user = active["db_user"].as_str().unwrap().to_owned();
+    let end = time::OffsetDateTime::parse(
+        active["end"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+
+    broker.kill();
+    assert!(
+        user_exists(&admin, &user).await,
+        "killing the broker removes nothing"
+    );
+    let broker = Broker::start(&dir, &config, port, &admin_url).await;
+
+    wait_for(&slack, "ended DM", dm_containing(requester, "has ended")).await;
+    let done = broker.show(&id, &admin_url);
+    assert_eq!(done["state"], "ended");
+    assert!(!user_exists(&admin, &user).await);
+    let ended_at = done["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ended")
+        .map(|e| {
+            time::OffsetDateTime::parse(
+                e["at"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        })
+        .unwrap();
+    assert!(
+        ended_at >= end && ended_at - end < time::Duration::minutes(5),
+        "dropped at the end of the window ({end}), not at {ended_at}"
+    );
+}
+
+fn exit_of(config: &Path, admin_url: &str) -> (Option<i32>, String) {
+    let out = powerpole(&["serve", "--config", config.to_str().unwrap()], admin_url)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn bad_configuration_stops_the_broker_with_one_line_naming_the_key() {
+    let dir = temp_dir("bad");
+    let good = write_config(&dir, "http://127.0.0.1:9/api", 1, free_port());
+    let text = std::fs::read_to_string(&good).unwrap();
+    let variant = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let missing = variant(
+        "missing.toml",
+        text.replace("approvers_channel = \"C0APPROVE1\"\n", ""),
+    );
+    let wrong_type = variant("type.toml", text.replace("speed = 1", "speed = \"fast\""));
+    let unreachable_port = free_port();
+    let cases = [
+        (
+            missing,
+            "mysql://a:b@127.0.0.1:1".to_owned(),
+            "approvers_channel",
+        ),
+        (wrong_type, "mysql://a:b@127.0.0.1:1".to_owned(), "speed"),
+        (
+            good.clone(),
+            format!("mysql://powerpole_admin:wrong-secret-pw@127.0.0.1:{unreachable_port}"),
+            "clusters[0].admin_url",
+        ),
+    ];
+
+    for (config, admin_url, key) in cases {
+        let (code, stderr) = exit_of(&config, &admin_url);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("powerpole:"))
+            .collect();
+        assert_eq!(code, Some(2), "{key}: {stderr}");
+        assert_eq!(lines.len(), 1, "{key}: {stderr}");
+        assert!(lines[0].contains(key), "{key}: {stderr}");
+        assert!(
+            !stderr.contains("wrong-secret-pw"),
+            "a secret was printed: {stderr}"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The README's run command: see the broker work on this machine, with no AWS and no Slack
+# workspace. Installs Debian's mariadb-server when missing (or uses POWERPOLE_DEMO_ADMIN_URL),
+# starts a throw-away MariaDB on loopback, builds the `powerpole` binary and runs
+# `powerpole demo`: one request from /powerpole to the end of its access, on a compressed clock,
+# printed as a timeline. Everything is removed on exit.
+#
+#   scripts/demo.sh                      # the demo
+#   scripts/demo.sh --speed 60           # extra arguments go to `powerpole demo`
+#   POWERPOLE_DEMO_ADMIN_URL=mysql://admin:pw@127.0.0.1:3306 scripts/demo.sh   # your own server
+set -euo pipefail
+
+WAIT_SECONDS=60
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${POWERPOLE_CACHE_DIR:-${HOME:-/root}/.cache/powerpole}
+WORK=""
+
+# shellcheck source=scripts/lib.sh
+source "$ROOT/scripts/lib.sh"
+export DEBIAN_FRONTEND=noninteractive
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
+    stop_group "$CHILD_PID" 10
+    stop_group "$MARIADB_PID" 30
+    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cd "$ROOT"
+if [[ -z ${POWERPOLE_DEMO_ADMIN_URL:-} ]]; then
+    mkdir -p "$CACHE_DIR"
+    exec 9>"$CACHE_DIR/install.lock"
+    flock 9
+    install_mariadb
+    exec 9>&-
+    WORK=$(mktemp -d -t powerpole-demo.XXXXXX)
+    read -r port _ < <(free_ports)
+    start_mariadb "$port"
+    export POWERPOLE_DEMO_ADMIN_URL=$MARIADB_URL
+fi
+phase "cargo build --bin powerpole"
+run cargo build --quiet --bin powerpole
+phase_end
+run cargo run --quiet --bin powerpole -- demo "$@"
