@@ -21,7 +21,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT
+    trap "" INT TERM
     set +e
     if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
     stop_group "$CHILD_PID" 10

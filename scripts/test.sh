@@ -36,7 +36,8 @@ MOTO_PID=""
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
+    trap - EXIT
+    trap "" INT TERM
     set +e
     if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
     stop_group "$CHILD_PID" 10
