@@ -47,7 +47,7 @@ if [[ -z ${POWERPOLE_DEMO_ADMIN_URL:-} ]]; then
     start_mariadb "$port"
     export POWERPOLE_DEMO_ADMIN_URL=$MARIADB_URL
 fi
-phase "cargo build --bin powerpole"
-run cargo build --quiet --bin powerpole
+phase "cargo build -p powerpole-cli"
+run cargo build --quiet -p powerpole-cli --bin powerpole
 phase_end
-run cargo run --quiet --bin powerpole -- demo "$@"
+run cargo run --quiet -p powerpole-cli --bin powerpole -- demo "$@"
