@@ -9,7 +9,7 @@
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
 use powerpole_core::usecases::{self, Decided, EndNow, Submission};
-use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestState};
+use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestId, RequestState};
 use serde_json::Value;
 
 use crate::approvers::ApproverPolicy;
@@ -269,12 +269,9 @@ where
             views::END_NOW_ACTION => return self.end_now(action).await,
             _ => return Reply::ack(),
         };
-        let id = match action.request_id() {
+        let id = match request_of(action) {
             Ok(id) => id,
-            Err(error) => {
-                tracing::warn!(%error, "decision click without a request id");
-                return Reply::refused(400, &error.to_string());
-            }
+            Err(reply) => return reply,
         };
         if let Err(refusal) = self
             .approvers
@@ -302,20 +299,9 @@ where
             Ok(Decided::Already(request)) => {
                 self.tell(action, &already_decided(&request)).await;
             }
-            Err(powerpole_core::Error::NotAllowed(why)) => {
-                self.tell(
-                    action,
-                    &format!(":no_entry_sign: You cannot do that: {why}."),
-                )
-                .await;
-            }
             Err(error) => {
-                tracing::error!(request = %id, %error, "decision failed");
-                self.tell(
-                    action,
-                    &format!(":warning: Your decision could not be recorded: {error}"),
-                )
-                .await;
+                self.failed(action, id, error, "Your decision could not be recorded")
+                    .await;
             }
         }
         Reply::ack()
@@ -323,12 +309,9 @@ where
 
     /// The requester's "End now" in the ending-soon message: access is removed at once.
     async fn end_now(&self, action: &BlockAction) -> Reply {
-        let id = match action.request_id() {
+        let id = match request_of(action) {
             Ok(id) => id,
-            Err(error) => {
-                tracing::warn!(%error, "end-now click without a request id");
-                return Reply::refused(400, &error.to_string());
-            }
+            Err(reply) => return reply,
         };
         let outcome = usecases::end_now(
             &self.store,
@@ -349,23 +332,33 @@ where
                 )
                 .await;
             }
-            Err(powerpole_core::Error::NotAllowed(why)) => {
-                self.tell(
-                    action,
-                    &format!(":no_entry_sign: You cannot do that: {why}."),
-                )
-                .await;
-            }
             Err(error) => {
-                tracing::error!(request = %id, %error, "ending early failed");
-                self.tell(
-                    action,
-                    &format!(":warning: Access could not be ended: {error}"),
-                )
-                .await;
+                self.failed(action, id, error, "Access could not be ended")
+                    .await;
             }
         }
         Reply::ack()
+    }
+
+    /// Tells the person who clicked why their click changed nothing: a refusal by the rules, or
+    /// a failure (logged).
+    async fn failed(
+        &self,
+        action: &BlockAction,
+        id: RequestId,
+        error: powerpole_core::Error,
+        what_failed: &str,
+    ) {
+        let text = match error {
+            powerpole_core::Error::NotAllowed(why) => {
+                format!(":no_entry_sign: You cannot do that: {why}.")
+            }
+            error => {
+                tracing::error!(request = %id, %error, "{what_failed}");
+                format!(":warning: {what_failed}: {error}")
+            }
+        };
+        self.tell(action, &text).await;
     }
 
     /// An ephemeral answer to the person who clicked, in the channel they clicked in.
@@ -381,6 +374,14 @@ where
             tracing::warn!(%error, "ephemeral answer not sent");
         }
     }
+}
+
+/// The request a button carries, or the 400 answer to a click that carries none.
+fn request_of(action: &BlockAction) -> Result<RequestId, Reply> {
+    action.request_id().map_err(|error| {
+        tracing::warn!(%error, action = %action.action_id, "click without a request id");
+        Reply::refused(400, &error.to_string())
+    })
 }
 
 fn already_decided(request: &AccessRequest) -> String {
