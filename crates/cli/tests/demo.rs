@@ -15,7 +15,9 @@ use sqlx::mysql::MySqlConnectOptions;
 
 #[tokio::test]
 async fn the_demo_tells_a_whole_request_and_leaves_nothing_behind() {
-    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else { return };
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_powerpole"))
         .args(["demo", "--speed", "150"])
         .env("POWERPOLE_DEMO_ADMIN_URL", &admin_url)
