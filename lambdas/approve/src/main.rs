@@ -1,8 +1,21 @@
-//! The `approve` Lambda. Serves Slack's interactions: modal submissions and the Approve / Deny buttons.
+//! The `approve` Lambda: `POST /slack/interactions` behind an API Gateway HTTP API. Serves
+//! Slack's interactions: request-modal submissions, Approve / Deny on approval cards, and the
+//! requester's End now.
 //!
-//! Until its use case is built it validates its input and fails with `NonRetryable`.
+//! Reads [`IngressConfig`] from the environment at cold start (see `lambdas/README.md`).
+
+use lambda_http::{run, service_fn};
+use powerpole_lambda::config::{IngressConfig, ProcessEnv};
+use powerpole_lambda::{http, startup_failed, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::run_not_yet_implemented("approve").await
+async fn main() -> Result<(), lambda_http::Error> {
+    powerpole_lambda::init_tracing();
+    powerpole_slack::install_crypto_provider();
+    let config = IngressConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
+    let sdk = powerpole_aws::config::load(None).await;
+    let ingress = wiring::ingress(&sdk, config)
+        .await
+        .map_err(startup_failed)?;
+    run(service_fn(|request| http::interactions(&ingress, request))).await
 }

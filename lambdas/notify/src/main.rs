@@ -1,8 +1,27 @@
-//! The `notify` Lambda. Step Functions task: posts the approval card and the requester's DMs.
+//! The `notify` Lambda. Step Functions task (`${notify_function}`): opens the approval gate
+//! (posts the card, stores the task token), expires undecided requests, and tells the requester
+//! about a denial, the coming end of access, or a failure.
 //!
-//! Until its use case is built it validates its input and fails with `NonRetryable`.
+//! Reads [`NotifyConfig`] from the environment at cold start (see `lambdas/README.md`).
+
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use powerpole_lambda::config::{NotifyConfig, ProcessEnv};
+use powerpole_lambda::wiring::{self, NotifyPorts};
+use powerpole_lambda::{TaskError, startup_failed, tasks};
+use serde_json::Value;
+
+async fn handler(ports: &NotifyPorts, event: LambdaEvent<Value>) -> Result<Value, TaskError> {
+    tasks::notify(&ports.store, &ports.chat, &ports.clock, event.payload).await
+}
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::run_not_yet_implemented("notify").await
+    powerpole_lambda::init_tracing();
+    powerpole_slack::install_crypto_provider();
+    let config = NotifyConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
+    let sdk = powerpole_aws::config::load(None).await;
+    let ports = wiring::notify_ports(&sdk, config)
+        .await
+        .map_err(startup_failed)?;
+    run(service_fn(|event| handler(&ports, event))).await
 }

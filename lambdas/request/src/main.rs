@@ -1,8 +1,20 @@
-//! The `request` Lambda. Serves Slack's slash command `/powerpole` and records new requests.
+//! The `request` Lambda: `POST /slack/commands` behind an API Gateway HTTP API. Serves the slash
+//! command `/powerpole`: it opens the request modal, lists the caller's requests, explains.
 //!
-//! Until its use case is built it validates its input and fails with `NonRetryable`.
+//! Reads [`IngressConfig`] from the environment at cold start (see `lambdas/README.md`).
+
+use lambda_http::{run, service_fn};
+use powerpole_lambda::config::{IngressConfig, ProcessEnv};
+use powerpole_lambda::{http, startup_failed, wiring};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::run_not_yet_implemented("request").await
+async fn main() -> Result<(), lambda_http::Error> {
+    powerpole_lambda::init_tracing();
+    powerpole_slack::install_crypto_provider();
+    let config = IngressConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
+    let sdk = powerpole_aws::config::load(None).await;
+    let ingress = wiring::ingress(&sdk, config)
+        .await
+        .map_err(startup_failed)?;
+    run(service_fn(|request| http::commands(&ingress, request))).await
 }

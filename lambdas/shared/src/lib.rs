@@ -1,13 +1,20 @@
-//! What every powerpole Lambda shares: JSON logging, the Step Functions task input, and
-//! [`TaskError`], whose `errorType` (`Retryable` / `NonRetryable`) is what the state machine's
-//! `Retry` and `Catch` clauses match.
+//! What every powerpole Lambda shares: JSON logging, [`config`] (the environment, read once at
+//! cold start), the workflow's task handlers ([`tasks`]), and [`TaskError`], whose `errorType`
+//! (`Retryable` / `NonRetryable` / `NotReady`) is what the state machine's `Retry` and `Catch`
+//! clauses match.
+//!
+//! Two features serve the binaries and stay off for the local runner, which only needs the task
+//! handlers: `aws` adds `wiring` (the AWS, Slack and MySQL adapters built once at cold start),
+//! `http` adds `http` (the Slack endpoints behind API Gateway).
 
+pub mod config;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod tasks;
+#[cfg(feature = "aws")]
+pub mod wiring;
 
-use lambda_runtime::{Diagnostic, LambdaEvent};
-use powerpole_core::RequestId;
-use serde::Deserialize;
-use serde_json::Value;
+use lambda_runtime::Diagnostic;
 
 /// A task failure as Step Functions sees it.
 #[derive(Debug, thiserror::Error)]
@@ -55,23 +62,6 @@ impl From<TaskError> for Diagnostic {
     }
 }
 
-/// The payload every workflow task receives: ids and timestamps only, never a secret.
-#[derive(Debug, Deserialize)]
-pub struct TaskInput {
-    /// The request the task works on.
-    pub request_id: String,
-}
-
-impl TaskInput {
-    /// The validated request id.
-    ///
-    /// # Errors
-    /// [`TaskError::NonRetryable`] when the id is not a request id.
-    pub fn request_id(&self) -> Result<RequestId, TaskError> {
-        Ok(RequestId::parse(&self.request_id)?)
-    }
-}
-
 /// Sets up JSON logs on stdout, filtered by `RUST_LOG` (default `info`), as CloudWatch expects.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -84,69 +74,33 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The handler of a task whose use case is not built yet: it validates the input like the real
-/// one will and fails with `NonRetryable`, so a deployment that runs it too early stops the
-/// workflow visibly instead of pretending the step happened.
-///
-/// # Errors
-/// Always: [`TaskError::NonRetryable`].
-pub async fn not_yet_implemented(
-    task: &'static str,
-    event: LambdaEvent<Value>,
-) -> Result<Value, TaskError> {
-    let input: TaskInput = serde_json::from_value(event.payload)
-        .map_err(|e| TaskError::NonRetryable(format!("bad {task} input: {e}")))?;
-    let id = input.request_id()?;
-    tracing::error!(request_id = %id, task, "task not implemented yet");
-    Err(TaskError::NonRetryable(format!(
-        "the {task} task is not implemented yet (request {id})"
-    )))
-}
-
-/// Runs a task Lambda whose use case is not built yet.
-///
-/// # Errors
-/// When the Lambda runtime API cannot be reached.
-pub async fn run_not_yet_implemented(task: &'static str) -> Result<(), lambda_runtime::Error> {
-    init_tracing();
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
-        not_yet_implemented(task, event)
-    }))
-    .await
+/// Logs why a Lambda cannot start (the variables at fault, never a secret) and turns it into
+/// the error `main` exits with, which Lambda reports as an init failure.
+#[must_use]
+pub fn startup_failed(error: config::ConfigError) -> lambda_runtime::Error {
+    tracing::error!(error = %error, vars = ?error.vars(), "cannot start");
+    Box::new(error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_runtime::Context;
-    use serde_json::json;
 
-    async fn call(payload: Value) -> Diagnostic {
-        let event = LambdaEvent::new(payload, Context::default());
-        not_yet_implemented("provision", event)
-            .await
-            .unwrap_err()
-            .into()
-    }
-
-    #[tokio::test]
-    async fn bad_input_is_not_retryable_and_names_the_problem() {
-        let d = call(json!({"request_id": "'; DROP TABLE x"})).await;
-        assert_eq!(d.error_type, "NonRetryable");
-        assert!(d.error_message.contains("ULID"), "{}", d.error_message);
-        let d = call(json!({"id": 1})).await;
-        assert!(
-            d.error_message.starts_with("bad provision input"),
-            "{}",
-            d.error_message
-        );
-    }
-
-    #[tokio::test]
-    async fn unbuilt_task_fails_visibly_instead_of_pretending() {
-        let d = call(json!({"request_id": "01JDXZ8Q9V6S1Y3T5W7X9Z1B3D"})).await;
-        assert_eq!(d.error_type, "NonRetryable");
-        assert!(d.error_message.contains("not implemented"));
+    #[test]
+    fn each_error_becomes_the_diagnostic_the_state_machine_matches() {
+        for (error, name) in [
+            (TaskError::Retryable("throttled".into()), "Retryable"),
+            (
+                TaskError::NonRetryable("bad payload".into()),
+                "NonRetryable",
+            ),
+            (TaskError::NotReady("booting".into()), "NotReady"),
+        ] {
+            let message = error.to_string();
+            let diagnostic = Diagnostic::from(error);
+            assert_eq!(diagnostic.error_type, name);
+            assert_eq!(diagnostic.error_message, message);
+        }
     }
 
     #[test]

@@ -1,0 +1,235 @@
+//! Cold start against Secrets Manager (moto): the secrets the configuration names are read from
+//! the region in their ARN and turned into clients, and an unreadable or malformed secret stops
+//! the start with an error naming the variable and the secret, never echoing its value.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use aws_config::SdkConfig;
+use powerpole_lambda::config::{
+    self, AccessConfig, ConfigError, IngressConfig, NotifyConfig, SecretArn,
+};
+use powerpole_lambda::wiring;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+const SIGNING: &str = "c0ld-start-signing-s3cr3t-value";
+const TOKEN: &str = "xoxb-c0ld-start-s3cr3t-token";
+const PASSWORD: &str = "c0ld-start-admin-s3cr3t";
+
+struct Moto {
+    sdk: SdkConfig,
+    client: aws_sdk_secretsmanager::Client,
+}
+
+async fn moto() -> Option<Moto> {
+    let endpoint = powerpole_testkit::aws_endpoint()?;
+    let sdk = powerpole_aws::config::load(Some(&endpoint)).await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    Some(Moto { sdk, client })
+}
+
+impl Moto {
+    async fn secret(&self, value: &serde_json::Value) -> String {
+        self.client
+            .create_secret()
+            .name(powerpole_testkit::unique_name("powerpole-cold-start"))
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap()
+    }
+
+    /// The variables of every Lambda, with the Slack and admin secrets given.
+    fn vars(&self, slack_arn: &str, admin_arn: &str) -> Vec<(&'static str, String)> {
+        let clusters = json!([{
+            "id": "orders-prod",
+            "region": "us-east-1",
+            "endpoint": "orders-prod.cluster-abc.us-east-1.rds.amazonaws.com",
+            "admin_secret_arn": admin_arn,
+        }]);
+        vec![
+            (config::TABLE, "powerpole-cold-start".into()),
+            (
+                config::STATE_MACHINE_ARN,
+                "arn:aws:states:us-east-1:123456789012:stateMachine:powerpole".into(),
+            ),
+            (config::SLACK_SECRET_ARN, slack_arn.into()),
+            (config::SLACK_API_URL, "http://127.0.0.1:9/api".into()),
+            (config::APPROVERS_CHANNEL, "C0APPROVE1".into()),
+            (config::REQUESTS_CHANNEL, "C0REQUEST1".into()),
+            (config::CLUSTERS, clusters.to_string()),
+            (config::BASTION_LAUNCH_TEMPLATE, "powerpole-bastion".into()),
+        ]
+    }
+}
+
+fn assert_no_secret(error: &ConfigError) {
+    let shown = format!("{error} {error:?}");
+    for secret in [SIGNING, TOKEN, PASSWORD, "s3cr3t"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn every_lambda_starts_from_its_secrets() {
+    let Some(moto) = moto().await else { return };
+    let slack = moto
+        .secret(&json!({"signing_secret": SIGNING, "bot_token": TOKEN}))
+        .await;
+    let admin = moto
+        .secret(
+            &json!({"username": "admin", "password": PASSWORD, "host": "127.0.0.1", "port": 3306}),
+        )
+        .await;
+    let vars = moto.vars(&slack, &admin);
+
+    let ports = wiring::access_ports(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ports.clusters.len(), 1);
+    assert_eq!(ports.clusters[0].cluster.as_str(), "orders-prod");
+    assert_eq!(ports.chat.approvers_channel(), "C0APPROVE1");
+    assert_eq!(ports.chat.requests_channel(), Some("C0REQUEST1"));
+    assert_eq!(ports.chat.web().api_url(), "http://127.0.0.1:9/api");
+
+    let notify = wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(notify.chat.approvers_channel(), "C0APPROVE1");
+
+    let ingress = wiring::ingress(&moto.sdk, IngressConfig::from_env(&vars).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        ingress.workflow().state_machine_arn(),
+        "arn:aws:states:us-east-1:123456789012:stateMachine:powerpole"
+    );
+
+    let text = wiring::read_secret(
+        &moto.sdk,
+        config::SLACK_SECRET_ARN,
+        &SecretArn::parse(&slack).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(text.expose_secret().contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_malformed_slack_secret_stops_the_start_without_echoing_it() {
+    let Some(moto) = moto().await else { return };
+    let admin = moto
+        .secret(&json!({"username": "admin", "password": PASSWORD}))
+        .await;
+    for value in [
+        json!({"signing_secret": SIGNING, "bot_token": ["xoxb-c0ld-start-s3cr3t-token"]}),
+        json!(format!("{SIGNING}:{TOKEN}")),
+    ] {
+        let slack = moto.secret(&value).await;
+        let vars = moto.vars(&slack, &admin);
+        let error = wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+            .await
+            .unwrap_err();
+        let ConfigError::SecretMalformed { var, arn, .. } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            (*var, arn.as_str()),
+            (config::SLACK_SECRET_ARN, slack.as_str())
+        );
+        assert_no_secret(&error);
+    }
+}
+
+#[tokio::test]
+async fn the_endpoints_need_the_signing_secret() {
+    let Some(moto) = moto().await else { return };
+    let slack = moto.secret(&json!({"bot_token": TOKEN})).await;
+    let admin = moto
+        .secret(&json!({"username": "admin", "password": PASSWORD}))
+        .await;
+    let vars = moto.vars(&slack, &admin);
+
+    assert!(
+        wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+            .await
+            .is_ok()
+    );
+    let error = wiring::ingress(&moto.sdk, IngressConfig::from_env(&vars).unwrap())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error.to_string().contains("signing_secret is missing"),
+        "{error}"
+    );
+    assert_eq!(error.vars(), vec![config::SLACK_SECRET_ARN]);
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_admin_secret_names_the_clusters_variable() {
+    let Some(moto) = moto().await else { return };
+    let slack = moto
+        .secret(&json!({"signing_secret": SIGNING, "bot_token": TOKEN}))
+        .await;
+    let malformed = moto
+        .secret(&json!({"username": "admin", "password": 1234, "note": PASSWORD}))
+        .await;
+    let error = wiring::access_ports(
+        &moto.sdk,
+        AccessConfig::from_env(&moto.vars(&slack, &malformed)).unwrap(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(error.vars(), vec![config::CLUSTERS]);
+    assert!(
+        error.to_string().contains("password is not a string"),
+        "{error}"
+    );
+    assert_no_secret(&error);
+
+    let gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:powerpole-no-such-AbCdEf";
+    let error = wiring::access_ports(
+        &moto.sdk,
+        AccessConfig::from_env(&moto.vars(&slack, gone)).unwrap(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        matches!(&error, ConfigError::SecretUnreadable { var, arn, code, .. }
+            if *var == config::CLUSTERS && arn == gone && code == "ResourceNotFoundException"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_ca_bundle_without_certificates_is_refused() {
+    let Some(moto) = moto().await else { return };
+    let slack = moto
+        .secret(&json!({"signing_secret": SIGNING, "bot_token": TOKEN}))
+        .await;
+    let admin = moto
+        .secret(&json!({"username": "admin", "password": PASSWORD}))
+        .await;
+    let path = std::env::temp_dir().join(powerpole_testkit::unique_name("not-a-bundle"));
+    std::fs::write(&path, "hello").unwrap();
+    let mut vars = moto.vars(&slack, &admin);
+    vars.push((config::DB_CA_BUNDLE, path.display().to_string()));
+
+    let error = wiring::access_ports(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
+        .await
+        .err()
+        .unwrap();
+
+    assert_eq!(error.vars(), vec![config::DB_CA_BUNDLE]);
+    std::fs::remove_file(path).unwrap();
+}

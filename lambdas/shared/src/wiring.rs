@@ -1,0 +1,363 @@
+//! Cold start on AWS: the adapters each Lambda builds once from its [`crate::config`], over one
+//! [`SdkConfig`]. The secrets the configuration names (the Slack app's credentials, each
+//! cluster's admin credentials) are read here, once, from the region in their ARN; a warm Lambda
+//! keeps what it read. Nothing read from a secret is logged or put in an error.
+//!
+//! Connections to the clusters are encrypted: TLS is required, and with
+//! [`crate::config::DB_CA_BUNDLE`] set the server's certificate must chain to that bundle and
+//! name the host connected to.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use powerpole_aws::bastions::{LaunchSpec, LaunchTemplate, TemplateRef};
+use powerpole_aws::{
+    DynamoDbStore, Ec2Fleet, Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault,
+    StepFunctionsWorkflow,
+};
+use powerpole_core::SystemClock;
+use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_slack::{
+    ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
+};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+
+use crate::config::{
+    self, AccessConfig, AdminSecret, BastionTemplate, ClusterConfig, ConfigError, IngressConfig,
+    NotifyConfig, SecretArn, SecretsConfig, SlackConfig, SlackSecret,
+};
+use crate::tasks::AccessPorts;
+
+/// The Slack endpoints on AWS.
+pub type AwsIngress = SlackIngress<DynamoDbStore, StepFunctionsWorkflow, SystemClock>;
+
+/// The `provision` and `teardown` Lambdas' ports on AWS.
+pub type AwsAccessPorts = AccessPorts<
+    DynamoDbStore,
+    SecretsManagerVault,
+    Ec2Fleet,
+    MySqlAccounts,
+    SlackChat,
+    SystemClock,
+>;
+
+/// The `notify` Lambda's ports on AWS.
+#[derive(Debug, Clone)]
+pub struct NotifyPorts {
+    /// The request store.
+    pub store: DynamoDbStore,
+    /// Slack.
+    pub chat: SlackChat,
+    /// The clock.
+    pub clock: SystemClock,
+}
+
+/// Web API retries of the Slack endpoints: Slack wants its answer within 3 seconds (and a
+/// modal's `trigger_id` expires in 3), so one quick retry at most.
+pub const INGRESS_RETRY: RetryPolicy = RetryPolicy {
+    max_attempts: 2,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_millis(500),
+    attempt_timeout: Duration::from_millis(2500),
+};
+
+/// Reads a secret's string value from Secrets Manager, in the secret's own region.
+///
+/// # Errors
+/// [`ConfigError::SecretUnreadable`] with the AWS error code; [`ConfigError::SecretMalformed`]
+/// for a binary secret.
+pub async fn read_secret(
+    sdk: &SdkConfig,
+    var: &'static str,
+    arn: &SecretArn,
+) -> Result<SecretString, ConfigError> {
+    let conf = aws_sdk_secretsmanager::config::Builder::from(sdk)
+        .region(aws_sdk_secretsmanager::config::Region::new(
+            arn.region().to_owned(),
+        ))
+        .build();
+    let client = aws_sdk_secretsmanager::Client::from_conf(conf);
+    let out = client
+        .get_secret_value()
+        .secret_id(arn.as_str())
+        .send()
+        .await
+        .map_err(|err| ConfigError::SecretUnreadable {
+            var,
+            arn: arn.to_string(),
+            code: err
+                .code()
+                .unwrap_or("no answer from Secrets Manager")
+                .to_owned(),
+            source: Box::new(err),
+        })?;
+    out.secret_string
+        .map(SecretString::from)
+        .ok_or_else(|| ConfigError::SecretMalformed {
+            var,
+            arn: arn.to_string(),
+            problem: "it has no string value".to_owned(),
+        })
+}
+
+/// Reads and parses the Slack app's secret.
+///
+/// # Errors
+/// See [`read_secret`] and [`SlackSecret::parse`].
+pub async fn slack_secret(
+    sdk: &SdkConfig,
+    slack: &SlackConfig,
+) -> Result<SlackSecret, ConfigError> {
+    let text = read_secret(sdk, config::SLACK_SECRET_ARN, &slack.secret).await?;
+    SlackSecret::parse(&slack.secret, text.expose_secret())
+}
+
+/// The Web API client, authorised by the bot token.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] for the API URL, [`ConfigError::Setup`] when the system has no TLS
+/// roots.
+pub fn web_api(
+    slack: &SlackConfig,
+    bot_token: SecretString,
+    policy: RetryPolicy,
+) -> Result<SlackWebApi, ConfigError> {
+    SlackWebApi::new(bot_token, &slack.api_url, policy).map_err(|error| match error {
+        powerpole_slack::Error::InvalidApiUrl { .. } => {
+            ConfigError::invalid(config::SLACK_API_URL, error.to_string())
+        }
+        powerpole_slack::Error::EmptyBotToken => ConfigError::SecretMalformed {
+            var: config::SLACK_SECRET_ARN,
+            arn: slack.secret.to_string(),
+            problem: "bot_token is empty".to_owned(),
+        },
+        other => ConfigError::Setup {
+            what: "the Slack Web API client",
+            source: Box::new(other),
+        },
+    })
+}
+
+/// The `Chat` port: cards to the approvers' channel, notes to the requests channel if any.
+#[must_use]
+pub fn chat(web: &SlackWebApi, slack: &SlackConfig) -> SlackChat {
+    let chat = SlackChat::new(web.clone(), slack.approvers_channel.clone());
+    match &slack.requests_channel {
+        Some(channel) => chat.with_requests_channel(channel.clone()),
+        None => chat,
+    }
+}
+
+/// Who may decide, in the approvers' channel.
+#[must_use]
+pub fn approver_policy(slack: &SlackConfig, approvers: Approvers) -> ApproverPolicy {
+    ApproverPolicy {
+        channel: slack.approvers_channel.clone(),
+        who: approvers,
+    }
+}
+
+/// The DynamoDB request store.
+#[must_use]
+pub fn store(sdk: &SdkConfig, table: &str) -> DynamoDbStore {
+    DynamoDbStore::new(aws_sdk_dynamodb::Client::new(sdk), table)
+}
+
+/// The Step Functions workflow.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming [`config::STATE_MACHINE_ARN`].
+pub fn workflow(
+    sdk: &SdkConfig,
+    state_machine_arn: &str,
+) -> Result<StepFunctionsWorkflow, ConfigError> {
+    StepFunctionsWorkflow::new(aws_sdk_sfn::Client::new(sdk), state_machine_arn)
+        .map_err(|e| ConfigError::invalid(config::STATE_MACHINE_ARN, e.to_string()))
+}
+
+/// The Secrets Manager vault of per-request passwords.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the prefix or the KMS key variable.
+pub fn vault(sdk: &SdkConfig, secrets: &SecretsConfig) -> Result<SecretsManagerVault, ConfigError> {
+    let mut settings = SecretsManagerSettings::new(&secrets.prefix)
+        .map_err(|e| ConfigError::invalid(config::SECRET_PREFIX, e.to_string()))?;
+    if let Some(key) = &secrets.kms_key_id {
+        settings = settings
+            .with_kms_key_id(key)
+            .map_err(|e| ConfigError::invalid(config::SECRET_KMS_KEY_ID, e.to_string()))?;
+    }
+    Ok(SecretsManagerVault::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        settings,
+    ))
+}
+
+/// The EC2 fleet of bastions, launched from the launch template.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the template or version variable.
+pub fn fleet(sdk: &SdkConfig, bastion: &BastionTemplate) -> Result<Ec2Fleet, ConfigError> {
+    let template = if bastion.is_id() {
+        TemplateRef::Id(bastion.template.clone())
+    } else {
+        TemplateRef::Name(bastion.template.clone())
+    };
+    let settings = Ec2FleetSettings::new(LaunchSpec::Template(LaunchTemplate {
+        template,
+        version: bastion.version.clone(),
+    }))
+    .map_err(|e| {
+        let var = match &e {
+            powerpole_aws::Error::InvalidSetting { setting, .. } if setting.contains("version") => {
+                config::BASTION_LAUNCH_TEMPLATE_VERSION
+            }
+            _ => config::BASTION_LAUNCH_TEMPLATE,
+        };
+        ConfigError::invalid(var, e.to_string())
+    })?;
+    Ok(Ec2Fleet::new(aws_sdk_ec2::Client::new(sdk), settings))
+}
+
+/// How the admin connects to `cluster`: the secret's host and port if it names them, else the
+/// cluster's endpoint on 3306; TLS required, and verified against `ca_bundle` when given.
+#[must_use]
+pub fn admin_options(
+    cluster: &ClusterConfig,
+    admin: &AdminSecret,
+    ca_bundle: Option<&Path>,
+) -> MySqlConnectOptions {
+    let options = MySqlConnectOptions::new()
+        .host(admin.host.as_deref().unwrap_or(&cluster.policy.endpoint))
+        .port(admin.port.unwrap_or(config::DEFAULT_MYSQL_PORT))
+        .username(&admin.username)
+        .password(admin.password.expose_secret());
+    match ca_bundle {
+        Some(bundle) => options
+            .ssl_mode(MySqlSslMode::VerifyIdentity)
+            .ssl_ca(bundle),
+        None => options.ssl_mode(MySqlSslMode::Required),
+    }
+}
+
+/// Checks that the CA bundle is a readable PEM file with at least one certificate.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming [`config::DB_CA_BUNDLE`].
+pub fn check_ca_bundle(bundle: &Path) -> Result<(), ConfigError> {
+    let invalid = |problem: String| ConfigError::invalid(config::DB_CA_BUNDLE, problem);
+    let pem = std::fs::read_to_string(bundle)
+        .map_err(|e| invalid(format!("{} cannot be read: {e}", bundle.display())))?;
+    if pem.contains("-----BEGIN CERTIFICATE-----") {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{} holds no PEM certificate",
+            bundle.display()
+        )))
+    }
+}
+
+/// The DB accounts adapter over every configured cluster, with the admin credentials read from
+/// each cluster's secret. Connections open lazily, at the first statement.
+///
+/// # Errors
+/// [`ConfigError`] for an unreadable or malformed admin secret or CA bundle.
+pub async fn accounts(
+    sdk: &SdkConfig,
+    clusters: &[ClusterConfig],
+    ca_bundle: Option<&Path>,
+) -> Result<MySqlAccounts, ConfigError> {
+    if let Some(bundle) = ca_bundle {
+        check_ca_bundle(bundle)?;
+    }
+    let mut accounts = MySqlAccounts::new();
+    for cluster in clusters {
+        let text = read_secret(sdk, config::CLUSTERS, &cluster.admin_secret).await?;
+        let admin = AdminSecret::parse(&cluster.admin_secret, text.expose_secret())?;
+        accounts = accounts.with_cluster(
+            cluster.policy.cluster.clone(),
+            admin_options(cluster, &admin, ca_bundle),
+            AccountSettings::new(),
+        );
+    }
+    Ok(accounts)
+}
+
+/// The Slack endpoints of the `request` and `approve` Lambdas.
+///
+/// # Errors
+/// [`ConfigError`] when the Slack secret cannot be read or lacks the signing secret, or a
+/// client cannot be built.
+pub async fn ingress(sdk: &SdkConfig, config: IngressConfig) -> Result<AwsIngress, ConfigError> {
+    let workflow = workflow(sdk, &config.state_machine_arn)?;
+    let SlackSecret {
+        signing_secret,
+        bot_token,
+    } = slack_secret(sdk, &config.slack).await?;
+    let missing_signing_secret = |problem: &str| ConfigError::SecretMalformed {
+        var: config::SLACK_SECRET_ARN,
+        arn: config.slack.secret.to_string(),
+        problem: problem.to_owned(),
+    };
+    let signing_secret =
+        signing_secret.ok_or_else(|| missing_signing_secret("signing_secret is missing"))?;
+    let verifier = SignatureVerifier::new(signing_secret.expose_secret())
+        .map_err(|_| missing_signing_secret("signing_secret is empty"))?;
+    let web = web_api(&config.slack, bot_token, INGRESS_RETRY)?;
+    Ok(SlackIngress::new(
+        verifier,
+        web.clone(),
+        chat(&web, &config.slack),
+        approver_policy(&config.slack, config.approvers),
+        config.clusters.into_iter().map(|c| c.policy).collect(),
+        store(sdk, &config.table),
+        workflow,
+        SystemClock,
+    ))
+}
+
+/// The `notify` Lambda's ports.
+///
+/// # Errors
+/// [`ConfigError`] when the Slack secret cannot be read or a client cannot be built.
+pub async fn notify_ports(
+    sdk: &SdkConfig,
+    config: NotifyConfig,
+) -> Result<NotifyPorts, ConfigError> {
+    let secret = slack_secret(sdk, &config.slack).await?;
+    let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
+    Ok(NotifyPorts {
+        store: store(sdk, &config.table),
+        chat: chat(&web, &config.slack),
+        clock: SystemClock,
+    })
+}
+
+/// The `provision` and `teardown` Lambdas' ports.
+///
+/// # Errors
+/// [`ConfigError`] when a secret cannot be read or is malformed, or an adapter refuses its
+/// settings.
+pub async fn access_ports(
+    sdk: &SdkConfig,
+    config: AccessConfig,
+) -> Result<AwsAccessPorts, ConfigError> {
+    let vault = vault(sdk, &config.secrets)?;
+    let fleet = fleet(sdk, &config.bastion)?;
+    let secret = slack_secret(sdk, &config.slack).await?;
+    let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
+    let accounts = accounts(sdk, &config.clusters, config.db_ca_bundle.as_deref()).await?;
+    Ok(AccessPorts {
+        store: store(sdk, &config.table),
+        vault,
+        fleet,
+        accounts,
+        chat: chat(&web, &config.slack),
+        clock: SystemClock,
+        clusters: config.clusters.into_iter().map(|c| c.policy).collect(),
+    })
+}

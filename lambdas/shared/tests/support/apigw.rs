@@ -1,0 +1,200 @@
+//! What the `request` and `approve` endpoint tests share: a [`SlackIngress`] over the in-memory
+//! store, a recording workflow and the fake Slack Web API, and API Gateway HTTP API (payload
+//! v2) events shaped like aws_lambda_events' `example-apigw-v2-request-*.json` fixtures,
+//! turned into requests by `lambda_http` exactly as the runtime does.
+
+#![allow(dead_code, reason = "each test binary uses part of the support")]
+
+use std::sync::Mutex;
+
+use lambda_http::{Body, Request};
+use powerpole_core::ports::{Decision, Start, TaskToken, Workflow};
+use powerpole_core::{ClusterId, ClusterPolicy, MemoryStore, Region, RequestId, SystemClock};
+use powerpole_slack::{
+    ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
+};
+use powerpole_testkit::fake_slack::FakeSlack;
+use powerpole_testkit::slack_payloads::{RequestInput, interaction_form, request_submission};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "lambda-endpoint-signing-secret-0123";
+pub const APPROVERS: &str = "C0APPROVE1";
+pub const REQUESTER: &str = "U0REQUEST1";
+pub const CLUSTER: &str = "orders-prod";
+
+/// The workflow as the endpoints see it: started on submission.
+#[derive(Debug, Default)]
+pub struct SeenWorkflow {
+    pub started: Mutex<Vec<RequestId>>,
+}
+
+impl Workflow for SeenWorkflow {
+    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
+        self.started.lock().unwrap().push(start.request);
+        Ok(())
+    }
+
+    async fn resume(&self, _token: &TaskToken, _decision: Decision) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+
+    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+
+    async fn end_early(&self, _id: RequestId) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+}
+
+pub type Ingress = SlackIngress<MemoryStore, SeenWorkflow, SystemClock>;
+
+/// The endpoints wired as the lambdas wire them, over test ports.
+pub async fn ingress() -> (FakeSlack, Ingress) {
+    let slack = FakeSlack::start().await.unwrap();
+    slack.set_user_email(REQUESTER, "keisuke.owato@example.com");
+    let web = SlackWebApi::new(
+        "xoxb-lambda-test".to_owned().into(),
+        &slack.api_url(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    let cluster = ClusterPolicy::new(
+        ClusterId::parse(CLUSTER).unwrap(),
+        Region::parse("ap-northeast-1").unwrap(),
+    );
+    let ingress = SlackIngress::new(
+        SignatureVerifier::new(SECRET).unwrap(),
+        web.clone(),
+        SlackChat::new(web, APPROVERS),
+        ApproverPolicy {
+            channel: APPROVERS.into(),
+            who: Approvers::AnyChannelMember,
+        },
+        vec![cluster],
+        MemoryStore::new(),
+        SeenWorkflow::default(),
+        SystemClock,
+    );
+    (slack, ingress)
+}
+
+/// How the event carries the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Text,
+    Base64,
+}
+
+/// An HTTP API (v2) event for `method path` with `headers` and `body`, as a `lambda_http`
+/// request.
+pub fn event(
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    encoding: Encoding,
+) -> Request {
+    let mut header_map = serde_json::Map::new();
+    for (name, value) in [
+        ("accept", "application/json,*/*"),
+        ("content-length", &body.len().to_string()),
+        (
+            "host",
+            "aaaaaaaaaa.execute-api.ap-northeast-1.amazonaws.com",
+        ),
+        ("user-agent", "Slackbot 1.0 (+https://api.slack.com/robots)"),
+        (
+            "x-amzn-trace-id",
+            "Root=1-5e9f0c65-1de4d666d4dd26aced652b6c",
+        ),
+        ("x-forwarded-for", "54.209.1.2"),
+        ("x-forwarded-port", "443"),
+        ("x-forwarded-proto", "https"),
+    ] {
+        header_map.insert(name.to_owned(), json!(value));
+    }
+    for (name, value) in headers {
+        header_map.insert(name.to_ascii_lowercase(), json!(value));
+    }
+    let body = match encoding {
+        Encoding::Text => json!(std::str::from_utf8(body).unwrap()),
+        Encoding::Base64 => serde_json::to_value(Body::Binary(body.to_vec())).unwrap(),
+    };
+    let event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "aaaaaaaaaa",
+            "domainName": "aaaaaaaaaa.execute-api.ap-northeast-1.amazonaws.com",
+            "domainPrefix": "aaaaaaaaaa",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "54.209.1.2",
+                "userAgent": "Slackbot 1.0 (+https://api.slack.com/robots)"
+            },
+            "requestId": "LV7fzho-PHcEJPw=",
+            "routeKey": format!("{method} {path}"),
+            "stage": "$default",
+            "time": "21/Apr/2020:15:08:21 +0000",
+            "timeEpoch": 1_587_481_701_067_u64
+        },
+        "body": body,
+        "isBase64Encoded": encoding == Encoding::Base64,
+    });
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+pub fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+        .into_bytes()
+}
+
+/// The form Slack posts for `/powerpole <text>`.
+pub fn slash_command(text: &str) -> Vec<u8> {
+    form(&[
+        ("token", "deprecated-verification-token"),
+        ("team_id", "T0FAKE0001"),
+        ("team_domain", "example"),
+        ("channel_id", "C0GENERAL1"),
+        ("channel_name", "general"),
+        ("user_id", REQUESTER),
+        ("user_name", "keisuke.owato"),
+        ("command", "/powerpole"),
+        ("text", text),
+        ("api_app_id", "A0FAKEAPP1"),
+        (
+            "response_url",
+            "https://hooks.slack.com/commands/T0FAKE0001/1/abc",
+        ),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ])
+}
+
+/// The form Slack posts when the requester submits the request modal: READ on the cluster,
+/// now, for 60 minutes.
+pub fn submission() -> Vec<u8> {
+    interaction_form(&request_submission(
+        REQUESTER,
+        &RequestInput {
+            cluster: CLUSTER,
+            region: "ap-northeast-1",
+            permission: "READ",
+            duration_minutes: "60",
+            reason: "INC-77 check the orders table",
+        },
+    ))
+}
+
+/// The response's body as JSON.
+pub fn json_body(response: &lambda_http::Response<Body>) -> Value {
+    serde_json::from_slice(response.body().as_ref()).unwrap()
+}
