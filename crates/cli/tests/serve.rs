@@ -155,26 +155,20 @@ impl Broker {
             .unwrap()
     }
 
-    fn show(&self, id: &str, admin_url: &str) -> Value {
-        let out = powerpole(
-            &[
-                "requests",
-                "--config",
-                self.config.to_str().unwrap(),
-                "show",
-                id,
-                "--json",
-            ],
-            admin_url,
-        )
-        .output()
-        .unwrap();
+    fn requests(&self, args: &[&str], admin_url: &str) -> String {
+        let mut all = vec!["requests", "--config", self.config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let out = powerpole(&all, admin_url).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap()
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn show(&self, id: &str, admin_url: &str) -> Value {
+        serde_json::from_str(&self.requests(&["show", id, "--json"], admin_url)).unwrap()
     }
 }
 
@@ -309,6 +303,18 @@ async fn a_request_goes_through_the_served_broker_and_requests_show_tells_its_st
     );
     assert!(!user_exists(&admin, &user).await);
     assert!(session.execute("SELECT 1").await.is_err(), "session killed");
+    let listed: Value =
+        serde_json::from_str(&broker.requests(&["list", "--json"], &admin_url)).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "ended");
+    let table = broker.requests(&["list"], &admin_url);
+    assert!(table.lines().nth(1).unwrap().starts_with(&id), "{table}");
+    let text = broker.requests(&["show", &id], &admin_url);
+    assert!(
+        text.contains("cleaned_up") && text.contains(&user),
+        "{text}"
+    );
     assert!(
         !broker.log().contains(secret["password"].as_str().unwrap()),
         "no password in the logs"
