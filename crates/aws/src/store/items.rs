@@ -283,7 +283,8 @@ mod tests {
         assert_eq!(item["gsi2pk"].as_s().unwrap(), "pending");
         assert_eq!(
             item["gsi2sk"].as_s().unwrap(),
-            &format!("2026-11-23T14:00:00Z#{}", r.id())
+            &format!("2026-11-23T14:30:00Z#{}", r.id()),
+            "a pending request is due at its decision deadline: 30 minutes after submission"
         );
     }
 
