@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use powerpole_core::Clock as _;
-use powerpole_core::ports::{Decision, RequestStore, Start, TaskToken, Workflow};
+use powerpole_core::ports::{Decision, RequestStore};
 use powerpole_core::{
     AccessRequest, ClusterId, ClusterPolicy, DbUsername, Email, ManualClock, MemoryStore, Region,
     RequestForm, RequestId, RequestState, SlackUserId, usecases,
@@ -25,6 +25,8 @@ use powerpole_local::{SecretFiles, ThisMachine};
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
 use powerpole_slack::{RetryPolicy, SlackChat, SlackWebApi};
 use powerpole_testkit::fake_slack::FakeSlack;
+use powerpole_testkit::mysql;
+use powerpole_testkit::workflow::RecordingWorkflow;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -41,24 +43,6 @@ fn fixture(name: &str) -> Value {
         .join("fixtures/stepfunctions")
         .join(format!("{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Decisions reach the workflow through the Slack endpoints; here they only need accepting.
-struct Accepting;
-
-impl Workflow for Accepting {
-    async fn start(&self, _start: &Start) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-    async fn resume(&self, _token: &TaskToken, _decision: Decision) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-    async fn end_early(&self, _id: RequestId) -> powerpole_core::Result<()> {
-        Ok(())
-    }
 }
 
 struct World {
@@ -149,7 +133,7 @@ impl World {
         let p = &self.ports;
         usecases::decide(
             &p.store,
-            &Accepting,
+            &RecordingWorkflow::default(),
             &p.chat,
             self.request.id(),
             &SlackUserId::parse("U0APPROVE1").unwrap(),
@@ -171,14 +155,9 @@ impl World {
     }
 
     async fn user_exists(&self) -> bool {
-        use sqlx::ConnectOptions as _;
-        let mut conn = self.admin.connect().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
-            .bind(self.request.db_username().as_str())
-            .fetch_one(&mut conn)
+        mysql::user_exists(&self.admin, self.request.db_username().as_str())
             .await
-            .unwrap();
-        n > 0
+            .unwrap()
     }
 }
 

@@ -291,13 +291,9 @@ impl World {
     }
 
     async fn user_exists(&self, request: &AccessRequest) -> bool {
-        let mut admin = self.admin.connect().await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
-            .bind(request.db_username().as_str())
-            .fetch_one(&mut admin)
+        powerpole_testkit::mysql::user_exists(&self.admin, request.db_username().as_str())
             .await
-            .unwrap();
-        n > 0
+            .unwrap()
     }
 }
 

@@ -190,13 +190,9 @@ fn dm_containing<'a>(requester: &'a str, text: &'a str) -> impl Fn(&FakeCall) ->
 }
 
 async fn user_exists(admin: &MySqlConnectOptions, user: &str) -> bool {
-    let mut conn = admin.connect().await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user = ?")
-        .bind(user)
-        .fetch_one(&mut conn)
+    powerpole_testkit::mysql::user_exists(admin, user)
         .await
-        .unwrap();
-    n > 0
+        .unwrap()
 }
 
 /// The requester submits, the approver approves; returns the request id once access is ready.

@@ -12,9 +12,7 @@
     reason = "test helpers fail the test loudly"
 )]
 
-use std::sync::Mutex;
-
-use powerpole_core::ports::{Decision, RequestStore, Start, TaskToken, Workflow};
+use powerpole_core::ports::{Decision, RequestStore, TaskToken};
 use powerpole_core::usecases::open_approval;
 use powerpole_core::{
     AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
@@ -28,6 +26,7 @@ use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, sign, signed_form_heade
 use powerpole_testkit::slack_payloads::{
     RequestInput, button_click, interaction_form, request_submission,
 };
+use powerpole_testkit::workflow::RecordingWorkflow;
 use serde_json::Value;
 use time::macros::datetime;
 
@@ -40,39 +39,10 @@ const APPROVER: &str = "U0APPROVE1";
 const APPROVER_2: &str = "U0APPROVE2";
 const OUTSIDER: &str = "U0OUTSIDE1";
 
-/// The workflow as the Slack side sees it: started on submission, resumed by a decision.
-#[derive(Debug, Default)]
-struct SeenWorkflow {
-    started: Mutex<Vec<RequestId>>,
-    resumed: Mutex<Vec<(TaskToken, Decision)>>,
-    ended_early: Mutex<Vec<RequestId>>,
-}
-
-impl Workflow for SeenWorkflow {
-    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
-        self.started.lock().unwrap().push(start.request);
-        Ok(())
-    }
-
-    async fn resume(&self, token: &TaskToken, decision: Decision) -> powerpole_core::Result<()> {
-        self.resumed.lock().unwrap().push((token.clone(), decision));
-        Ok(())
-    }
-
-    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-
-    async fn end_early(&self, id: RequestId) -> powerpole_core::Result<()> {
-        self.ended_early.lock().unwrap().push(id);
-        Ok(())
-    }
-}
-
 struct Harness {
     slack: FakeSlack,
     chat: SlackChat,
-    ingress: SlackIngress<MemoryStore, SeenWorkflow, ManualClock>,
+    ingress: SlackIngress<MemoryStore, RecordingWorkflow, ManualClock>,
 }
 
 fn clusters() -> Vec<ClusterPolicy> {
@@ -106,7 +76,7 @@ async fn harness() -> Harness {
         },
         clusters(),
         MemoryStore::new(),
-        SeenWorkflow::default(),
+        RecordingWorkflow::default(),
         ManualClock::new(time::OffsetDateTime::now_utc()),
     );
     Harness {
@@ -368,11 +338,11 @@ async fn a_valid_submission_is_recorded_acknowledged_and_its_workflow_started() 
 
 impl Harness {
     fn ingress_workflow_started(&self) -> Vec<RequestId> {
-        self.ingress.workflow().started.lock().unwrap().clone()
+        self.ingress.workflow().started()
     }
 
     fn ingress_workflow_resumed(&self) -> Vec<(TaskToken, Decision)> {
-        self.ingress.workflow().resumed.lock().unwrap().clone()
+        self.ingress.workflow().resumed()
     }
 }
 

@@ -13,8 +13,10 @@
 //! and fails when `CI` is set: CI must never pass by testing nothing.
 
 pub mod fake_slack;
+pub mod mysql;
 pub mod slack_payloads;
 pub mod store_contract;
+pub mod workflow;
 
 use std::io::Write as _;
 use std::path::PathBuf;

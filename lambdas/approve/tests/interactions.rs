@@ -41,10 +41,7 @@ async fn a_signed_submission_records_the_request_and_starts_its_workflow() {
         let recorded = ingress.store().by_requester(&requester).await.unwrap();
         assert_eq!(recorded.len(), 1);
         assert_eq!(recorded[0].spec().cluster.as_str(), CLUSTER);
-        assert_eq!(
-            *ingress.workflow().started.lock().unwrap(),
-            vec![recorded[0].id()]
-        );
+        assert_eq!(ingress.workflow().started(), vec![recorded[0].id()]);
         assert_eq!(slack.calls_to("users.info").len(), 1);
         let receipt = slack.calls_to("chat.postMessage");
         assert_eq!(receipt.len(), 1);
@@ -76,7 +73,7 @@ async fn an_unsigned_submission_gets_401_and_records_nothing() {
             .unwrap()
             .is_empty()
     );
-    assert!(ingress.workflow().started.lock().unwrap().is_empty());
+    assert!(ingress.workflow().started().is_empty());
     assert!(slack.calls().is_empty());
 }
 

@@ -5,16 +5,14 @@
 
 #![allow(dead_code, reason = "each test binary uses part of the support")]
 
-use std::sync::Mutex;
-
 use lambda_http::{Body, Request};
-use powerpole_core::ports::{Decision, Start, TaskToken, Workflow};
-use powerpole_core::{ClusterId, ClusterPolicy, MemoryStore, Region, RequestId, SystemClock};
+use powerpole_core::{ClusterId, ClusterPolicy, MemoryStore, Region, SystemClock};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
 use powerpole_testkit::fake_slack::FakeSlack;
 use powerpole_testkit::slack_payloads::{RequestInput, interaction_form, request_submission};
+pub use powerpole_testkit::workflow::RecordingWorkflow;
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "lambda-endpoint-signing-secret-0123";
@@ -22,32 +20,7 @@ pub const APPROVERS: &str = "C0APPROVE1";
 pub const REQUESTER: &str = "U0REQUEST1";
 pub const CLUSTER: &str = "orders-prod";
 
-/// The workflow as the endpoints see it: started on submission.
-#[derive(Debug, Default)]
-pub struct SeenWorkflow {
-    pub started: Mutex<Vec<RequestId>>,
-}
-
-impl Workflow for SeenWorkflow {
-    async fn start(&self, start: &Start) -> powerpole_core::Result<()> {
-        self.started.lock().unwrap().push(start.request);
-        Ok(())
-    }
-
-    async fn resume(&self, _token: &TaskToken, _decision: Decision) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-
-    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-
-    async fn end_early(&self, _id: RequestId) -> powerpole_core::Result<()> {
-        Ok(())
-    }
-}
-
-pub type Ingress = SlackIngress<MemoryStore, SeenWorkflow, SystemClock>;
+pub type Ingress = SlackIngress<MemoryStore, RecordingWorkflow, SystemClock>;
 
 /// The endpoints wired as the lambdas wire them, over test ports.
 pub async fn ingress() -> (FakeSlack, Ingress) {
@@ -73,7 +46,7 @@ pub async fn ingress() -> (FakeSlack, Ingress) {
         },
         vec![cluster],
         MemoryStore::new(),
-        SeenWorkflow::default(),
+        RecordingWorkflow::default(),
         SystemClock,
     );
     (slack, ingress)
