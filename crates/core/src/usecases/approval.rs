@@ -1,10 +1,11 @@
 //! Opening the approval: the workflow's approval gate hands over its task token, which is stored
 //! with the request before the card is posted, so every click on the card can resume it.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, RequestState};
-use crate::ports::{Chat, RequestStore, TaskToken};
+use crate::ports::{Chat, MessageRef, RequestStore, TaskToken};
+use crate::usecases::access::redraw;
 use crate::usecases::load;
 
 /// What the approval gate found.
@@ -44,11 +45,39 @@ where
         Some(card) => chat.update_approval_card(&card, &request).await?,
         None => {
             let card = chat.post_approval_card(&request).await?;
-            request.set_approval_card(card);
-            store.update(&request, expected).await?;
+            request = remember_card(store, chat, request, card).await?;
         }
     }
     Ok(ApprovalGate::Opened(request))
+}
+
+/// Saves where the card is. An approver may click faster than the save (the card is visible as
+/// soon as it is posted); the decision then wins the write, so the card is saved on the decided
+/// request and redrawn to show the decision the click could not draw.
+async fn remember_card<S: RequestStore, C: Chat>(
+    store: &S,
+    chat: &C,
+    mut request: AccessRequest,
+    card: MessageRef,
+) -> Result<AccessRequest> {
+    for _ in 0..3 {
+        let expected = request.version();
+        request.set_approval_card(card.clone());
+        match store.update(&request, expected).await {
+            Ok(()) => {
+                if request.state() != RequestState::Pending {
+                    redraw(chat, &request).await;
+                }
+                return Ok(request);
+            }
+            Err(Error::Conflict(_)) => request = load(store, request.id()).await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "request {} kept changing while its card was saved",
+        request.id()
+    )))
 }
 
 #[cfg(test)]
@@ -89,6 +118,54 @@ mod tests {
             "a retried gate must not post a second card"
         );
         assert_eq!(chat.card_states(), vec![RequestState::Pending]);
+    }
+
+    /// Chat whose card is clicked Approve the moment it is posted.
+    struct ClickedAtOnce<'a>(&'a MemoryStore, RecordingChat);
+
+    impl Chat for ClickedAtOnce<'_> {
+        async fn post_approval_card(&self, request: &AccessRequest) -> Result<MessageRef> {
+            let mut stored = load(self.0, request.id()).await?;
+            let expected = stored.version();
+            stored.apply(Transition::Approve, Actor::User(user("U2")), now(), "")?;
+            self.0.update(&stored, expected).await?;
+            self.1.post_approval_card(request).await
+        }
+
+        async fn update_approval_card(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+        ) -> Result<()> {
+            self.1.update_approval_card(card, request).await
+        }
+
+        async fn notify(
+            &self,
+            user: &crate::SlackUserId,
+            notice: &crate::ports::Notice,
+        ) -> Result<()> {
+            self.1.notify(user, notice).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_click_faster_than_the_card_save_still_gets_its_decision_drawn() {
+        let store = MemoryStore::new();
+        let chat = ClickedAtOnce(&store, RecordingChat::default());
+        let request = pending(&store, "U1").await;
+
+        open_approval(&store, &chat, request.id(), TaskToken("t".into()))
+            .await
+            .unwrap();
+
+        let stored = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored.state(), RequestState::Approved);
+        assert_eq!(
+            stored.resources().approval_card,
+            Some(chat.1.cards_posted()[0].clone())
+        );
+        assert_eq!(chat.1.card_states(), vec![RequestState::Approved]);
     }
 
     #[tokio::test]
