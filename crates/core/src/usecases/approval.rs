@@ -147,6 +147,10 @@ mod tests {
         ) -> Result<()> {
             self.1.notify(user, notice).await
         }
+
+        async fn report_sweep(&self, report: &crate::ports::SweepReport) -> Result<()> {
+            self.1.report_sweep(report).await
+        }
     }
 
     #[tokio::test]
