@@ -6,6 +6,7 @@
 //! [`crate::views`]; failures reach the core as [`powerpole_core::Error::Backend`] with
 //! `system: "slack"`, retryable for rate limits, Slack 5xx and lost connections only.
 
+use powerpole_core::ports::SweepReport;
 use powerpole_core::ports::{Chat, Directory, Notice};
 use powerpole_core::{AccessRequest, Email, MessageRef, SlackUserId};
 use serde_json::Value;
@@ -98,6 +99,15 @@ impl Chat for SlackChat {
         let message = views::notice_message(notice);
         let (text, blocks) = parts(&message);
         self.web.post_message(user.as_str(), text, blocks).await?;
+        Ok(())
+    }
+
+    async fn report_sweep(&self, report: &SweepReport) -> powerpole_core::Result<()> {
+        let message = views::sweep_report(report);
+        let (text, blocks) = parts(&message);
+        self.web
+            .post_message(&self.approvers_channel, text, blocks)
+            .await?;
         Ok(())
     }
 }
