@@ -1,5 +1,5 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! and a preview of what a request would create (`preview`).
+//! its sweeper (`sweep`), and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod requests;
 mod serve;
+mod sweep;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -57,6 +58,20 @@ enum Command {
         #[command(subcommand)]
         what: RequestsCommand,
     },
+    /// Sweeps once: settles requests the workflow left behind and removes DB users and secrets
+    /// no live request owns (what the sweep Lambda does every 5 minutes on AWS). Safe while
+    /// `serve` runs; exits 1 when something could not be done (the next sweep retries).
+    Sweep {
+        /// The configuration file.
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// Minutes past a deadline left to the workflow before the sweeper acts.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=240))]
+        grace_minutes: u16,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -101,6 +116,14 @@ fn main() -> ExitCode {
         Command::Requests { config, what } => {
             runtime().and_then(|rt| rt.block_on(requests(&config, what)))
         }
+        Command::Sweep {
+            config,
+            grace_minutes,
+            json,
+        } => runtime().and_then(|rt| {
+            powerpole_slack::install_crypto_provider();
+            rt.block_on(sweep(&config, grace_minutes, json))
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +183,17 @@ async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Resu
         RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
     };
     println!("{shown}");
+    Ok(())
+}
+
+async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let grace = time::Duration::minutes(i64::from(grace_minutes));
+    let outcome = sweep::run(&config, grace, json).await?;
+    println!("{}", outcome.shown);
+    if outcome.problems > 0 {
+        anyhow::bail!("{} problem(s) left for the next sweep", outcome.problems);
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
+use powerpole_core::usecases::SweepPolicy;
 use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
 #[cfg(feature = "slack")]
 use powerpole_slack::Approvers;
@@ -44,6 +45,9 @@ pub const BASTION_LAUNCH_TEMPLATE: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE";
 pub const BASTION_LAUNCH_TEMPLATE_VERSION: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE_VERSION";
 /// A PEM bundle of the CAs the clusters' TLS certificates are checked against (optional).
 pub const DB_CA_BUNDLE: &str = "POWERPOLE_DB_CA_BUNDLE";
+
+/// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
+pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
 
 /// The Slack Web API base URL used when [`SLACK_API_URL`] is not set.
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
@@ -826,6 +830,58 @@ impl AccessConfig {
             bastion,
             db_ca_bundle,
         })
+    }
+}
+
+/// [`SWEEP_GRACE_MINUTES`]: the sweeper's grace period, [`SweepPolicy::DEFAULT_GRACE`] when
+/// unset.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is not a whole number of minutes from 1 to 240.
+pub fn sweep_grace(vars: &(impl Vars + ?Sized)) -> Result<time::Duration, ConfigError> {
+    let Some(text) = optional(vars, SWEEP_GRACE_MINUTES) else {
+        return Ok(SweepPolicy::DEFAULT_GRACE);
+    };
+    match text.parse::<i64>() {
+        Ok(minutes @ 1..=240) => Ok(time::Duration::minutes(minutes)),
+        _ => Err(ConfigError::invalid(
+            SWEEP_GRACE_MINUTES,
+            "expected a whole number of minutes from 1 to 240",
+        )),
+    }
+}
+
+/// What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// The ports' settings, as for `teardown`.
+    pub access: AccessConfig,
+    /// [`SWEEP_GRACE_MINUTES`].
+    pub grace: time::Duration,
+}
+
+impl SweepConfig {
+    /// Reads the `sweep` Lambda's variables.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn from_env(vars: &(impl Vars + ?Sized)) -> Result<Self, ConfigError> {
+        let mut p = Problems::default();
+        let access = p.take(AccessConfig::from_env(vars));
+        let grace = p.take(sweep_grace(vars));
+        let (Some(access), Some(grace)) = (access, grace) else {
+            return Err(p.into_error());
+        };
+        Ok(Self { access, grace })
+    }
+
+    /// The sweeper's policy: the default limits with this grace period.
+    #[must_use]
+    pub fn policy(&self) -> SweepPolicy {
+        SweepPolicy {
+            grace: self.grace,
+            ..SweepPolicy::default()
+        }
     }
 }
 

@@ -9,7 +9,9 @@
 use powerpole_core::ports::{
     BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, TaskToken,
 };
-use powerpole_core::usecases::{self, Activation, ApprovalGate, Teardown};
+use powerpole_core::usecases::{
+    self, Activation, ApprovalGate, SweepAction, SweepPolicy, SweepPorts, SweepReport, Teardown,
+};
 use powerpole_core::{Clock, ClusterPolicy, RequestId};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -258,6 +260,74 @@ where
     )
     .await?;
     Ok(json!({}))
+}
+
+/// One sweep (the `sweep` Lambda on its schedule, `powerpole sweep` locally) over the same
+/// ports the teardown uses.
+///
+/// # Errors
+/// [`TaskError`] when the sweep as a whole fails; problems with single items are in the report.
+pub async fn sweep<S, V, F, A, C, K>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    policy: &SweepPolicy,
+) -> Result<SweepReport, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+{
+    let p = ports;
+    let sweep_ports = SweepPorts {
+        store: &p.store,
+        vault: &p.vault,
+        fleet: &p.fleet,
+        accounts: &p.accounts,
+        chat: &p.chat,
+        clusters: &p.clusters,
+    };
+    Ok(usecases::sweep(sweep_ports, policy, p.clock.now()).await?)
+}
+
+/// A sweep report as JSON: what was settled and removed, the problems, the oldest bastion and
+/// DB user left (seconds).
+#[must_use]
+pub fn sweep_json(report: &SweepReport) -> Value {
+    let actions: Vec<Value> = report
+        .actions
+        .iter()
+        .map(|action| match action {
+            SweepAction::Settled { request, detail } => json!({
+                "action": "settled",
+                "request_id": request.to_string(),
+                "detail": detail,
+            }),
+            SweepAction::Removed {
+                kind,
+                resource,
+                request,
+                orphan,
+                detail,
+            } => json!({
+                "action": "removed",
+                "kind": kind.as_str(),
+                "resource": resource,
+                "request_id": request.map(|id| id.to_string()),
+                "orphan": orphan,
+                "detail": detail,
+            }),
+        })
+        .collect();
+    json!({
+        "at": timestamp(report.at).unwrap_or_default(),
+        "actions": actions,
+        "orphans_found": report.orphans_found(),
+        "problems": report.problems,
+        "oldest_bastion_seconds": report.oldest_bastion.map(|d| d.whole_seconds()),
+        "oldest_user_seconds": report.oldest_account.map(|d| d.whole_seconds()),
+    })
 }
 
 /// A timestamp as the state machine's `Wait` reads it: RFC 3339 in UTC.
