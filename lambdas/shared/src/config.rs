@@ -1122,6 +1122,26 @@ mod tests {
     }
 
     #[test]
+    fn the_sweeper_reads_the_teardown_variables_and_its_grace_period() {
+        let default = SweepConfig::from_env(&good()).unwrap();
+        assert_eq!(default.grace, SweepPolicy::DEFAULT_GRACE);
+        assert_eq!(default.access, AccessConfig::from_env(&good()).unwrap());
+
+        let set = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(" 30 "))])).unwrap();
+        assert_eq!(set.policy().grace, time::Duration::minutes(30));
+        assert_eq!(set.policy().max_age, SweepPolicy::MAX_AGE);
+
+        for bad in ["0", "241", "15m", "-5"] {
+            let error =
+                SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(bad))])).unwrap_err();
+            assert_eq!(error.vars(), vec![SWEEP_GRACE_MINUTES], "{bad}");
+        }
+        let both = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some("0")), (TABLE, None)]))
+            .unwrap_err();
+        assert_eq!(both.vars(), vec![TABLE, SWEEP_GRACE_MINUTES]);
+    }
+
+    #[test]
     fn optional_values_are_read_when_set() {
         let vars = with(&[
             (SLACK_API_URL, Some("http://127.0.0.1:9999/api/")),
