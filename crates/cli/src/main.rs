@@ -1,5 +1,5 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! and a preview of what a request would create (`preview`).
+//! its service-level figures (`slo`), and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod requests;
 mod serve;
+mod slo;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -57,6 +58,19 @@ enum Command {
         #[command(subcommand)]
         what: RequestsCommand,
     },
+    /// Shows the service-level figures of the broker's state, each objective met or missed:
+    /// build success, time to ready and to approve, teardowns, oldest live bastion and DB user.
+    Slo {
+        /// The configuration file (its state directory is read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// Over at most this many of the most recent requests.
+        #[arg(long, default_value_t = slo::MAX_REQUESTS)]
+        limit: usize,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -101,6 +115,11 @@ fn main() -> ExitCode {
         Command::Requests { config, what } => {
             runtime().and_then(|rt| rt.block_on(requests(&config, what)))
         }
+        Command::Slo {
+            config,
+            limit,
+            json,
+        } => runtime().and_then(|rt| rt.block_on(slo(&config, limit, json))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -160,6 +179,14 @@ async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Resu
         RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
     };
     println!("{shown}");
+    Ok(())
+}
+
+async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let store = requests::open(&config.state_dir).await?;
+    let now = slo::broker_now(&config.state_dir, config.clock_speed);
+    println!("{}", slo::show(&store, limit, now, as_json).await?);
     Ok(())
 }
 
