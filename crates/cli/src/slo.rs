@@ -25,11 +25,6 @@ pub fn broker_now(state_dir: &Path, speed: f64) -> OffsetDateTime {
         .and_then(|bytes| serde_json::from_slice(&bytes).ok());
     match anchor {
         Some((real, shown, anchored_speed)) if (anchored_speed - speed).abs() < f64::EPSILON => {
-            #[allow(
-                clippy::cast_precision_loss,
-                clippy::cast_possible_truncation,
-                reason = "nanoseconds of a broker's life fit an f64's precision well enough"
-            )]
             let elapsed = ((now.unix_timestamp_nanos() - real) as f64 * speed) as i128;
             OffsetDateTime::from_unix_timestamp_nanos(shown + elapsed).unwrap_or(now)
         }

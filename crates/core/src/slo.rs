@@ -153,10 +153,6 @@ impl Observation {
     /// `OrphansFound`: how many unowned accounts, bastions or secrets one sweep found (report
     /// 0 too, so the alarm sees the sweeper alive).
     #[must_use]
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "a count of orphans is far below 2^52"
-    )]
     pub fn orphans_found(count: usize) -> Self {
         Self {
             metric: Metric::OrphansFound,
@@ -208,13 +204,7 @@ impl Observation {
 
 /// A duration in seconds, millisecond precision, never negative.
 fn seconds(duration: Duration) -> f64 {
-    let millis = duration.whole_milliseconds().max(0);
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "milliseconds of a request's life are far below 2^52"
-    )]
-    let millis = millis as f64;
-    millis / 1000.0
+    duration.whole_milliseconds().max(0) as f64 / 1000.0
 }
 
 /// What the event at `index` of `request`'s history says about the objectives (see the module
@@ -579,18 +569,10 @@ impl SloFigures {
     }
 }
 
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "observed values are whole milliseconds of a request's life"
-)]
 fn millis(seconds: f64) -> i64 {
     (seconds * 1000.0).round() as i64
 }
 
-#[allow(
-    clippy::cast_precision_loss,
-    reason = "request counts are far below 2^52"
-)]
 fn rate(good: usize, bad: usize) -> Option<f64> {
     let all = good + bad;
     (all > 0).then(|| good as f64 / all as f64)
