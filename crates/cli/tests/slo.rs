@@ -278,6 +278,7 @@ async fn the_figures_of_the_state_mark_each_objective_met_or_missed() {
         line("teardowns").contains("2 succeeded, 1 failed"),
         "{text}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
@@ -311,4 +312,5 @@ async fn a_healthy_state_meets_every_objective_and_an_empty_one_has_no_data() {
     }
     assert!(!text.contains("MISSED"), "{text}");
     assert!(text.contains("oldest live 19m"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
