@@ -1,5 +1,6 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! its sweeper (`sweep`), and a preview of what a request would create (`preview`).
+//! its sweeper (`sweep`), its service-level figures (`slo`), and a preview of what a request
+//! would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
@@ -10,6 +11,7 @@ mod demo;
 mod requests;
 mod serve;
 mod sweep;
+mod slo;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -72,6 +74,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Shows the service-level figures of the broker's state, each objective met or missed:
+    /// build success, time to ready and to approve, teardowns, oldest live bastion and DB user.
+    Slo {
+        /// The configuration file (its state directory is read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// Over at most this many of the most recent requests.
+        #[arg(long, default_value_t = slo::MAX_REQUESTS)]
+        limit: usize,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -124,6 +139,11 @@ fn main() -> ExitCode {
             powerpole_slack::install_crypto_provider();
             rt.block_on(sweep(&config, grace_minutes, json))
         }),
+        Command::Slo {
+            config,
+            limit,
+            json,
+        } => runtime().and_then(|rt| rt.block_on(slo(&config, limit, json))),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -194,6 +214,14 @@ async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow
     if outcome.problems > 0 {
         anyhow::bail!("{} problem(s) left for the next sweep", outcome.problems);
     }
+    Ok(())
+}
+
+async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let store = requests::open(&config.state_dir).await?;
+    let now = slo::broker_now(&config.state_dir, config.clock_speed);
+    println!("{}", slo::show(&store, limit, now, as_json).await?);
     Ok(())
 }
 

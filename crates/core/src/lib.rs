@@ -13,6 +13,7 @@ pub mod memory;
 pub mod policy;
 pub mod ports;
 pub mod resources;
+pub mod slo;
 pub mod usecases;
 pub mod window;
 

@@ -5,6 +5,10 @@
 //!
 //! Payload: `{"task": "<name>", "request_id": "<ULID>", "token"?: "<task token>", "error"?:
 //! {"Error", "Cause"}}` — ids and timestamps only, never a secret.
+//!
+//! The `*_observed` forms also hand the SLO observations of what the step recorded
+//! ([`slo::recorded_at`]) to a sink: the Lambdas print them as EMF lines; the local runner calls
+//! the plain forms, which drop them.
 
 use powerpole_core::ports::{
     BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, TaskToken,
@@ -12,6 +16,7 @@ use powerpole_core::ports::{
 use powerpole_core::usecases::{
     self, Activation, ApprovalGate, SweepAction, SweepPolicy, SweepPorts, SweepReport, Teardown,
 };
+use powerpole_core::slo::{self, Observation};
 use powerpole_core::{Clock, ClusterPolicy, RequestId};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -103,6 +108,26 @@ where
     C: Chat,
     K: Clock,
 {
+    notify_observed(store, chat, clock, payload, |_| {}).await
+}
+
+/// [`notify`], handing `observe` the `BuildFailed` / `TeardownFailed` a `fail` records.
+///
+/// # Errors
+/// As [`notify`].
+pub async fn notify_observed<S, C, K, O>(
+    store: &S,
+    chat: &C,
+    clock: &K,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let now = clock.now();
@@ -140,7 +165,8 @@ where
                 || "a step failed".to_owned(),
                 |e| format!("{} ({})", first_line(&e.message()), e.error),
             );
-            usecases::mark_failed(store, chat, id, &what, now).await?;
+            let request = usecases::mark_failed(store, chat, id, &what, now).await?;
+            observe(&slo::recorded_at(&request, now));
             Ok(json!({}))
         }
         _ => Err(payload.unknown(NOTIFY)),
@@ -183,6 +209,28 @@ where
     C: Chat,
     K: Clock,
 {
+    provision_observed(ports, payload, |_| {}).await
+}
+
+/// [`provision`], handing `observe` the `BuildSucceeded` and `TimeToReady` an `activate`
+/// records.
+///
+/// # Errors
+/// As [`provision`].
+pub async fn provision_observed<S, V, F, A, C, K, O>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let p = ports;
@@ -212,7 +260,10 @@ where
         "activate" => {
             let now = p.clock.now();
             match usecases::activate(&p.store, &p.fleet, &p.chat, &p.clusters, id, now).await? {
-                Activation::Ready(_) => Ok(json!({})),
+                Activation::Ready(request) => {
+                    observe(&slo::recorded_at(&request, now));
+                    Ok(json!({}))
+                }
                 Activation::BastionStarting => Err(TaskError::NotReady(format!(
                     "the bastion of request {id} is still starting"
                 ))),
@@ -238,6 +289,28 @@ where
     C: Chat,
     K: Clock,
 {
+    teardown_observed(ports, payload, |_| {}).await
+}
+
+/// [`teardown`], handing `observe` the `TeardownSucceeded` a completed removal records (a
+/// removal that fails for good is counted by `notify`'s `fail`, as `TeardownFailed`).
+///
+/// # Errors
+/// As [`teardown`].
+pub async fn teardown_observed<S, V, F, A, C, K, O>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let why = match payload.task.as_str() {
@@ -247,7 +320,7 @@ where
     };
     let p = ports;
     let now = p.clock.now();
-    usecases::teardown(
+    let request = usecases::teardown(
         &p.store,
         &p.vault,
         &p.fleet,
@@ -259,6 +332,7 @@ where
         now,
     )
     .await?;
+    observe(&slo::recorded_at(&request, now));
     Ok(json!({}))
 }
 
