@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
+use crate::receipt::{BastionSession, Gathered, Receipt};
 pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
 use crate::window::AccessWindow;
 
@@ -207,6 +208,13 @@ pub trait Chat: Send + Sync {
         user: &SlackUserId,
         notice: &Notice,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Posts the request's session receipt as a reply in the approval card's thread.
+    fn post_receipt(
+        &self,
+        card: &MessageRef,
+        receipt: &Receipt,
+    ) -> impl Future<Output = Result<MessageRef>> + Send;
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.
@@ -344,6 +352,18 @@ pub trait AuditSource: Send + Sync {
         username: &DbUsername,
         window: &AccessWindow,
     ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send;
+}
+
+/// The SSM Session Manager log of the bastions (CloudWatch Logs on AWS; locally there is no
+/// bastion).
+pub trait SessionLog: Send + Sync {
+    /// The sessions opened on `bastion` within `window` (plus the adapter's grace period), oldest
+    /// first; [`Gathered::Unavailable`] when there is no bastion or no session log to read.
+    fn sessions(
+        &self,
+        bastion: Option<&BastionId>,
+        window: &AccessWindow,
+    ) -> impl Future<Output = Result<Gathered<Vec<BastionSession>>>> + Send;
 }
 
 /// A shared store is a store: the local broker hands one to the Slack endpoints and to the

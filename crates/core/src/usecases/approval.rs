@@ -147,6 +147,14 @@ mod tests {
         ) -> Result<()> {
             self.1.notify(user, notice).await
         }
+
+        async fn post_receipt(
+            &self,
+            card: &MessageRef,
+            receipt: &crate::Receipt,
+        ) -> Result<MessageRef> {
+            self.1.post_receipt(card, receipt).await
+        }
     }
 
     #[tokio::test]

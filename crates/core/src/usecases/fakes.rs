@@ -14,6 +14,7 @@ use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
+use crate::receipt::Receipt;
 use crate::ports::{
     Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
     SecretRef, SecretVault,
@@ -155,6 +156,7 @@ pub struct RecordingChat {
     posted: Mutex<Vec<MessageRef>>,
     updated: Mutex<Vec<RequestState>>,
     notices: Mutex<Vec<(SlackUserId, Notice)>>,
+    receipts: Mutex<Vec<(MessageRef, Receipt)>>,
     fail_updates: AtomicBool,
 }
 
@@ -210,6 +212,24 @@ impl Chat for RecordingChat {
             .unwrap()
             .push((user.clone(), notice.clone()));
         Ok(())
+    }
+
+    async fn post_receipt(&self, card: &MessageRef, receipt: &Receipt) -> Result<MessageRef> {
+        self.receipts
+            .lock()
+            .unwrap()
+            .push((card.clone(), receipt.clone()));
+        Ok(MessageRef {
+            channel: card.channel.clone(),
+            ts: format!("{}.9", card.ts),
+        })
+    }
+}
+
+impl RecordingChat {
+    /// The receipts posted, with the card each was posted under.
+    pub fn receipts(&self) -> Vec<(MessageRef, Receipt)> {
+        self.receipts.lock().unwrap().clone()
     }
 }
 
