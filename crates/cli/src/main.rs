@@ -1,10 +1,12 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! and a preview of what a request would create (`preview`).
+//! a request's session receipt (`audit`), and a preview of what a request would create
+//! (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
 )]
 
+mod audit;
 mod config;
 mod demo;
 mod requests;
@@ -57,6 +59,19 @@ enum Command {
         #[command(subcommand)]
         what: RequestsCommand,
     },
+    /// Shows a request's session receipt: who asked and approved, the window granted and used,
+    /// statements by kind, every DDL/DCL statement, failures, tables touched (read from the
+    /// clusters' `audit_log` files).
+    Audit {
+        /// The configuration file (its state directory and audit log files are read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// The request id.
+        id: String,
+        /// JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -100,6 +115,9 @@ fn main() -> ExitCode {
         }),
         Command::Requests { config, what } => {
             runtime().and_then(|rt| rt.block_on(requests(&config, what)))
+        }
+        Command::Audit { config, id, json } => {
+            runtime().and_then(|rt| rt.block_on(audit(&config, &id, json)))
         }
     };
     match outcome {
@@ -160,6 +178,12 @@ async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Resu
         RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
     };
     println!("{shown}");
+    Ok(())
+}
+
+async fn audit(path: &std::path::Path, id: &str, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    println!("{}", audit::show(&config, id, as_json).await?);
     Ok(())
 }
 
