@@ -52,12 +52,19 @@ fn request(username: DbUsername, now: OffsetDateTime) -> AccessRequest {
     let approver = Actor::User(SlackUserId::parse("U0APPROVER").unwrap());
     let workflow = Actor::System(Component::Workflow);
     request
-        .apply(Transition::Approve, approver, now - time::Duration::minutes(2), "")
+        .apply(
+            Transition::Approve,
+            approver,
+            now - time::Duration::minutes(2),
+            "",
+        )
         .unwrap();
     request
         .apply(Transition::StartProvisioning, workflow.clone(), now, "")
         .unwrap();
-    request.apply(Transition::Activate, workflow, now, "").unwrap();
+    request
+        .apply(Transition::Activate, workflow, now, "")
+        .unwrap();
     request
 }
 
@@ -93,7 +100,9 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
     for sql in [
         format!("CREATE DATABASE IF NOT EXISTS `{schema}`"),
         format!("DROP TABLE IF EXISTS `{schema}`.receipt_notes"),
-        format!("CREATE TABLE IF NOT EXISTS `{schema}`.orders (id INT PRIMARY KEY, state VARCHAR(20))"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS `{schema}`.orders (id INT PRIMARY KEY, state VARCHAR(20))"
+        ),
         format!("REPLACE INTO `{schema}`.orders VALUES (1, 'new')"),
     ] {
         conn.execute(AssertSqlSafe(sql)).await.unwrap();
@@ -108,11 +117,8 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
     let request = request(username.clone(), now);
     let store = MemoryStore::new();
     store.insert(&request).await.unwrap();
-    let accounts = MySqlAccounts::new().with_cluster(
-        cluster.clone(),
-        admin.clone(),
-        AccountSettings::new(),
-    );
+    let accounts =
+        MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
     let plan = GrantPlan::new(Permission::Ddl, [SchemaName::parse(&schema).unwrap()]).unwrap();
     accounts
         .create(&cluster, request.id(), &username, &password, &plan)
@@ -132,11 +138,15 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
         .await
         .unwrap();
     session
-        .execute(sqlx::raw_sql("UPDATE orders SET state = 'done' WHERE id = 1"))
+        .execute(sqlx::raw_sql(
+            "UPDATE orders SET state = 'done' WHERE id = 1",
+        ))
         .await
         .unwrap();
     session
-        .execute(sqlx::raw_sql("CREATE TABLE receipt_notes (id INT, note TEXT)"))
+        .execute(sqlx::raw_sql(
+            "CREATE TABLE receipt_notes (id INT, note TEXT)",
+        ))
         .await
         .unwrap();
     session
@@ -161,12 +171,19 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
     assert_eq!(db.counts.dml, 1, "{db:#?}");
     assert_eq!(db.counts.ddl, 1);
     assert_eq!(db.counts.dcl, 1, "SET PASSWORD is DCL");
-    assert!(db.counts.read >= 2, "the SELECT and the failed SELECT: {db:#?}");
+    assert!(
+        db.counts.read >= 2,
+        "the SELECT and the failed SELECT: {db:#?}"
+    );
     assert_eq!(db.sessions, 1);
     let ddl_dcl: Vec<&str> = db.ddl_dcl.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(ddl_dcl[0], "CREATE TABLE receipt_notes (id INT, note TEXT)");
     assert!(ddl_dcl[1].starts_with("SET PASSWORD"), "{ddl_dcl:?}");
-    let failed: Vec<(&str, i32)> = db.failed.iter().map(|s| (s.text.as_str(), s.retcode)).collect();
+    let failed: Vec<(&str, i32)> = db
+        .failed
+        .iter()
+        .map(|s| (s.text.as_str(), s.retcode))
+        .collect();
     assert_eq!(failed, [("SELECT * FROM no_such_table", 1146)]);
     assert!(db.outside_window.is_empty(), "{:?}", db.outside_window);
     for table in ["orders", "receipt_notes", "no_such_table"] {
@@ -184,8 +201,17 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
         receipt.decision.as_ref().map(|d| d.by.to_string()),
         Some("user:U0APPROVER".to_owned())
     );
-    assert!(matches!(receipt.bastion_sessions, Gathered::Unavailable { .. }));
+    assert!(matches!(
+        receipt.bastion_sessions,
+        Gathered::Unavailable { .. }
+    ));
     let everything = format!("{receipt:?}");
-    assert!(!everything.contains(PASSWORD_TYPED), "never a typed password");
-    assert!(!everything.contains(password.expose()), "never the account's password");
+    assert!(
+        !everything.contains(PASSWORD_TYPED),
+        "never a typed password"
+    );
+    assert!(
+        !everything.contains(password.expose()),
+        "never the account's password"
+    );
 }

@@ -300,7 +300,10 @@ impl World {
                     && c.str("text").is_some_and(|t| t.contains("has ended"))
             })
             .expect("the requester is told access ended");
-        assert!(ended_at < receipt_at, "the receipt comes after the ended DM");
+        assert!(
+            ended_at < receipt_at,
+            "the receipt comes after the ended DM"
+        );
         assert_eq!(calls.iter().filter(|c| in_thread(c)).count(), 1);
         calls[receipt_at].clone()
     }
@@ -421,12 +424,18 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
     assert!(card.body["blocks"].to_string().contains("access has ended"));
     let receipt = w.receipt(&ts).await;
     assert!(
-        receipt.str("text").unwrap().contains(&request.id().to_string()),
+        receipt
+            .str("text")
+            .unwrap()
+            .contains(&request.id().to_string()),
         "{:?}",
         receipt.str("text")
     );
     let shown = receipt.body["blocks"].to_string();
-    assert!(shown.contains(&format!("<@{APPROVER}>")), "who approved: {shown}");
+    assert!(
+        shown.contains(&format!("<@{APPROVER}>")),
+        "who approved: {shown}"
+    );
     assert!(shown.contains("no bastion in local mode"), "{shown}");
     let entered: Vec<String> = w
         .runner

@@ -111,13 +111,16 @@ impl CloudWatchSessionLog {
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH);
                 match read_event(event.message().unwrap_or_default(), logged_at) {
                     Some((id, principal, target, at)) if target == bastion.0 => {
-                        let session = sessions.entry(id.clone()).or_insert_with(|| BastionSession {
-                            id,
-                            principal,
-                            bastion: bastion.clone(),
-                            first_seen: at,
-                            last_seen: at,
-                        });
+                        let session =
+                            sessions
+                                .entry(id.clone())
+                                .or_insert_with(|| BastionSession {
+                                    id,
+                                    principal,
+                                    bastion: bastion.clone(),
+                                    first_seen: at,
+                                    last_seen: at,
+                                });
                         session.first_seen = session.first_seen.min(at);
                         session.last_seen = session.last_seen.max(at);
                     }
@@ -149,7 +152,10 @@ impl CloudWatchSessionLog {
 
 /// A Session Manager event's session id, principal, target and time (its `eventTime`, else when
 /// it was logged); `None` when it is not one.
-fn read_event(message: &str, logged_at: OffsetDateTime) -> Option<(String, String, String, OffsetDateTime)> {
+fn read_event(
+    message: &str,
+    logged_at: OffsetDateTime,
+) -> Option<(String, String, String, OffsetDateTime)> {
     let event: Value = serde_json::from_str(message).ok()?;
     let id = event.get("sessionId")?.as_str()?.to_owned();
     let target = event.get("target")?.get("id")?.as_str()?.to_owned();
@@ -214,7 +220,10 @@ mod tests {
                 datetime!(2026-11-23 14:03:04 UTC)
             ))
         );
-        assert_eq!(read_event("Script started on 2026-11-23 i-0123", logged), None);
+        assert_eq!(
+            read_event("Script started on 2026-11-23 i-0123", logged),
+            None
+        );
         assert_eq!(read_event(r#"{"sessionId":"x"}"#, logged), None);
     }
 }

@@ -71,8 +71,16 @@ async fn the_bastion_s_sessions_of_the_window_come_back_one_per_session_id() {
         return;
     };
     let client = client(&endpoint).await;
-    let group = format!("/powerpole/{}/ssm", powerpole_testkit::unique_name("sessions"));
-    client.create_log_group().log_group_name(&group).send().await.unwrap();
+    let group = format!(
+        "/powerpole/{}/ssm",
+        powerpole_testkit::unique_name("sessions")
+    );
+    client
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
     let now = now();
     let at = |minutes_ago: i64| now - Duration::minutes(minutes_ago);
     let window = AccessWindow::from_parts(at(60), at(20)).unwrap();
@@ -120,7 +128,14 @@ async fn the_bastion_s_sessions_of_the_window_come_back_one_per_session_id() {
     };
     let seen: Vec<(&str, &str, OffsetDateTime, OffsetDateTime)> = sessions
         .iter()
-        .map(|s| (s.id.as_str(), s.principal.as_str(), s.first_seen, s.last_seen))
+        .map(|s| {
+            (
+                s.id.as_str(),
+                s.principal.as_str(),
+                s.first_seen,
+                s.last_seen,
+            )
+        })
         .collect();
     assert_eq!(
         seen,
@@ -154,7 +169,10 @@ async fn a_missing_group_is_not_found_and_no_group_or_no_bastion_is_said() {
 
     let missing = CloudWatchSessionLog::new(
         client.clone(),
-        Some(format!("/powerpole/{}", powerpole_testkit::unique_name("absent"))),
+        Some(format!(
+            "/powerpole/{}",
+            powerpole_testkit::unique_name("absent")
+        )),
     )
     .sessions(Some(&bastion), &window)
     .await

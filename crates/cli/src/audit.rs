@@ -158,7 +158,10 @@ pub fn markdown(r: &Receipt) -> String {
     );
     let rows = [
         ("State", r.state.as_str().to_owned()),
-        ("Requester", format!("{} at {}", r.requester, at(r.requested_at))),
+        (
+            "Requester",
+            format!("{} at {}", r.requester, at(r.requested_at)),
+        ),
         ("Decision", decision),
         ("Reason", r.reason.replace(['\n', '|'], " ")),
         (
@@ -205,7 +208,12 @@ pub fn markdown(r: &Receipt) -> String {
             );
             code_block(&mut out, "DDL and DCL statements", &db.ddl_dcl, false);
             code_block(&mut out, "Failed statements", &db.failed, true);
-            code_block(&mut out, "Statements outside the window", &db.outside_window, false);
+            code_block(
+                &mut out,
+                "Statements outside the window",
+                &db.outside_window,
+                false,
+            );
             let _ = writeln!(out, "\n## Tables touched ({})\n", db.tables.len());
             if db.tables.is_empty() {
                 out.push_str("none\n");

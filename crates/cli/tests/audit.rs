@@ -92,7 +92,12 @@ async fn recorded() -> PathBuf {
     let pool = powerpole_local::sqlite::open(state.join("powerpole.sqlite"))
         .await
         .unwrap();
-    SqliteStore::open(pool).await.unwrap().insert(&ended()).await.unwrap();
+    SqliteStore::open(pool)
+        .await
+        .unwrap()
+        .insert(&ended())
+        .await
+        .unwrap();
     std::fs::write(dir.join("audit.log"), AUDIT_LOG).unwrap();
     let config = dir.join("powerpole.toml");
     std::fs::write(
@@ -137,9 +142,16 @@ async fn the_receipt_of_a_recorded_request_is_markdown_by_default() {
 
     let out = audit(&config, &[ID]);
 
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with(&format!("# Session receipt — request {ID}")), "{text}");
+    assert!(
+        text.starts_with(&format!("# Session receipt — request {ID}")),
+        "{text}"
+    );
     for expected in [
         "| Requester | U0REQUESTER at 2026-11-23T09:50:00Z |",
         "| Decision | approved by U0APPROVER at 2026-11-23T09:55:00Z |",
@@ -152,11 +164,20 @@ async fn the_receipt_of_a_recorded_request_is_markdown_by_default() {
         "- `shop.orders`",
         "no bastion in local mode",
     ] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
-    assert!(text.contains("| Reason | INC-9   fix the orders schema |"), "{text}");
+    assert!(
+        text.contains("| Reason | INC-9   fix the orders schema |"),
+        "{text}"
+    );
     assert!(!text.contains("hunter2"), "never a password:\n{text}");
-    assert!(!text.contains("DROP TABLE shop.orders"), "another user's statement");
+    assert!(
+        !text.contains("DROP TABLE shop.orders"),
+        "another user's statement"
+    );
 }
 
 #[tokio::test]
@@ -165,7 +186,11 @@ async fn the_receipt_as_json_lists_counts_statements_and_tables() {
 
     let out = audit(&config, &[ID, "--json"]);
 
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(receipt["request"], ID);
     assert_eq!(receipt["decision"]["by"], "U0APPROVER");

@@ -174,8 +174,18 @@ mod tests {
             .iter()
             .map(|r| (r.object.as_str(), r.host.as_str()))
             .collect();
-        assert_eq!(objects, [("", "localhost"), ("SELECT 1", "localhost"), ("", "localhost")]);
-        assert_eq!(records[0].operation, powerpole_core::AuditOperation::Connect);
+        assert_eq!(
+            objects,
+            [
+                ("", "localhost"),
+                ("SELECT 1", "localhost"),
+                ("", "localhost")
+            ]
+        );
+        assert_eq!(
+            records[0].operation,
+            powerpole_core::AuditOperation::Connect
+        );
     }
 
     #[tokio::test]

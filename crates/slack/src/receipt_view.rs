@@ -249,9 +249,7 @@ fn listed(head: &str, items: impl Iterator<Item = String>, separator: &str, tail
 
 fn sessions_block(sessions: &Gathered<Vec<BastionSession>>) -> Value {
     match sessions {
-        Gathered::Found(list) if list.is_empty() => {
-            section("*SSM sessions on the bastion*: none")
-        }
+        Gathered::Found(list) if list.is_empty() => section("*SSM sessions on the bastion*: none"),
         Gathered::Found(list) => {
             let lines = list.iter().map(|s| {
                 format!(
@@ -269,9 +267,8 @@ fn sessions_block(sessions: &Gathered<Vec<BastionSession>>) -> Value {
                 "",
             ))
         }
-        Gathered::Unavailable { why } => section(&format!(
-            "*SSM sessions on the bastion*: {}",
-            escape(why)
-        )),
+        Gathered::Unavailable { why } => {
+            section(&format!("*SSM sessions on the bastion*: {}", escape(why)))
+        }
     }
 }

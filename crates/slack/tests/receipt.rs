@@ -102,8 +102,18 @@ async fn the_receipt_is_a_reply_in_the_card_thread_with_the_statements_escaped()
     let chat = SlackChat::new(web, "G0APPROVERS");
     let request = approved();
     let records = vec![
-        query(&request, 1, "SELECT * FROM orders WHERE note = '<!here>'", 0),
-        query(&request, 2, "CREATE TABLE `a<b>` (id int) COMMENT '<@U0BOSS>'", 0),
+        query(
+            &request,
+            1,
+            "SELECT * FROM orders WHERE note = '<!here>'",
+            0,
+        ),
+        query(
+            &request,
+            2,
+            "CREATE TABLE `a<b>` (id int) COMMENT '<@U0BOSS>'",
+            0,
+        ),
         query(&request, 3, "ALTER USER x IDENTIFIED BY 'hunter2'", 1227),
     ];
     let receipt = Receipt::assemble(
@@ -132,16 +142,33 @@ async fn the_receipt_is_a_reply_in_the_card_thread_with_the_statements_escaped()
     assert_eq!(post.str("thread_ts"), Some("1795442400.000100"));
     assert!(post.body.get("reply_broadcast").is_none());
     let shown = post.body["blocks"].to_string();
-    for raw in ["<!channel>", "<!here>", "<@U0BOSS>", "<https://evil", "a<b>", "123<x>"] {
-        assert!(!shown.contains(raw), "{raw} reached Slack unescaped: {shown}");
+    for raw in [
+        "<!channel>",
+        "<!here>",
+        "<@U0BOSS>",
+        "<https://evil",
+        "a<b>",
+        "123<x>",
+    ] {
+        assert!(
+            !shown.contains(raw),
+            "{raw} reached Slack unescaped: {shown}"
+        );
     }
     assert!(shown.contains("&lt;!channel&gt; &amp;"));
-    assert!(shown.contains("CREATE TABLE `a&lt;b&gt;`"), "the DDL verbatim: {shown}");
+    assert!(
+        shown.contains("CREATE TABLE `a&lt;b&gt;`"),
+        "the DDL verbatim: {shown}"
+    );
     assert!(!shown.contains("hunter2"), "never a password");
     assert!(shown.contains("error 1227"));
     assert!(shown.contains("<@UREQUESTER1>") && shown.contains("<@UAPPROVER1>"));
     assert!(shown.contains(&format!("powerpole audit {}", request.id())));
-    assert!(post.str("text").unwrap().contains("3 statement(s), 2 DDL/DCL, 1 failed"));
+    assert!(
+        post.str("text")
+            .unwrap()
+            .contains("3 statement(s), 2 DDL/DCL, 1 failed")
+    );
 }
 
 #[test]
@@ -174,14 +201,21 @@ fn long_lists_are_cut_with_a_count_and_every_block_stays_within_slack_s_limits()
     let blocks = message["blocks"].as_array().unwrap();
     assert!(blocks.len() <= MAX_BLOCKS);
     for text in texts(&message) {
-        assert!(text.chars().count() <= MAX_TEXT, "{} chars", text.chars().count());
+        assert!(
+            text.chars().count() <= MAX_TEXT,
+            "{} chars",
+            text.chars().count()
+        );
     }
     let all = texts(&message).join("\n");
     assert!(all.contains("*DDL and DCL statements* (400)"));
     assert!(all.contains("*Failed statements* (200)"));
     assert!(all.contains("more"), "{all}");
     let more: Vec<&str> = all.matches("… and ").collect();
-    assert!(more.len() >= 3, "the DDL, failed and tables lists are cut: {all}");
+    assert!(
+        more.len() >= 3,
+        "the DDL, failed and tables lists are cut: {all}"
+    );
     assert!(all.contains("no bastion in local mode"));
     assert!(all.contains("*Tables touched* (400)"));
 }

@@ -298,8 +298,7 @@ where
         return Err(payload.unknown(TEARDOWN));
     }
     let id = payload.id()?;
-    let receipt =
-        usecases::post_receipt(store, audit, sessions, chat, id, clock.now()).await?;
+    let receipt = usecases::post_receipt(store, audit, sessions, chat, id, clock.now()).await?;
     let statements = receipt.database.found().map(|db| db.counts.total());
     Ok(json!({ "statements": statements }))
 }

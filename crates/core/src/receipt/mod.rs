@@ -341,7 +341,12 @@ impl Receipt {
             .map_or(granted.start(), |e| e.at.min(granted.start()));
         let to = events
             .iter()
-            .filter(|e| matches!(e.kind, EventKind::CleanedUp | EventKind::Ended | EventKind::Failed))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::CleanedUp | EventKind::Ended | EventKind::Failed
+                )
+            })
             .map(|e| e.at)
             .max()
             .map_or(granted.end(), |at| at.max(granted.end()));
@@ -385,11 +390,36 @@ mod tests {
     fn activity_counts_kinds_keeps_ddl_failures_and_strays_and_the_used_window() {
         let q = AuditOperation::Query;
         let records = vec![
-            record(datetime!(2026-11-23 10:05 UTC), AuditOperation::Connect, "", 0),
-            record(datetime!(2026-11-23 10:06 UTC), q.clone(), "SELECT * FROM orders", 0),
-            record(datetime!(2026-11-23 10:07 UTC), q.clone(), "UPDATE orders SET s = 1", 0),
-            record(datetime!(2026-11-23 10:08 UTC), q.clone(), "CREATE TABLE shop.notes (id int)", 0),
-            record(datetime!(2026-11-23 10:09 UTC), q.clone(), "SELECT * FROM nope", 1146),
+            record(
+                datetime!(2026-11-23 10:05 UTC),
+                AuditOperation::Connect,
+                "",
+                0,
+            ),
+            record(
+                datetime!(2026-11-23 10:06 UTC),
+                q.clone(),
+                "SELECT * FROM orders",
+                0,
+            ),
+            record(
+                datetime!(2026-11-23 10:07 UTC),
+                q.clone(),
+                "UPDATE orders SET s = 1",
+                0,
+            ),
+            record(
+                datetime!(2026-11-23 10:08 UTC),
+                q.clone(),
+                "CREATE TABLE shop.notes (id int)",
+                0,
+            ),
+            record(
+                datetime!(2026-11-23 10:09 UTC),
+                q.clone(),
+                "SELECT * FROM nope",
+                1146,
+            ),
             record(
                 datetime!(2026-11-23 10:10 UTC),
                 q.clone(),
@@ -397,10 +427,20 @@ mod tests {
                 1227,
             ),
             record(datetime!(2026-11-23 11:00:01 UTC), q, "SELECT 1", 0),
-            record(datetime!(2026-11-23 11:00:02 UTC), AuditOperation::Disconnect, "", 0),
+            record(
+                datetime!(2026-11-23 11:00:02 UTC),
+                AuditOperation::Disconnect,
+                "",
+                0,
+            ),
             AuditRecord {
                 username: "someone.else".into(),
-                ..record(datetime!(2026-11-23 10:30 UTC), AuditOperation::Query, "DROP TABLE x", 0)
+                ..record(
+                    datetime!(2026-11-23 10:30 UTC),
+                    AuditOperation::Query,
+                    "DROP TABLE x",
+                    0,
+                )
             },
         ];
 
@@ -408,7 +448,13 @@ mod tests {
 
         assert_eq!(
             activity.counts,
-            StatementCounts { read: 3, dml: 1, ddl: 1, dcl: 1, other: 0 }
+            StatementCounts {
+                read: 3,
+                dml: 1,
+                ddl: 1,
+                dcl: 1,
+                other: 0
+            }
         );
         assert_eq!(activity.sessions, 1);
         assert_eq!(
@@ -421,14 +467,21 @@ mod tests {
         let ddl_dcl: Vec<&str> = activity.ddl_dcl.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(
             ddl_dcl,
-            ["CREATE TABLE shop.notes (id int)", "ALTER USER me IDENTIFIED BY '*****'"]
+            [
+                "CREATE TABLE shop.notes (id int)",
+                "ALTER USER me IDENTIFIED BY '*****'"
+            ]
         );
         let failed: Vec<i32> = activity.failed.iter().map(|s| s.retcode).collect();
         assert_eq!(failed, [1146, 1227]);
         assert_eq!(activity.outside_window.len(), 1);
         assert_eq!(activity.outside_window[0].text, "SELECT 1");
         assert_eq!(
-            activity.tables.iter().map(String::as_str).collect::<Vec<_>>(),
+            activity
+                .tables
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
             ["shop.nope", "shop.notes", "shop.orders"]
         );
     }

@@ -297,12 +297,13 @@ pub fn mask_secrets(sql: &str) -> String {
     let mut copied = 0;
     let mut previous: Option<&Token> = None;
     for token in &tokens[from..] {
-        let after_assignment = previous.is_some_and(|p| {
-            p.is_punct('=') || matches!(p.word(), Some("BY" | "AS" | "USING"))
-        });
+        let after_assignment = previous
+            .is_some_and(|p| p.is_punct('=') || matches!(p.word(), Some("BY" | "AS" | "USING")));
         let replacement = match &token.kind {
             Kind::Str => Some(format!("'{MASK}'")),
-            Kind::Word { upper, .. } if after_assignment && !matches!(upper.as_str(), "PASSWORD" | "RANDOM") => {
+            Kind::Word { upper, .. }
+                if after_assignment && !matches!(upper.as_str(), "PASSWORD" | "RANDOM") =>
+            {
                 Some(MASK.to_owned())
             }
             Kind::Number | Kind::Quoted(_) if after_assignment => Some(MASK.to_owned()),
@@ -323,19 +324,85 @@ pub fn mask_secrets(sql: &str) -> String {
 
 /// Words that end a table list or cannot be a table's name when unquoted.
 const NOT_A_TABLE: &[&str] = &[
-    "AS", "CROSS", "DUAL", "DUMPFILE", "EXCEPT", "FOR", "FORCE", "FROM", "GROUP", "HAVING",
-    "IGNORE", "INNER", "INTERSECT", "INTO", "JOIN", "JSON_TABLE", "LATERAL", "LEFT", "LIMIT",
-    "LOCK", "NATURAL", "ON", "ORDER", "OUTER", "OUTFILE", "PARTITION", "RIGHT", "SELECT", "SET",
-    "STRAIGHT_JOIN", "TO", "UNION", "USE", "USING", "VALUE", "VALUES", "WHERE", "WINDOW", "WITH",
-    "READ", "WRITE", "ADD", "MODIFY", "CHANGE", "RENAME", "DROP", "ENGINE", "LIKE", "KEY", "INDEX",
-    "PRIMARY", "UNIQUE", "CHECK", "CONSTRAINT", "FOREIGN", "DEFAULT", "CHARACTER", "CHARSET",
-    "COLLATE", "COMMENT", "ALGORITHM", "SELECT", "TABLE", "TABLES",
+    "AS",
+    "CROSS",
+    "DUAL",
+    "DUMPFILE",
+    "EXCEPT",
+    "FOR",
+    "FORCE",
+    "FROM",
+    "GROUP",
+    "HAVING",
+    "IGNORE",
+    "INNER",
+    "INTERSECT",
+    "INTO",
+    "JOIN",
+    "JSON_TABLE",
+    "LATERAL",
+    "LEFT",
+    "LIMIT",
+    "LOCK",
+    "NATURAL",
+    "ON",
+    "ORDER",
+    "OUTER",
+    "OUTFILE",
+    "PARTITION",
+    "RIGHT",
+    "SELECT",
+    "SET",
+    "STRAIGHT_JOIN",
+    "TO",
+    "UNION",
+    "USE",
+    "USING",
+    "VALUE",
+    "VALUES",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+    "READ",
+    "WRITE",
+    "ADD",
+    "MODIFY",
+    "CHANGE",
+    "RENAME",
+    "DROP",
+    "ENGINE",
+    "LIKE",
+    "KEY",
+    "INDEX",
+    "PRIMARY",
+    "UNIQUE",
+    "CHECK",
+    "CONSTRAINT",
+    "FOREIGN",
+    "DEFAULT",
+    "CHARACTER",
+    "CHARSET",
+    "COLLATE",
+    "COMMENT",
+    "ALGORITHM",
+    "SELECT",
+    "TABLE",
+    "TABLES",
 ];
 
 /// Modifiers that may stand between a keyword and the table it introduces.
 const MODIFIERS: &[&str] = &[
-    "IF", "NOT", "EXISTS", "TEMPORARY", "IGNORE", "LOW_PRIORITY", "HIGH_PRIORITY", "DELAYED",
-    "QUICK", "ONLY", "TABLE",
+    "IF",
+    "NOT",
+    "EXISTS",
+    "TEMPORARY",
+    "IGNORE",
+    "LOW_PRIORITY",
+    "HIGH_PRIORITY",
+    "DELAYED",
+    "QUICK",
+    "ONLY",
+    "TABLE",
 ];
 
 /// Functions whose arguments use `FROM` without naming a table.
@@ -468,7 +535,10 @@ mod tests {
             ("DROP TABLE IF EXISTS t", StatementKind::Ddl),
             ("truncate t", StatementKind::Ddl),
             ("alter table t add c int", StatementKind::Ddl),
-            ("CREATE USER 'x'@'%' IDENTIFIED BY *****", StatementKind::Dcl),
+            (
+                "CREATE USER 'x'@'%' IDENTIFIED BY *****",
+                StatementKind::Dcl,
+            ),
             ("drop user if exists x", StatementKind::Dcl),
             ("create role r", StatementKind::Dcl),
             ("ALTER USER x ACCOUNT LOCK", StatementKind::Dcl),
@@ -490,11 +560,23 @@ mod tests {
     #[test]
     fn tables_are_found_after_the_keywords_that_name_them() {
         let cases: [(&str, &[&str]); 16] = [
-            ("SELECT a FROM orders o JOIN shop.items i ON o.id = i.o", &["orders", "shop.items"]),
-            ("select * from `odd name`, `db`.`t2` as x where 1", &["odd name", "db.t2"]),
+            (
+                "SELECT a FROM orders o JOIN shop.items i ON o.id = i.o",
+                &["orders", "shop.items"],
+            ),
+            (
+                "select * from `odd name`, `db`.`t2` as x where 1",
+                &["odd name", "db.t2"],
+            ),
             ("UPDATE orders SET state = 'x' WHERE id = 1", &["orders"]),
-            ("insert into log (a) values (1) on duplicate key update a = 2", &["log"]),
-            ("CREATE TABLE IF NOT EXISTS receipts (id int)", &["receipts"]),
+            (
+                "insert into log (a) values (1) on duplicate key update a = 2",
+                &["log"],
+            ),
+            (
+                "CREATE TABLE IF NOT EXISTS receipts (id int)",
+                &["receipts"],
+            ),
             ("drop table a, b", &["a", "b"]),
             ("RENAME TABLE a TO b", &["a", "b"]),
             ("truncate table t", &["t"]),
@@ -524,7 +606,10 @@ mod tests {
                 "SET PASSWORD FOR bob = PASSWORD('*****')",
             ),
             ("set password = 'hunter2'", "set password = '*****'"),
-            ("alter user bob identified by hunter2", "alter user bob identified by *****"),
+            (
+                "alter user bob identified by hunter2",
+                "alter user bob identified by *****",
+            ),
             (
                 "CREATE USER x IDENTIFIED VIA ed25519 USING PASSWORD(\"hunter2\")",
                 "CREATE USER x IDENTIFIED VIA ed25519 USING PASSWORD('*****')",
@@ -533,7 +618,10 @@ mod tests {
                 "create user x identified by 'it''s \\' secret', y identified by 'two'",
                 "create user x identified by '*****', y identified by '*****'",
             ),
-            ("alter user x identified by 'unterminated", "alter user x identified by '*****'"),
+            (
+                "alter user x identified by 'unterminated",
+                "alter user x identified by '*****'",
+            ),
             (
                 "CREATE USER 'u'@'%' IDENTIFIED BY *****",
                 "CREATE USER 'u'@'%' IDENTIFIED BY *****",

@@ -14,7 +14,6 @@ use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
-use crate::receipt::Receipt;
 use crate::ports::{
     Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
     SecretRef, SecretVault,
@@ -22,6 +21,7 @@ use crate::ports::{
 use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
+use crate::receipt::Receipt;
 
 pub fn now() -> OffsetDateTime {
     datetime!(2026-11-23 10:00 UTC)

@@ -193,9 +193,17 @@ mod tests {
             MemoryAccounts::default(),
         );
         let clusters = [cluster()];
-        crate::usecases::provision(store, &vault, &fleet, &accounts, &clusters, request.id(), now())
-            .await
-            .unwrap();
+        crate::usecases::provision(
+            store,
+            &vault,
+            &fleet,
+            &accounts,
+            &clusters,
+            request.id(),
+            now(),
+        )
+        .await
+        .unwrap();
         crate::usecases::activate(store, &fleet, chat, &clusters, request.id(), now())
             .await
             .unwrap();
@@ -241,13 +249,20 @@ mod tests {
             ..Audit::default()
         };
 
-        let first = post_receipt(&store, &audit, &Sessions, &chat, id, now()).await.unwrap();
-        let again = post_receipt(&store, &audit, &Sessions, &chat, id, now()).await.unwrap();
+        let first = post_receipt(&store, &audit, &Sessions, &chat, id, now())
+            .await
+            .unwrap();
+        let again = post_receipt(&store, &audit, &Sessions, &chat, id, now())
+            .await
+            .unwrap();
 
         assert_eq!(first, again);
         let posted = chat.receipts();
         assert_eq!(posted.len(), 1, "a retried step posts no second receipt");
-        assert_eq!(Some(&posted[0].0), request.resources().approval_card.as_ref());
+        assert_eq!(
+            Some(&posted[0].0),
+            request.resources().approval_card.as_ref()
+        );
         let receipt = &posted[0].1;
         assert_eq!(
             receipt.decision.as_ref().map(|d| d.by.to_string()),
@@ -274,7 +289,10 @@ mod tests {
         let Gathered::Unavailable { why } = &receipt.database else {
             panic!("{receipt:?}")
         };
-        assert!(why.contains("audit log group /aws/rds/x not found"), "{why}");
+        assert!(
+            why.contains("audit log group /aws/rds/x not found"),
+            "{why}"
+        );
 
         let throttled = Audit {
             fail: Some(true),
@@ -293,7 +311,9 @@ mod tests {
         let request = pending(&store, "U1").await;
         let audit = Audit::default();
 
-        let receipt = receipt(&store, &audit, &Sessions, request.id()).await.unwrap();
+        let receipt = receipt(&store, &audit, &Sessions, request.id())
+            .await
+            .unwrap();
 
         assert!(audit.asked.lock().unwrap().is_empty());
         assert!(matches!(receipt.database, Gathered::Unavailable { .. }));
