@@ -1,11 +1,12 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! its sweeper (`sweep`), its service-level figures (`slo`), and a preview of what a request
-//! would create (`preview`).
+//! its sweeper (`sweep`), its service-level figures (`slo`), a request's session receipt
+//! (`audit`), and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
 )]
 
+mod audit;
 mod config;
 mod demo;
 mod requests;
@@ -87,6 +88,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Shows a request's session receipt: who asked and approved, the window granted and used,
+    /// statements by kind, every DDL/DCL statement, failures, tables touched (read from the
+    /// clusters' `audit_log` files).
+    Audit {
+        /// The configuration file (its state directory and audit log files are read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// The request id.
+        id: String,
+        /// JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -144,6 +158,9 @@ fn main() -> ExitCode {
             limit,
             json,
         } => runtime().and_then(|rt| rt.block_on(slo(&config, limit, json))),
+        Command::Audit { config, id, json } => {
+            runtime().and_then(|rt| rt.block_on(audit(&config, &id, json)))
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -222,6 +239,12 @@ async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Res
     let store = requests::open(&config.state_dir).await?;
     let now = slo::broker_now(&config.state_dir, config.clock_speed);
     println!("{}", slo::show(&store, limit, now, as_json).await?);
+    Ok(())
+}
+
+async fn audit(path: &std::path::Path, id: &str, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    println!("{}", audit::show(&config, id, as_json).await?);
     Ok(())
 }
 

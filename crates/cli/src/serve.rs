@@ -17,10 +17,10 @@ use hyper_util::rt::TokioIo;
 use powerpole_core::Clock as _;
 use powerpole_lambda::tasks::AccessPorts;
 use powerpole_local::{
-    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, SqliteStore,
-    ThisMachine,
+    AslRunner, BrokerTasks, Definition, NoBastionSessions, RunnerOptions, ScaledClock, SecretFiles,
+    SqliteStore, ThisMachine,
 };
-use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
@@ -40,7 +40,16 @@ type Store = Arc<SqliteStore>;
 /// The ports the local broker's tasks and the sweeper use.
 pub type LocalPorts =
     AccessPorts<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
-type Tasks = BrokerTasks<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+type Tasks = BrokerTasks<
+    Store,
+    SecretFiles,
+    ThisMachine,
+    MySqlAccounts,
+    SlackChat,
+    ScaledClock,
+    AuditFiles,
+    NoBastionSessions,
+>;
 /// The runner of the broker's state machine.
 pub type Runner = AslRunner<ScaledClock, Tasks>;
 type Ingress = SlackIngress<Store, Runner, ScaledClock>;
@@ -98,6 +107,18 @@ fn summary(e: &sqlx::Error) -> String {
             .unwrap_or_default()
             .to_owned(),
     }
+}
+
+/// The audit log files of the clusters that name one (`audit_log`), for session receipts.
+#[must_use]
+pub fn audit_files(config: &Config) -> AuditFiles {
+    config
+        .clusters
+        .iter()
+        .fold(AuditFiles::new(), |files, c| match &c.audit_log {
+            Some(path) => files.with_cluster(c.policy.cluster.clone(), path),
+            None => files,
+        })
 }
 
 /// The clock, continuing the timeline of the state directory across restarts: a compressed
@@ -180,7 +201,8 @@ impl Broker {
         let chat = ports.chat.clone();
         let web = chat.web().clone();
         let clusters = ports.clusters.clone();
-        let tasks = BrokerTasks::new(ports);
+        let tasks = BrokerTasks::new(ports)
+            .with_receipt_sources(audit_files(config), NoBastionSessions);
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;
         let runner =
             AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;

@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
+use crate::receipt::{BastionSession, Gathered, Receipt};
 pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
 pub use crate::usecases::{SweepAction, SweepReport};
 use crate::window::AccessWindow;
@@ -290,6 +291,13 @@ pub trait Chat: Send + Sync {
 
     /// Tells the approvers' channel what a sweep removed or settled.
     fn report_sweep(&self, report: &SweepReport) -> impl Future<Output = Result<()>> + Send;
+
+    /// Posts the request's session receipt as a reply in the approval card's thread.
+    fn post_receipt(
+        &self,
+        card: &MessageRef,
+        receipt: &Receipt,
+    ) -> impl Future<Output = Result<MessageRef>> + Send;
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.
@@ -427,6 +435,18 @@ pub trait AuditSource: Send + Sync {
         username: &DbUsername,
         window: &AccessWindow,
     ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send;
+}
+
+/// The SSM Session Manager log of the bastions (CloudWatch Logs on AWS; locally there is no
+/// bastion).
+pub trait SessionLog: Send + Sync {
+    /// The sessions opened on `bastion` within `window` (plus the adapter's grace period), oldest
+    /// first; [`Gathered::Unavailable`] when there is no bastion or no session log to read.
+    fn sessions(
+        &self,
+        bastion: Option<&BastionId>,
+        window: &AccessWindow,
+    ) -> impl Future<Output = Result<Gathered<Vec<BastionSession>>>> + Send;
 }
 
 /// A shared store is a store: the local broker hands one to the Slack endpoints and to the

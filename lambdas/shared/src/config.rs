@@ -45,6 +45,9 @@ pub const BASTION_LAUNCH_TEMPLATE: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE";
 pub const BASTION_LAUNCH_TEMPLATE_VERSION: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE_VERSION";
 /// A PEM bundle of the CAs the clusters' TLS certificates are checked against (optional).
 pub const DB_CA_BUNDLE: &str = "POWERPOLE_DB_CA_BUNDLE";
+/// The CloudWatch Logs group Session Manager streams session logs to (optional; the `teardown`
+/// Lambda reads it for session receipts).
+pub const SESSION_LOG_GROUP: &str = "POWERPOLE_SESSION_LOG_GROUP";
 
 /// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
 pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
@@ -673,6 +676,28 @@ pub fn db_ca_bundle(vars: &(impl Vars + ?Sized)) -> Result<Option<PathBuf>, Conf
     }
 }
 
+/// [`SESSION_LOG_GROUP`]: the log group Session Manager streams to; `None` when sessions are
+/// not logged to CloudWatch (receipts then say so).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is not a log group name (1–512 of `A-Za-z0-9_./#-`).
+pub fn session_log_group(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, ConfigError> {
+    match optional(vars, SESSION_LOG_GROUP) {
+        Some(group)
+            if group.len() > 512
+                || !group
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./#-".contains(c)) =>
+        {
+            Err(ConfigError::invalid(
+                SESSION_LOG_GROUP,
+                "expected a log group name such as /powerpole/ssm-sessions",
+            ))
+        }
+        group => Ok(group),
+    }
+}
+
 /// What every Lambda needs to talk to Slack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackConfig {
@@ -1083,6 +1108,17 @@ mod tests {
         let vars = error.vars();
         assert_eq!(vars.len(), 1, "{error}");
         vars[0]
+    }
+
+    #[test]
+    fn the_session_log_group_is_optional_and_checked() {
+        assert_eq!(session_log_group(&with(&[])).unwrap(), None);
+        assert_eq!(
+            session_log_group(&with(&[(SESSION_LOG_GROUP, Some(" /powerpole/ssm "))])).unwrap(),
+            Some("/powerpole/ssm".to_owned())
+        );
+        let err = session_log_group(&with(&[(SESSION_LOG_GROUP, Some("/a b"))])).unwrap_err();
+        assert_eq!(err.vars(), vec![SESSION_LOG_GROUP]);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! `FunctionName`. Each handler parses the payload, calls one core use case and maps the result
 //! to the JSON the state machine reads (or to a [`TaskError`] its `Retry`/`Catch` match).
 //!
+//! The `teardown` function also posts the session receipt ([`receipt`], task `receipt`).
+//!
 //! Payload: `{"task": "<name>", "request_id": "<ULID>", "token"?: "<task token>", "error"?:
 //! {"Error", "Cause"}}` — ids and timestamps only, never a secret.
 //!
@@ -11,7 +13,8 @@
 //! the plain forms, which drop them.
 
 use powerpole_core::ports::{
-    BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, TaskToken,
+    AuditSource, BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, SessionLog,
+    TaskToken,
 };
 use powerpole_core::usecases::{
     self, Activation, ApprovalGate, SweepAction, SweepPolicy, SweepPorts, SweepReport, Teardown,
@@ -31,6 +34,8 @@ pub const NOTIFY: &str = "notify";
 pub const PROVISION: &str = "provision";
 /// See [`NOTIFY`].
 pub const TEARDOWN: &str = "teardown";
+/// The task of the `teardown` function that posts the session receipt.
+pub const RECEIPT_TASK: &str = "receipt";
 
 /// The payload of a task.
 #[derive(Debug, Deserialize)]
@@ -402,6 +407,44 @@ pub fn sweep_json(report: &SweepReport) -> Value {
         "oldest_bastion_seconds": report.oldest_bastion.map(|d| d.whole_seconds()),
         "oldest_user_seconds": report.oldest_account.map(|d| d.whole_seconds()),
     })
+}
+
+/// Whether a payload for the `teardown` function asks for the session receipt
+/// ([`receipt`]) rather than a teardown.
+#[must_use]
+pub fn is_receipt(payload: &Value) -> bool {
+    payload.get("task").and_then(Value::as_str) == Some(RECEIPT_TASK)
+}
+
+/// The `teardown` function's `receipt` task: assembles the request's session receipt from the
+/// store, the audit log and the session log, and posts it in the approval card's thread (once).
+/// Answers with the statement count, or `null` when the audit log was unavailable.
+///
+/// # Errors
+/// [`TaskError`] classified for the state machine (a throttled log is `Retryable`).
+pub async fn receipt<S, C, K, U, L>(
+    store: &S,
+    chat: &C,
+    clock: &K,
+    audit: &U,
+    sessions: &L,
+    payload: Value,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    C: Chat,
+    K: Clock,
+    U: AuditSource,
+    L: SessionLog,
+{
+    let payload = TaskPayload::parse(payload)?;
+    if payload.task != RECEIPT_TASK {
+        return Err(payload.unknown(TEARDOWN));
+    }
+    let id = payload.id()?;
+    let receipt = usecases::post_receipt(store, audit, sessions, chat, id, clock.now()).await?;
+    let statements = receipt.database.found().map(|db| db.counts.total());
+    Ok(json!({ "statements": statements }))
 }
 
 /// A timestamp as the state machine's `Wait` reads it: RFC 3339 in UTC.

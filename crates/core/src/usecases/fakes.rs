@@ -21,6 +21,7 @@ use crate::ports::{
 use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
+use crate::receipt::Receipt;
 
 pub fn now() -> OffsetDateTime {
     datetime!(2026-11-23 10:00 UTC)
@@ -156,6 +157,7 @@ pub struct RecordingChat {
     sweeps: Mutex<Vec<SweepReport>>,
     updated: Mutex<Vec<RequestState>>,
     notices: Mutex<Vec<(SlackUserId, Notice)>>,
+    receipts: Mutex<Vec<(MessageRef, Receipt)>>,
     fail_updates: AtomicBool,
 }
 
@@ -221,6 +223,24 @@ impl Chat for RecordingChat {
     async fn report_sweep(&self, report: &SweepReport) -> Result<()> {
         self.sweeps.lock().unwrap().push(report.clone());
         Ok(())
+    }
+
+    async fn post_receipt(&self, card: &MessageRef, receipt: &Receipt) -> Result<MessageRef> {
+        self.receipts
+            .lock()
+            .unwrap()
+            .push((card.clone(), receipt.clone()));
+        Ok(MessageRef {
+            channel: card.channel.clone(),
+            ts: format!("{}.9", card.ts),
+        })
+    }
+}
+
+impl RecordingChat {
+    /// The receipts posted, with the card each was posted under.
+    pub fn receipts(&self) -> Vec<(MessageRef, Receipt)> {
+        self.receipts.lock().unwrap().clone()
     }
 }
 
