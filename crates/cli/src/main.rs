@@ -11,8 +11,8 @@ mod config;
 mod demo;
 mod requests;
 mod serve;
-mod sweep;
 mod slo;
+mod sweep;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;

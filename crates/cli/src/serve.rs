@@ -201,8 +201,8 @@ impl Broker {
         let chat = ports.chat.clone();
         let web = chat.web().clone();
         let clusters = ports.clusters.clone();
-        let tasks = BrokerTasks::new(ports)
-            .with_receipt_sources(audit_files(config), NoBastionSessions);
+        let tasks =
+            BrokerTasks::new(ports).with_receipt_sources(audit_files(config), NoBastionSessions);
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;
         let runner =
             AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;

@@ -16,10 +16,10 @@ use powerpole_core::ports::{
     AuditSource, BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, SessionLog,
     TaskToken,
 };
+use powerpole_core::slo::{self, Observation};
 use powerpole_core::usecases::{
     self, Activation, ApprovalGate, SweepAction, SweepPolicy, SweepPorts, SweepReport, Teardown,
 };
-use powerpole_core::slo::{self, Observation};
 use powerpole_core::{Clock, ClusterPolicy, RequestId};
 use serde::Deserialize;
 use serde_json::{Value, json};
