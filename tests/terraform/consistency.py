@@ -244,6 +244,8 @@ def sdk_calls(root: str) -> tuple:
                     names.add(name)
         for name in sorted(names):
             owners = [s for s in services if name in registry.get(s, ()) or f"{s}.{name}" in known]
+            if not owners and len(services) == 1:
+                owners = services
             rel = os.path.relpath(path, root)
             if len(owners) != 1:
                 problems.append(f"{rel}: cannot tell which SDK `{name}()` belongs to (crates used: {', '.join(services)})")
