@@ -54,6 +54,6 @@ locals {
     notify    = merge(local.env_core, local.env_requests_channel)
     provision = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key)
     teardown  = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_receipt)
-    sweep     = merge(local.env_core, local.env_access, local.env_sweep)
+    sweep     = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_sweep)
   }
 }

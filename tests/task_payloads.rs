@@ -281,3 +281,107 @@ async fn malformed_payloads_fail_without_retry_and_say_why() {
         "a pending request is never provisioned"
     );
 }
+
+/// What the SLO sinks of the `*_observed` task forms received, by metric name and value.
+#[derive(Default)]
+struct Seen(std::sync::Mutex<Vec<powerpole_core::slo::Observation>>);
+
+impl Seen {
+    fn record(&self) -> impl Fn(&[powerpole_core::slo::Observation]) + '_ {
+        |found| self.0.lock().unwrap().extend_from_slice(found)
+    }
+
+    fn take(&self, id: RequestId) -> Vec<(&'static str, f64)> {
+        let taken: Vec<_> = self.0.lock().unwrap().drain(..).collect();
+        assert!(taken.iter().all(|o| o.request() == Some(id)), "{taken:?}");
+        taken
+            .iter()
+            .map(|o| (o.metric().name(), o.value()))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_lambdas_observe_a_build_and_its_teardown_once_each_retries_included() {
+    let Some(w) = world("slo").await else { return };
+    let seen = Seen::default();
+    let id = w.request.id();
+    let step = time::Duration::seconds(3);
+    w.approve().await;
+    tasks::provision(&w.ports, fixture("schedule"))
+        .await
+        .unwrap();
+    w.ports.clock.advance(step);
+    tasks::provision_observed(&w.ports, fixture("provision"), seen.record())
+        .await
+        .unwrap();
+    assert!(seen.take(id).is_empty(), "starting to build is no figure");
+
+    w.ports.clock.advance(step);
+    tasks::provision_observed(&w.ports, fixture("activate"), seen.record())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.take(id),
+        [("BuildSucceeded", 1.0), ("TimeToReady", 6.0)],
+        "approved, then ready 6 s later"
+    );
+    w.ports.clock.advance(step);
+    tasks::provision_observed(&w.ports, fixture("activate"), seen.record())
+        .await
+        .unwrap();
+    assert!(
+        seen.take(id).is_empty(),
+        "a retried activation counts nothing"
+    );
+
+    w.ports.clock.advance(time::Duration::hours(1));
+    tasks::teardown_observed(&w.ports, fixture("teardown"), seen.record())
+        .await
+        .unwrap();
+    assert_eq!(seen.take(id), [("TeardownSucceeded", 1.0)]);
+    w.ports.clock.advance(step);
+    tasks::teardown_observed(&w.ports, fixture("teardown"), seen.record())
+        .await
+        .unwrap();
+    assert!(
+        seen.take(id).is_empty(),
+        "a retried teardown counts nothing"
+    );
+    assert!(!w.user_exists().await);
+}
+
+#[tokio::test]
+async fn a_failed_build_is_observed_where_the_workflow_marks_it_failed() {
+    let Some(w) = world("slofail").await else {
+        return;
+    };
+    let seen = Seen::default();
+    let id = w.request.id();
+    w.approve().await;
+    tasks::provision(&w.ports, fixture("provision"))
+        .await
+        .unwrap();
+
+    w.ports.clock.advance(time::Duration::seconds(5));
+    tasks::teardown_observed(&w.ports, fixture("cleanup"), seen.record())
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.take(id),
+        [("TeardownSucceeded", 1.0)],
+        "the Catch's cleanup"
+    );
+    w.ports.clock.advance(time::Duration::seconds(5));
+    let p = &w.ports;
+    tasks::notify_observed(&p.store, &p.chat, &p.clock, fixture("fail"), seen.record())
+        .await
+        .unwrap();
+    assert_eq!(seen.take(id), [("BuildFailed", 1.0)]);
+    w.ports.clock.advance(time::Duration::seconds(5));
+    tasks::notify_observed(&p.store, &p.chat, &p.clock, fixture("fail"), seen.record())
+        .await
+        .unwrap();
+    assert!(seen.take(id).is_empty(), "a retried fail counts nothing");
+    assert!(!w.user_exists().await);
+}

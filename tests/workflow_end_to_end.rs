@@ -26,7 +26,7 @@ use powerpole_local::{
     AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, TaskHandlers,
     ThisMachine,
 };
-use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
@@ -46,8 +46,15 @@ const CLUSTER: &str = "e2e-orders";
 const SPEED: f64 = 150.0;
 const PATIENCE: Duration = Duration::from_secs(30);
 
-type Tasks =
-    BrokerTasks<Arc<MemoryStore>, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+type Tasks = BrokerTasks<
+    Arc<MemoryStore>,
+    SecretFiles,
+    ThisMachine,
+    MySqlAccounts,
+    SlackChat,
+    ScaledClock,
+    AuditFiles,
+>;
 type Runner = AslRunner<ScaledClock, Tasks>;
 
 struct World {
@@ -76,6 +83,7 @@ async fn world(tag: &str) -> Option<World> {
 /// As [`world`], with the broker reaching MariaDB through `proxy` (to take the server away).
 async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
     let url = powerpole_testkit::mysql_admin_url()?;
+    let audit_log = powerpole_testkit::mysql_audit_log()?;
     let admin: MySqlConnectOptions = url.parse().unwrap();
     let broker_admin = proxy.map_or_else(|| admin.clone(), |p| admin.clone().port(p.port));
     let slack = FakeSlack::start().await.unwrap();
@@ -112,6 +120,7 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         clock,
         cluster: cluster.clone(),
         broker_admin,
+        audit_log,
         db: dir.join("runner.sqlite"),
     };
     let runner = parts.runner().await;
@@ -148,6 +157,7 @@ struct Parts {
     clock: ScaledClock,
     cluster: ClusterPolicy,
     broker_admin: MySqlConnectOptions,
+    audit_log: PathBuf,
     db: PathBuf,
 }
 
@@ -169,6 +179,10 @@ impl Parts {
             clock: self.clock,
             clusters: vec![self.cluster.clone()],
         })
+        .with_receipt_sources(
+            AuditFiles::new().with_cluster(self.cluster.cluster.clone(), &self.audit_log),
+            powerpole_local::NoBastionSessions,
+        )
     }
 
     /// A runner on the state file: a new one resumes whatever the last one left running.
@@ -266,6 +280,32 @@ impl World {
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("no DM containing {text:?}; DMs: {:?}", self.dms()))
+    }
+
+    /// Waits for the session receipt posted in the thread of the card `ts`, and checks it came
+    /// after the requester was told access ended, and only once.
+    async fn receipt(&self, ts: &str) -> FakeCall {
+        let in_thread = |c: &FakeCall| {
+            c.method == "chat.postMessage"
+                && c.str("channel") == Some(APPROVERS)
+                && c.str("thread_ts") == Some(ts)
+        };
+        self.slack.wait_for_calls_where(PATIENCE, in_thread).await;
+        let calls = self.slack.calls();
+        let receipt_at = calls.iter().position(in_thread).unwrap();
+        let ended_at = calls
+            .iter()
+            .position(|c| {
+                c.str("channel") == Some(self.requester.as_str())
+                    && c.str("text").is_some_and(|t| t.contains("has ended"))
+            })
+            .expect("the requester is told access ended");
+        assert!(
+            ended_at < receipt_at,
+            "the receipt comes after the ended DM"
+        );
+        assert_eq!(calls.iter().filter(|c| in_thread(c)).count(), 1);
+        calls[receipt_at].clone()
     }
 
     async fn finished(&self, name: &str) -> ExecutionStatus {
@@ -382,6 +422,21 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
     );
     let card = w.slack.calls_to("chat.update").pop().unwrap();
     assert!(card.body["blocks"].to_string().contains("access has ended"));
+    let receipt = w.receipt(&ts).await;
+    assert!(
+        receipt
+            .str("text")
+            .unwrap()
+            .contains(&request.id().to_string()),
+        "{:?}",
+        receipt.str("text")
+    );
+    let shown = receipt.body["blocks"].to_string();
+    assert!(
+        shown.contains(&format!("<@{APPROVER}>")),
+        "who approved: {shown}"
+    );
+    assert!(shown.contains("no bastion in local mode"), "{shown}");
     let entered: Vec<String> = w
         .runner
         .history(&request.id().to_string())
@@ -405,8 +460,10 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
             "Warn",
             "WaitForEnd",
             "Teardown",
+            "WaitForAuditLog",
+            "Receipt",
         ],
-        "a normal request takes 11 state transitions (target: at most 15)"
+        "a normal request takes 13 state transitions (target: at most 15)"
     );
 }
 
@@ -503,6 +560,7 @@ async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
         !w.dms().iter().any(|t| t.contains("ends at")),
         "no warning after an early end"
     );
+    w.receipt(&ts).await;
 }
 
 /// A TCP forwarder to MariaDB that can be cut: afterwards new connections are refused and open

@@ -223,6 +223,10 @@ def registry_operations(root: str) -> dict:
     return ops
 
 
+# Methods a client has that are not operations (used when the cargo registry is not there).
+NOT_OPERATIONS = {"clone", "config", "to_owned", "as_ref"}
+
+
 def sdk_calls(root: str) -> tuple:
     """{"service.operation": [files]} of the SDK calls in crates/aws/src and lambdas/, and problems."""
     registry = registry_operations(root)
@@ -238,6 +242,10 @@ def sdk_calls(root: str) -> tuple:
         if not services:
             continue
         names = set(re.findall(r"\bclient\s*\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", code))
+        if all(service in registry for service in services):
+            names = {n for n in names if any(n in registry[s] for s in services)}
+        else:
+            names -= NOT_OPERATIONS
         for service in services:
             for name in re.findall(r"\.\s*([a-z][a-z0-9_]*)\s*\(\s*\)", code):
                 if name in registry.get(service, ()):
@@ -427,6 +435,37 @@ def check(root: str = ROOT, terraform: str | None = None) -> list:
         in_vpc = lambdas[key].get("vpc") is True
         if in_vpc != reviewed.LAMBDAS[key]["vpc"]:
             problems.append(f"{key}: vpc is {in_vpc} in terraform but {reviewed.LAMBDAS[key]['vpc']} in the review")
+    problems += check_metrics(root, terraform, module)
+    return problems
+
+
+def check_metrics(root: str, terraform: str, module: Module) -> list:
+    """The alarms and dashboard use the namespace, dimension and metric names the Lambdas print."""
+    emf_path = os.path.join(root, "lambdas", "shared", "src", "emf.rs")
+    slo_path = os.path.join(root, "crates", "core", "src", "slo.rs")
+    if not (os.path.exists(emf_path) and os.path.exists(slo_path)):
+        return []
+    emf = non_test(read(emf_path))
+    consts = dict(re.findall(r'pub const (\w+): &str = "([^"]*)";', emf))
+    slo = non_test(read(slo_path))
+    # The metric names: the one `match self` that names them (the units' match is another).
+    blocks = [body_of(slo, m.start()) for m in re.finditer(r"match self\s*\{", slo)]
+    names = next((b for b in blocks if "BuildSucceeded" in b), "")
+    metrics = {a for a, b in re.findall(r'Self::(\w+) => "(\w+)"', names) if a == b}
+    problems = []
+    namespace = module.locals.get("metric_namespace")
+    if namespace != consts.get("NAMESPACE"):
+        problems.append(f"local.metric_namespace is {namespace!r}; the Lambdas print {consts.get('NAMESPACE')!r}")
+    dims = module.locals.get("metric_dimensions", {})
+    if dims != {consts.get("DIMENSION"): consts.get("SERVICE")}:
+        problems.append(f"local.metric_dimensions is {dims}; the Lambdas print {{{consts.get('DIMENSION')!r}: {consts.get('SERVICE')!r}}}")
+    text = read(os.path.join(terraform, "monitoring.tf"))
+    used = set(re.findall(r'metric(?:_name)?\s*=\s*"(\w+)"', text))
+    used |= set(re.findall(r'\[local\.metric_namespace, "(\w+)"\]', text))
+    for name in sorted(used - metrics - {"Errors", "Invocations", "ApproximateNumberOfMessagesVisible", "ExecutionsFailed"}):
+        problems.append(f"monitoring.tf uses the metric {name}, which the Lambdas do not print")
+    for name in sorted(metrics - used):
+        problems.append(f"the Lambdas print {name}, which no alarm or dashboard widget shows")
     return problems
 
 

@@ -16,7 +16,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import consistency  # noqa: E402
 
-COPIED = ["terraform", "lambdas", os.path.join("crates", "aws", "src"), "statemachine", "Cargo.lock"]
+COPIED = [
+    "terraform",
+    "lambdas",
+    os.path.join("crates", "aws", "src"),
+    os.path.join("crates", "core", "src", "slo.rs"),
+    "statemachine",
+    "Cargo.lock",
+]
 
 
 class Checkout:
@@ -154,6 +161,10 @@ class ConsistencyTest(unittest.TestCase):
             "async fn purge(client: &Client) {\n    let _ = client.delete_item().send().await;\n}\n",
         )
         self.assertFinds("dynamodb.delete_item (in crates/aws/src/purge.rs) is not reviewed")
+
+    def test_an_alarm_on_a_metric_nobody_prints_is_found(self):
+        self.checkout.edit("terraform/monitoring.tf", lambda t: t.replace('"TimeToReady"', '"TimeToReadySeconds"', 1))
+        self.assertFinds("monitoring.tf uses the metric TimeToReadySeconds, which the Lambdas do not print")
 
     def test_a_syntax_error_is_found(self):
         self.checkout.edit("terraform/sweep.tf", lambda t: t.replace("resource", "resource {", 1))

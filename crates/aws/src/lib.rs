@@ -8,6 +8,7 @@
 //! | `BastionFleet` | [`Ec2Fleet`] | EC2 |
 //! | `Workflow` | [`StepFunctionsWorkflow`] | Step Functions |
 //! | `AuditSource` | [`CloudWatchAuditSource`] | CloudWatch Logs |
+//! | `SessionLog` | [`CloudWatchSessionLog`] | CloudWatch Logs (Session Manager's group) |
 //!
 //! Every failure is an [`Error`]; AWS failures keep the SDK error as their source and say whether
 //! a retry can help, which is what the Lambdas' `Retryable` / `NonRetryable` error types carry.
@@ -17,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod logs;
 pub mod secrets;
+pub mod sessions;
 pub mod store;
 mod timefmt;
 pub mod workflow;
@@ -25,5 +27,6 @@ pub use bastions::{Ec2Fleet, Ec2FleetSettings};
 pub use error::{Error, Result};
 pub use logs::{AuditLogSettings, CloudWatchAuditSource};
 pub use secrets::{SecretsManagerSettings, SecretsManagerVault};
+pub use sessions::CloudWatchSessionLog;
 pub use store::DynamoDbStore;
 pub use workflow::StepFunctionsWorkflow;

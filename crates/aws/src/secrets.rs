@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::types::Tag;
-use powerpole_core::ports::SecretVault;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use powerpole_core::ports::{SecretVault, StoredSecret};
 use powerpole_core::{DbPassword, DbUsername, RequestId, SecretRef};
 use time::OffsetDateTime;
 use tracing::debug;
@@ -284,6 +284,53 @@ impl SecretsManagerVault {
     }
 
     /// Whether the secret is gone or scheduled for deletion.
+    /// Every request secret under the prefix that is not scheduled for deletion (names under
+    /// the prefix that are not a request id are not the broker's and are left out).
+    ///
+    /// # Errors
+    /// [`Error::Sdk`] when ListSecrets fails.
+    pub async fn stored(&self) -> Result<Vec<StoredSecret>> {
+        let prefix = self.settings.name_prefix();
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(prefix)
+            .build();
+        let mut found = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_secrets()
+                .filters(filter.clone())
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| sdk(SERVICE, "ListSecrets", e))?;
+            for entry in page.secret_list() {
+                let Some(name) = entry.name() else { continue };
+                let Some(id) = name
+                    .strip_prefix(prefix)
+                    .and_then(|rest| RequestId::parse(rest).ok())
+                else {
+                    continue;
+                };
+                let created_at = entry
+                    .created_date()
+                    .and_then(|d| OffsetDateTime::from_unix_timestamp(d.secs()).ok())
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                found.push(StoredSecret {
+                    request: id,
+                    secret: SecretRef(entry.arn().unwrap_or(name).to_owned()),
+                    created_at,
+                });
+            }
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     async fn is_deleted(&self, name: &str) -> Result<bool> {
         match self.client.describe_secret().secret_id(name).send().await {
             Ok(out) => Ok(out.deleted_date.is_some()),
@@ -353,6 +400,10 @@ impl SecretVault for SecretsManagerVault {
 
     async fn delete(&self, id: RequestId) -> powerpole_core::Result<()> {
         Ok(self.remove(id).await?)
+    }
+
+    async fn list(&self) -> powerpole_core::Result<Vec<StoredSecret>> {
+        Ok(self.stored().await?)
     }
 }
 

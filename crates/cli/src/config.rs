@@ -95,6 +95,7 @@ struct RawCluster {
     endpoint: Option<String>,
     max_duration_minutes: Option<i64>,
     levels: Option<Vec<String>>,
+    audit_log: Option<String>,
 }
 
 /// The validated configuration.
@@ -149,6 +150,8 @@ pub struct ClusterConfig {
     pub policy: ClusterPolicy,
     /// How the broker connects as its administrator.
     pub admin: MySqlConnectOptions,
+    /// The server's `server_audit` log file, read for session receipts (optional).
+    pub audit_log: Option<PathBuf>,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -156,6 +159,7 @@ impl fmt::Debug for ClusterConfig {
         f.debug_struct("ClusterConfig")
             .field("policy", &self.policy)
             .field("admin", &"[REDACTED]")
+            .field("audit_log", &self.audit_log)
             .finish()
     }
 }
@@ -436,9 +440,19 @@ impl RawCluster {
             )
         })?;
         let endpoint = self.endpoint.unwrap_or_else(|| admin.get_host().to_owned());
+        let audit_log = match self.audit_log {
+            Some(path) if path.trim().is_empty() => {
+                return Err(problem(
+                    key("audit_log"),
+                    "expected the path of the server's server_audit log file",
+                ));
+            }
+            path => path.map(|p| expand_home(p.trim())),
+        };
         Ok(ClusterConfig {
             policy: policy.with_endpoint(endpoint),
             admin,
+            audit_log,
         })
     }
 }
@@ -482,6 +496,23 @@ mod tests {
         );
         assert_eq!(config.clusters[0].policy.endpoint, "127.0.0.1");
         assert_eq!(config.clusters[0].policy.levels, Permission::ALL.to_vec());
+        assert_eq!(config.clusters[0].audit_log, None);
+    }
+
+    #[test]
+    fn a_cluster_may_name_its_audit_log_file() {
+        let with_log = GOOD.replace(
+            "admin_url = \"mysql://admin:pw@127.0.0.1:3306\"",
+            "admin_url = \"mysql://admin:pw@127.0.0.1:3306\"\naudit_log = \"/var/lib/mysql/server_audit.log\"",
+        );
+        let config = Config::from_toml(&with_log, env(&[])).unwrap();
+        assert_eq!(
+            config.clusters[0].audit_log.as_deref(),
+            Some(Path::new("/var/lib/mysql/server_audit.log"))
+        );
+        let empty = with_log.replace("/var/lib/mysql/server_audit.log", " ");
+        let err = Config::from_toml(&empty, env(&[])).unwrap_err();
+        assert_eq!(err.key, "clusters[0].audit_log");
     }
 
     #[test]

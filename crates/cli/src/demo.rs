@@ -104,6 +104,7 @@ async fn drive(
             )
             .with_endpoint(admin.get_host()),
             admin: admin.clone(),
+            audit_log: None,
         }],
     };
     crate::serve::check_clusters(&config).await?;

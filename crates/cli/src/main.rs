@@ -1,14 +1,18 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
-//! and a preview of what a request would create (`preview`).
+//! its sweeper (`sweep`), its service-level figures (`slo`), a request's session receipt
+//! (`audit`), and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
 )]
 
+mod audit;
 mod config;
 mod demo;
 mod requests;
 mod serve;
+mod sweep;
+mod slo;
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -57,6 +61,46 @@ enum Command {
         #[command(subcommand)]
         what: RequestsCommand,
     },
+    /// Sweeps once: settles requests the workflow left behind and removes DB users and secrets
+    /// no live request owns (what the sweep Lambda does every 5 minutes on AWS). Safe while
+    /// `serve` runs; exits 1 when something could not be done (the next sweep retries).
+    Sweep {
+        /// The configuration file.
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// Minutes past a deadline left to the workflow before the sweeper acts.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=240))]
+        grace_minutes: u16,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows the service-level figures of the broker's state, each objective met or missed:
+    /// build success, time to ready and to approve, teardowns, oldest live bastion and DB user.
+    Slo {
+        /// The configuration file (its state directory is read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// Over at most this many of the most recent requests.
+        #[arg(long, default_value_t = slo::MAX_REQUESTS)]
+        limit: usize,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows a request's session receipt: who asked and approved, the window granted and used,
+    /// statements by kind, every DDL/DCL statement, failures, tables touched (read from the
+    /// clusters' `audit_log` files).
+    Audit {
+        /// The configuration file (its state directory and audit log files are read).
+        #[arg(long, short, env = "POWERPOLE_CONFIG")]
+        config: PathBuf,
+        /// The request id.
+        id: String,
+        /// JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows the DB user name and the grants a request would create, without creating anything.
     Preview {
         /// The requester's e-mail address as Slack reports it.
@@ -100,6 +144,22 @@ fn main() -> ExitCode {
         }),
         Command::Requests { config, what } => {
             runtime().and_then(|rt| rt.block_on(requests(&config, what)))
+        }
+        Command::Sweep {
+            config,
+            grace_minutes,
+            json,
+        } => runtime().and_then(|rt| {
+            powerpole_slack::install_crypto_provider();
+            rt.block_on(sweep(&config, grace_minutes, json))
+        }),
+        Command::Slo {
+            config,
+            limit,
+            json,
+        } => runtime().and_then(|rt| rt.block_on(slo(&config, limit, json))),
+        Command::Audit { config, id, json } => {
+            runtime().and_then(|rt| rt.block_on(audit(&config, &id, json)))
         }
     };
     match outcome {
@@ -160,6 +220,31 @@ async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Resu
         RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
     };
     println!("{shown}");
+    Ok(())
+}
+
+async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let grace = time::Duration::minutes(i64::from(grace_minutes));
+    let outcome = sweep::run(&config, grace, json).await?;
+    println!("{}", outcome.shown);
+    if outcome.problems > 0 {
+        anyhow::bail!("{} problem(s) left for the next sweep", outcome.problems);
+    }
+    Ok(())
+}
+
+async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let store = requests::open(&config.state_dir).await?;
+    let now = slo::broker_now(&config.state_dir, config.clock_speed);
+    println!("{}", slo::show(&store, limit, now, as_json).await?);
+    Ok(())
+}
+
+async fn audit(path: &std::path::Path, id: &str, as_json: bool) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    println!("{}", audit::show(&config, id, as_json).await?);
     Ok(())
 }
 

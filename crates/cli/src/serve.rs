@@ -17,10 +17,10 @@ use hyper_util::rt::TokioIo;
 use powerpole_core::Clock as _;
 use powerpole_lambda::tasks::AccessPorts;
 use powerpole_local::{
-    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, SqliteStore,
-    ThisMachine,
+    AslRunner, BrokerTasks, Definition, NoBastionSessions, RunnerOptions, ScaledClock, SecretFiles,
+    SqliteStore, ThisMachine,
 };
-use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
@@ -37,7 +37,19 @@ pub const DEFINITION: &str = include_str!("../../../statemachine/powerpole.asl.j
 const MAX_BODY: usize = 128 * 1024;
 
 type Store = Arc<SqliteStore>;
-type Tasks = BrokerTasks<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+/// The ports the local broker's tasks and the sweeper use.
+pub type LocalPorts =
+    AccessPorts<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
+type Tasks = BrokerTasks<
+    Store,
+    SecretFiles,
+    ThisMachine,
+    MySqlAccounts,
+    SlackChat,
+    ScaledClock,
+    AuditFiles,
+    NoBastionSessions,
+>;
 /// The runner of the broker's state machine.
 pub type Runner = AslRunner<ScaledClock, Tasks>;
 type Ingress = SlackIngress<Store, Runner, ScaledClock>;
@@ -97,6 +109,18 @@ fn summary(e: &sqlx::Error) -> String {
     }
 }
 
+/// The audit log files of the clusters that name one (`audit_log`), for session receipts.
+#[must_use]
+pub fn audit_files(config: &Config) -> AuditFiles {
+    config
+        .clusters
+        .iter()
+        .fold(AuditFiles::new(), |files, c| match &c.audit_log {
+            Some(path) => files.with_cluster(c.policy.cluster.clone(), path),
+            None => files,
+        })
+}
+
 /// The clock, continuing the timeline of the state directory across restarts: a compressed
 /// clock keeps its time when the broker is restarted, so waits end when they should.
 ///
@@ -121,6 +145,48 @@ pub fn clock(state_dir: &Path, speed: f64) -> anyhow::Result<ScaledClock> {
     Ok(ScaledClock::starting_at(at, speed)?)
 }
 
+/// The ports of the local broker: the SQLite store in `pool`, secret files in the state
+/// directory, this machine as the bastion, the configured MySQL servers, Slack.
+///
+/// # Errors
+/// When the store's tables, the secrets directory or the Slack client cannot be set up.
+pub async fn ports(
+    config: &Config,
+    pool: &sqlx::SqlitePool,
+    clock: ScaledClock,
+) -> anyhow::Result<LocalPorts> {
+    let store = Arc::new(SqliteStore::open(pool.clone()).await?);
+    let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
+    let web = SlackWebApi::new(
+        config.slack.bot_token.clone().into(),
+        &config.slack.api_url,
+        RetryPolicy::default(),
+    )?;
+    let mut chat = SlackChat::new(web, &config.slack.approvers_channel);
+    if let Some(channel) = &config.slack.requests_channel {
+        chat = chat.with_requests_channel(channel);
+    }
+    let accounts = config
+        .clusters
+        .iter()
+        .fold(MySqlAccounts::new(), |accounts, c| {
+            accounts.with_cluster(
+                c.policy.cluster.clone(),
+                c.admin.clone(),
+                AccountSettings::new(),
+            )
+        });
+    Ok(AccessPorts {
+        store,
+        vault,
+        fleet: ThisMachine,
+        accounts,
+        chat,
+        clock,
+        clusters: config.clusters.iter().map(|c| c.policy.clone()).collect(),
+    })
+}
+
 impl Broker {
     /// Wires the broker from `config`: opens the state, resumes unfinished executions.
     ///
@@ -130,37 +196,13 @@ impl Broker {
         create_private_dir(&config.state_dir)?;
         let clock = clock(&config.state_dir, config.clock_speed)?;
         let pool = powerpole_local::sqlite::open(database(&config.state_dir)).await?;
-        let store = Arc::new(SqliteStore::open(pool.clone()).await?);
-        let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
-        let web = SlackWebApi::new(
-            config.slack.bot_token.clone().into(),
-            &config.slack.api_url,
-            RetryPolicy::default(),
-        )?;
-        let mut chat = SlackChat::new(web.clone(), &config.slack.approvers_channel);
-        if let Some(channel) = &config.slack.requests_channel {
-            chat = chat.with_requests_channel(channel);
-        }
-        let clusters: Vec<_> = config.clusters.iter().map(|c| c.policy.clone()).collect();
-        let accounts = config
-            .clusters
-            .iter()
-            .fold(MySqlAccounts::new(), |accounts, c| {
-                accounts.with_cluster(
-                    c.policy.cluster.clone(),
-                    c.admin.clone(),
-                    AccountSettings::new(),
-                )
-            });
-        let tasks = BrokerTasks::new(AccessPorts {
-            store: store.clone(),
-            vault,
-            fleet: ThisMachine,
-            accounts,
-            chat: chat.clone(),
-            clock,
-            clusters: clusters.clone(),
-        });
+        let ports = ports(config, &pool, clock).await?;
+        let store = ports.store.clone();
+        let chat = ports.chat.clone();
+        let web = chat.web().clone();
+        let clusters = ports.clusters.clone();
+        let tasks = BrokerTasks::new(ports)
+            .with_receipt_sources(audit_files(config), NoBastionSessions);
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;
         let runner =
             AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;
@@ -259,7 +301,11 @@ fn response(reply: &Reply) -> Response<Full<Bytes>> {
     response
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+/// Creates `dir` (and its parents) readable by this user only.
+///
+/// # Errors
+/// When it cannot be created.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt as _;
     std::fs::DirBuilder::new()
         .recursive(true)

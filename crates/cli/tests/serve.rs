@@ -428,3 +428,112 @@ async fn bad_configuration_stops_the_broker_with_one_line_naming_the_key() {
         );
     }
 }
+
+/// Multi-threaded: the fake Slack answers the sweep process while the test waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn powerpole_sweep_removes_what_no_request_owns_and_leaves_an_active_request_alone() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SWEEP001";
+    slack.set_user_email(
+        requester,
+        &format!("serve.sweep.{}@example.com", std::process::id()),
+    );
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let dir = temp_dir("sweep");
+    let port = free_port();
+    let config = write_config(&dir, &slack.api_url(), 10, port);
+    let broker = Broker::start(&dir, &config, port, &admin_url).await;
+    let id = request_and_approve(&broker, &slack, requester).await;
+    let active_user = broker.show(&id, &admin_url)["db_user"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A DB user and a secret file of a request the state never held.
+    let cluster = powerpole_core::ClusterId::parse("serve-orders").unwrap();
+    let accounts = powerpole_mysql::MySqlAccounts::new().with_cluster(
+        cluster.clone(),
+        admin.clone(),
+        powerpole_mysql::AccountSettings::new(),
+    );
+    let unknown = powerpole_core::RequestId::parse("01JDX0000000000000000SWEEP").unwrap();
+    let stray = format!("stray-{:x}", std::process::id());
+    powerpole_core::ports::DbAccounts::create(
+        &accounts,
+        &cluster,
+        unknown,
+        &powerpole_core::DbUsername::parse(&stray).unwrap(),
+        &powerpole_core::DbPassword::generate(),
+        &powerpole_core::GrantPlan::new(powerpole_core::Permission::Read, []).unwrap(),
+    )
+    .await
+    .unwrap();
+    let stray_secret = dir.join("state/secrets").join(format!("{unknown}.json"));
+    std::fs::write(&stray_secret, "{}").unwrap();
+    let sweep = |json: bool| {
+        let mut args = vec!["sweep", "--config", config.to_str().unwrap()];
+        if json {
+            args.push("--json");
+        }
+        powerpole(&args, &admin_url).output().unwrap()
+    };
+
+    let out = sweep(true);
+
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let removed: Vec<(String, bool)> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["request_id"] == unknown.to_string())
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_owned(),
+                a["orphan"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        [("account".to_owned(), true), ("secret".to_owned(), true)]
+    );
+    assert!(
+        !report["actions"].to_string().contains(&id),
+        "the active request is left alone: {report}"
+    );
+    assert!(!user_exists(&admin, &stray).await);
+    assert!(!stray_secret.exists());
+    assert!(user_exists(&admin, &active_user).await);
+    assert_eq!(broker.show(&id, &admin_url)["state"], "active");
+    let told = wait_for(&slack, "sweep report", |c| {
+        c.method == "chat.postMessage"
+            && c.str("channel") == Some(APPROVERS)
+            && c.str("text").is_some_and(|t| t.contains(&stray))
+    })
+    .await;
+    assert!(told.ok());
+
+    let again = sweep(false);
+    assert!(again.status.success());
+    let text = String::from_utf8(again.stdout).unwrap();
+    assert!(text.contains("0 action(s), 0 problem(s)"), "{text}");
+    assert!(text.contains("oldest DB user left: "), "{text}");
+
+    drop(broker);
+    powerpole_core::ports::DbAccounts::remove(
+        &accounts,
+        &cluster,
+        &powerpole_core::DbUsername::parse(&active_user).unwrap(),
+    )
+    .await
+    .unwrap();
+}

@@ -12,7 +12,9 @@ pub mod lifecycle;
 pub mod memory;
 pub mod policy;
 pub mod ports;
+pub mod receipt;
 pub mod resources;
+pub mod slo;
 pub mod usecases;
 pub mod window;
 
@@ -27,5 +29,6 @@ pub use lifecycle::{
 };
 pub use memory::MemoryStore;
 pub use policy::{ClusterPolicy, RequestForm};
+pub use receipt::{Gathered, Receipt, StatementKind};
 pub use resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
 pub use window::{AccessWindow, WindowPolicy};

@@ -11,12 +11,13 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
-use crate::ports::RequestStore;
+use crate::ports::{Orphan, RequestStore};
 
 /// Requests kept in a map behind a mutex.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     requests: Mutex<BTreeMap<RequestId, AccessRequest>>,
+    orphans: Mutex<Vec<Orphan>>,
 }
 
 impl MemoryStore {
@@ -80,5 +81,29 @@ impl RequestStore for MemoryStore {
             .collect();
         due.sort_by_key(|r| (r.deadline(), r.id()));
         Ok(due)
+    }
+
+    async fn record_orphan(&self, orphan: &Orphan) -> Result<bool> {
+        let mut orphans = self.orphans.lock().unwrap_or_else(PoisonError::into_inner);
+        if orphans.iter().any(|o| o.key() == orphan.key()) {
+            return Ok(false);
+        }
+        orphans.push(orphan.clone());
+        Ok(true)
+    }
+
+    async fn orphans(&self, limit: usize) -> Result<Vec<Orphan>> {
+        let mut orphans = self
+            .orphans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        orphans.sort_by(|a, b| {
+            b.found_at
+                .cmp(&a.found_at)
+                .then_with(|| a.key().cmp(&b.key()))
+        });
+        orphans.truncate(limit);
+        Ok(orphans)
     }
 }

@@ -13,7 +13,9 @@ use crate::error::Result;
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
+use crate::receipt::{BastionSession, Gathered, Receipt};
 pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
+pub use crate::usecases::{SweepAction, SweepReport};
 use crate::window::AccessWindow;
 
 /// Durable record of requests and their events (DynamoDB on AWS, SQLite locally).
@@ -52,6 +54,71 @@ pub trait RequestStore: Send + Sync {
         state: RequestState,
         before: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send;
+
+    /// Records something the broker made that no request owns, once per kind and resource:
+    /// `false` when that orphan is already recorded (a second sweeper, or a retry).
+    fn record_orphan(&self, orphan: &Orphan) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The recorded orphans, newest first, at most `limit`.
+    fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send;
+}
+
+/// Something the broker made (a DB user, a secret, a bastion) that no request owns, found and
+/// removed by the sweeper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    /// What it was.
+    pub kind: ResourceKind,
+    /// Its name: `user@cluster`, the secret's name, the instance id.
+    pub resource: String,
+    /// The request its tag or registration names, when it names one the store does not hold.
+    pub request: Option<RequestId>,
+    /// When the sweeper found it.
+    pub found_at: OffsetDateTime,
+    /// What the sweeper did about it.
+    pub detail: String,
+}
+
+impl Orphan {
+    /// The orphan's identity: kind and resource.
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.kind.as_str(), self.resource)
+    }
+}
+
+/// The kinds of things the broker creates outside the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    /// A DB user on a cluster.
+    Account,
+    /// A password secret.
+    Secret,
+    /// A bastion instance.
+    Bastion,
+}
+
+impl ResourceKind {
+    /// The stored name: `account`, `secret`, `bastion`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Secret => "secret",
+            Self::Bastion => "bastion",
+        }
+    }
+
+    /// The kind a stored name stands for, if it is one.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "account" => Some(Self::Account),
+            "secret" => Some(Self::Secret),
+            "bastion" => Some(Self::Bastion),
+            _ => None,
+        }
+    }
 }
 
 /// Where the one-time password lives (Secrets Manager, or a 0600 file locally).
@@ -70,6 +137,20 @@ pub trait SecretVault: Send + Sync {
 
     /// Deletes the request's secret at once (no recovery window); deleting twice is fine.
     fn delete(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every request secret the vault holds, for the sweeper.
+    fn list(&self) -> impl Future<Output = Result<Vec<StoredSecret>>> + Send;
+}
+
+/// A request secret the vault holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSecret {
+    /// The request it was stored for.
+    pub request: RequestId,
+    /// Where it is.
+    pub secret: SecretRef,
+    /// When it was stored.
+    pub created_at: OffsetDateTime,
 }
 
 /// Throw-away bastions reachable only through SSM (EC2 on AWS; the local machine locally).
@@ -207,6 +288,16 @@ pub trait Chat: Send + Sync {
         user: &SlackUserId,
         notice: &Notice,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Tells the approvers' channel what a sweep removed or settled.
+    fn report_sweep(&self, report: &SweepReport) -> impl Future<Output = Result<()>> + Send;
+
+    /// Posts the request's session receipt as a reply in the approval card's thread.
+    fn post_receipt(
+        &self,
+        card: &MessageRef,
+        receipt: &Receipt,
+    ) -> impl Future<Output = Result<MessageRef>> + Send;
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.
@@ -346,6 +437,18 @@ pub trait AuditSource: Send + Sync {
     ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send;
 }
 
+/// The SSM Session Manager log of the bastions (CloudWatch Logs on AWS; locally there is no
+/// bastion).
+pub trait SessionLog: Send + Sync {
+    /// The sessions opened on `bastion` within `window` (plus the adapter's grace period), oldest
+    /// first; [`Gathered::Unavailable`] when there is no bastion or no session log to read.
+    fn sessions(
+        &self,
+        bastion: Option<&BastionId>,
+        window: &AccessWindow,
+    ) -> impl Future<Output = Result<Gathered<Vec<BastionSession>>>> + Send;
+}
+
 /// A shared store is a store: the local broker hands one to the Slack endpoints and to the
 /// workflow's tasks.
 impl<T: RequestStore> RequestStore for std::sync::Arc<T> {
@@ -378,5 +481,13 @@ impl<T: RequestStore> RequestStore for std::sync::Arc<T> {
         before: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
         T::due(self, state, before)
+    }
+
+    fn record_orphan(&self, orphan: &Orphan) -> impl Future<Output = Result<bool>> + Send {
+        T::record_orphan(self, orphan)
+    }
+
+    fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send {
+        T::orphans(self, limit)
     }
 }

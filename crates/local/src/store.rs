@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `store_requests` | request | `id` (ULID, primary key), `requester`, `db_username`, `cluster`, `region`, `permission`, `reason`, `window_start`, `window_end`, `state`, `version` (number of events), `deadline` (only while something is due), `card_channel`, `card_ts`, `approval_token`, `bastion_id`, `secret_ref` (references, never a secret value) |
 //! | `store_events` | event | `request_id`, `seq` (0, 1, …; primary key with `request_id`), `at`, `actor`, `kind`, `detail` |
+//! | `store_orphans` | thing the sweeper removed that no request owned | `key` (`<kind>:<resource>`, primary key), `kind`, `resource`, `request_id` (the one it named, if any), `found_at`, `detail` |
 //!
 //! Indexes: `store_requests_by_requester (requester, id)` for a person's requests newest first
 //! (ULIDs sort by creation time), and the partial `store_requests_due (state, deadline, id)
@@ -19,7 +20,7 @@
 //! lifecycle and checked against its stored state and version, so a row edited by hand is
 //! refused rather than trusted.
 
-use powerpole_core::ports::RequestStore;
+use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState, Resources,
@@ -69,7 +70,23 @@ const SCHEMA: &[&str] = &[
         detail TEXT NOT NULL,
         PRIMARY KEY (request_id, seq)
     ) STRICT, WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS store_orphans (
+        key TEXT PRIMARY KEY NOT NULL,
+        kind TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        request_id TEXT,
+        found_at TEXT NOT NULL,
+        detail TEXT NOT NULL
+    ) STRICT",
+    "CREATE INDEX IF NOT EXISTS store_orphans_newest ON store_orphans (found_at, key)",
 ];
+
+const INSERT_ORPHAN: &str =
+    "INSERT INTO store_orphans (key, kind, resource, request_id, found_at, detail)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING";
+
+const ORPHANS: &str = "SELECT kind, resource, request_id, found_at, detail FROM store_orphans
+    ORDER BY found_at DESC, key LIMIT ?1";
 
 /// A request row joined with its events, one result row per event (`LEFT JOIN`, so a request
 /// whose events are gone still comes back and is refused).
@@ -520,6 +537,47 @@ impl RequestStore for SqliteStore {
             )
             .await?)
     }
+
+    async fn record_orphan(&self, orphan: &Orphan) -> PortResult<bool> {
+        let done = sqlx::query(INSERT_ORPHAN)
+            .bind(orphan.key())
+            .bind(orphan.kind.as_str())
+            .bind(&orphan.resource)
+            .bind(orphan.request.map(|id| id.to_string()))
+            .bind(timestamp(orphan.found_at))
+            .bind(&orphan.detail)
+            .execute(&self.pool)
+            .await
+            .map_err(Error::store("record orphan"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn orphans(&self, limit: usize) -> PortResult<Vec<Orphan>> {
+        let rows = sqlx::query(ORPHANS)
+            .bind(sql_count(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(Error::store("list orphans"))?;
+        Ok(rows.iter().map(orphan).collect::<Result<Vec<_>>>()?)
+    }
+}
+
+fn orphan(row: &SqliteRow) -> Result<Orphan> {
+    let kind: String = column(row, "kind")?;
+    let request: Option<String> = column(row, "request_id")?;
+    let found_at: String = column(row, "found_at")?;
+    Ok(Orphan {
+        kind: ResourceKind::parse(&kind)
+            .ok_or_else(|| Error::corrupt("orphan record", format!("kind {kind:?}")))?,
+        resource: column(row, "resource")?,
+        request: request
+            .map(|id| RequestId::parse(&id))
+            .transpose()
+            .map_err(|e| Error::corrupt("orphan record", e))?,
+        found_at: OffsetDateTime::parse(&found_at, &Rfc3339)
+            .map_err(|e| Error::corrupt("orphan record", e))?,
+        detail: column(row, "detail")?,
+    })
 }
 
 #[cfg(test)]

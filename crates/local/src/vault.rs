@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use powerpole_core::ports::{SecretRef, SecretVault};
+use powerpole_core::ports::{SecretRef, SecretVault, StoredSecret};
 use powerpole_core::{DbPassword, DbUsername, RequestId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -124,6 +124,37 @@ impl SecretVault for SecretFiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(backend(format!("cannot delete the secret of {id}: {e}"))),
         }
+    }
+
+    async fn list(&self) -> powerpole_core::Result<Vec<StoredSecret>> {
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| backend(format!("cannot list {}: {e}", self.dir.display())))?;
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| backend(format!("cannot list {}: {e}", self.dir.display())))?;
+            let path = entry.path();
+            let Some(id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+                .and_then(|n| RequestId::parse(n).ok())
+            else {
+                continue;
+            };
+            let created_at = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(OffsetDateTime::from)
+                .map_err(|e| backend(format!("cannot read {}: {e}", path.display())))?;
+            found.push(StoredSecret {
+                request: id,
+                secret: SecretRef(path.display().to_string()),
+                created_at,
+            });
+        }
+        found.sort_by_key(|s| s.request);
+        Ok(found)
     }
 }
 

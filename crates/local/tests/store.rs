@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use common::{T0, TempDb, finished, invoke, runner_on};
-use powerpole_core::ports::RequestStore;
+use powerpole_core::ports::{Orphan, RequestStore};
 use powerpole_core::{
     AccessRequest, Actor, BastionId, Component, Error, ManualClock, MessageRef, RequestId,
     RequestState, SecretRef, SlackUserId, TaskToken, Transition,
@@ -89,6 +89,14 @@ mod on_file {
             before: OffsetDateTime,
         ) -> powerpole_core::Result<Vec<AccessRequest>> {
             self.store.due(state, before).await
+        }
+
+        async fn record_orphan(&self, orphan: &Orphan) -> powerpole_core::Result<bool> {
+            self.store.record_orphan(orphan).await
+        }
+
+        async fn orphans(&self, limit: usize) -> powerpole_core::Result<Vec<Orphan>> {
+            self.store.orphans(limit).await
         }
     }
 

@@ -1,13 +1,15 @@
 //! The core's [`Chat`] and [`Directory`] ports over the Slack Web API.
 //!
 //! [`SlackChat`] posts the approval card to the approvers' channel and redraws it in place,
-//! sends notices as direct messages, and acknowledges requests in an optional public channel.
+//! sends notices as direct messages, posts the session receipt in the card's thread, and
+//! acknowledges requests in an optional public channel.
 //! [`SlackDirectory`] finds a person's e-mail address. What is shown comes from
 //! [`crate::views`]; failures reach the core as [`powerpole_core::Error::Backend`] with
 //! `system: "slack"`, retryable for rate limits, Slack 5xx and lost connections only.
 
+use powerpole_core::ports::SweepReport;
 use powerpole_core::ports::{Chat, Directory, Notice};
-use powerpole_core::{AccessRequest, Email, MessageRef, SlackUserId};
+use powerpole_core::{AccessRequest, Email, MessageRef, Receipt, SlackUserId};
 use serde_json::Value;
 
 use crate::views;
@@ -99,6 +101,25 @@ impl Chat for SlackChat {
         let (text, blocks) = parts(&message);
         self.web.post_message(user.as_str(), text, blocks).await?;
         Ok(())
+    }
+
+    async fn report_sweep(&self, report: &SweepReport) -> powerpole_core::Result<()> {
+        let message = views::sweep_report(report);
+        let (text, blocks) = parts(&message);
+        self.web
+            .post_message(&self.approvers_channel, text, blocks)
+            .await?;
+        Ok(())
+    }
+
+    async fn post_receipt(
+        &self,
+        card: &MessageRef,
+        receipt: &Receipt,
+    ) -> powerpole_core::Result<MessageRef> {
+        let message = crate::receipt_view::receipt_message(receipt);
+        let (text, blocks) = parts(&message);
+        Ok(self.web.post_reply(card, text, blocks).await?)
     }
 }
 

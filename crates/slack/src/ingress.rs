@@ -8,6 +8,7 @@
 //! its result becomes Slack's answer: a modal opened, inline modal errors, an ephemeral message.
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
+use powerpole_core::slo::{self, Observation};
 use powerpole_core::usecases::{self, Decided, EndNow, Submission};
 use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestId, RequestState};
 use serde_json::Value;
@@ -84,6 +85,7 @@ pub struct SlackIngress<S, W, C> {
     store: S,
     workflow: W,
     clock: C,
+    observe: fn(&[Observation]),
 }
 
 impl<S, W, C> SlackIngress<S, W, C>
@@ -117,7 +119,15 @@ where
             store,
             workflow,
             clock,
+            observe: |_| {},
         }
+    }
+
+    /// Hands the SLO observations of every decision recorded (`TimeToApprove`) to `observe`
+    /// (the approve Lambda prints them as EMF lines); by default they are dropped.
+    #[must_use]
+    pub fn observed_by(self, observe: fn(&[Observation])) -> Self {
+        Self { observe, ..self }
     }
 
     /// The store the endpoints record requests in.
@@ -282,6 +292,7 @@ where
             self.tell(action, &refusal.to_string()).await;
             return Reply::ack();
         }
+        let now = self.clock.now();
         let outcome = usecases::decide(
             &self.store,
             &self.workflow,
@@ -289,11 +300,12 @@ where
             id,
             &action.user,
             decision,
-            self.clock.now(),
+            now,
         )
         .await;
         match outcome {
             Ok(Decided::Now(request)) => {
+                (self.observe)(&slo::recorded_at(&request, now));
                 tracing::info!(request = %id, by = %action.user, state = %request.state(), "request decided");
             }
             Ok(Decided::Already(request)) => {

@@ -9,7 +9,7 @@
 //!
 //! What the broker shows is rendered by [`views`] as Block Kit JSON and sent by the Web API
 //! client [`SlackWebApi`] (built once, retries rate limits and transient failures), which the
-//! core's ports are implemented on: [`SlackChat`] (`Chat`) and [`SlackDirectory`] (`Directory`).
+//! core's ports are implemented on (the session receipt by [`receipt_view`]): [`SlackChat`] (`Chat`) and [`SlackDirectory`] (`Directory`).
 //! [`ApproverPolicy`] decides who may click Approve or Deny. The Slack app itself is described
 //! by `slack/manifest.yml` at the repository root.
 
@@ -18,6 +18,7 @@ pub mod chat;
 pub mod error;
 pub mod ingress;
 pub mod payload;
+pub mod receipt_view;
 pub mod verify;
 pub mod views;
 pub mod web;

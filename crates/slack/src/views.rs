@@ -6,6 +6,7 @@
 //! for a password: the types that reach this module hold references to secrets, never values.
 
 use powerpole_core::ports::Notice;
+use powerpole_core::usecases::{SweepAction, SweepReport};
 use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -431,6 +432,60 @@ fn message(text: &str, blocks: Vec<Value>) -> Value {
 
 fn simple(text: &str) -> Value {
     message(text, vec![json!({"type": "section", "text": mrkdwn(text)})])
+}
+
+/// The most lines a sweep report lists; the rest are counted.
+pub const SWEEP_REPORT_LINES: usize = 30;
+
+/// The sweeper's message to the approvers' channel: what it settled and removed, and what it
+/// could not do this time.
+#[must_use]
+pub fn sweep_report(report: &SweepReport) -> Value {
+    let mut lines: Vec<String> = report
+        .actions
+        .iter()
+        .map(|action| match action {
+            SweepAction::Settled { request, detail } => {
+                format!("• request `{request}`: {}", escape(detail))
+            }
+            SweepAction::Removed {
+                kind,
+                resource,
+                request,
+                orphan,
+                detail,
+            } => {
+                let owner = match (request, orphan) {
+                    (Some(id), false) => format!(" of request `{id}`"),
+                    (Some(id), true) => format!(" (orphan, named unknown request `{id}`)"),
+                    (None, _) => " (orphan)".to_owned(),
+                };
+                format!(
+                    "• {} `{}`{owner}: {}",
+                    kind.as_str(),
+                    escape(resource),
+                    escape(detail)
+                )
+            }
+        })
+        .collect();
+    lines.extend(
+        report
+            .problems
+            .iter()
+            .map(|p| format!("• :warning: not done, retried next sweep: {}", escape(p))),
+    );
+    let total = lines.len();
+    lines.truncate(SWEEP_REPORT_LINES);
+    if total > SWEEP_REPORT_LINES {
+        lines.push(format!("…and {} more", total - SWEEP_REPORT_LINES));
+    }
+    let text = format!(
+        ":broom: *Sweeper* settled or removed {} thing(s) the workflow left behind\n{}",
+        report.actions.len(),
+        lines.join("\n")
+    );
+    json!({"text": text})
 }
 
 #[cfg(test)]

@@ -236,6 +236,33 @@ impl SlackWebApi {
         })
     }
 
+    /// Posts a reply in the thread of `parent` (`chat.postMessage` with `thread_ts`), without
+    /// broadcasting it to the channel.
+    ///
+    /// # Errors
+    /// [`Error::WebApi`] when Slack refuses (e.g. `thread_not_found`) or keeps failing.
+    pub async fn post_reply(
+        &self,
+        parent: &MessageRef,
+        text: &str,
+        blocks: Option<&Value>,
+    ) -> Result<MessageRef> {
+        #[derive(Deserialize)]
+        struct Posted {
+            channel: String,
+            ts: String,
+        }
+        let body = with_blocks(
+            json!({ "channel": parent.channel, "thread_ts": parent.ts, "text": text }),
+            blocks,
+        );
+        let posted: Posted = self.call("chat.postMessage", Call::Post(&body)).await?;
+        Ok(MessageRef {
+            channel: posted.channel,
+            ts: posted.ts,
+        })
+    }
+
     /// Replaces a message the bot posted (`chat.update`). Without `blocks` the message keeps
     /// its blocks and only the text changes, as Slack does.
     ///

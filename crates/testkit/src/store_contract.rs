@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use powerpole_core::ports::RequestStore;
+use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, Component, DbUsername,
     Email, Error, EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState,
@@ -379,6 +379,49 @@ pub async fn due_queries_find_overdue_requests<S: RequestStore>(store: &S) {
     }
 }
 
+/// An orphan is recorded once per kind and resource, and listed newest first with what it
+/// named.
+pub async fn orphans_are_recorded_once_newest_first<S: RequestStore>(store: &S) {
+    let tag = fresh_user();
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let named = RequestId::generate(now, &mut rand::rng());
+    let older = Orphan {
+        kind: ResourceKind::Account,
+        resource: format!("stray_{}@prod-orders", tag.as_str().to_lowercase()),
+        request: Some(named),
+        found_at: now - Duration::minutes(5),
+        detail: "dropped (0 session(s) killed): request does not exist".into(),
+    };
+    let newer = Orphan {
+        kind: ResourceKind::Bastion,
+        resource: format!("i-{}", tag.as_str().to_lowercase()),
+        request: None,
+        found_at: now,
+        detail: "terminated: it names no request".into(),
+    };
+
+    assert!(store.record_orphan(&older).await.unwrap());
+    assert!(store.record_orphan(&newer).await.unwrap());
+    let again = Orphan {
+        found_at: now + Duration::minutes(5),
+        ..older.clone()
+    };
+    assert!(
+        !store.record_orphan(&again).await.unwrap(),
+        "the same orphan found again is not a second record"
+    );
+
+    let listed: Vec<Orphan> = store
+        .orphans(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.resource.contains(&tag.as_str().to_lowercase()))
+        .collect();
+    assert_eq!(listed, vec![newer, older]);
+    assert!(store.orphans(1).await.unwrap().len() <= 1);
+}
+
 /// Generates one `#[tokio::test]` per contract check for a store built by `$make`, an async
 /// expression returning `Option<Store>` (`None` skips, as the testkit's server look-ups do).
 #[macro_export]
@@ -422,6 +465,12 @@ macro_rules! request_store_contract {
             async fn due_queries_find_overdue_requests() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::due_queries_find_overdue_requests(&store).await;
+            }
+
+            #[tokio::test]
+            async fn orphans_are_recorded_once_newest_first() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::orphans_are_recorded_once_newest_first(&store).await;
             }
         }
     };

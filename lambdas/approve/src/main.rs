@@ -6,7 +6,7 @@
 
 use lambda_http::{run, service_fn};
 use powerpole_lambda::config::{IngressConfig, ProcessEnv};
-use powerpole_lambda::{http, startup_failed, wiring};
+use powerpole_lambda::{emf, http, startup_failed, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -16,6 +16,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let sdk = powerpole_aws::config::load(None).await;
     let ingress = wiring::ingress(&sdk, config)
         .await
-        .map_err(startup_failed)?;
+        .map_err(startup_failed)?
+        .observed_by(emf::emit);
     run(service_fn(|request| http::interactions(&ingress, request))).await
 }

@@ -7,11 +7,18 @@
 use lambda_runtime::{LambdaEvent, run, service_fn};
 use powerpole_lambda::config::{NotifyConfig, ProcessEnv};
 use powerpole_lambda::wiring::{self, NotifyPorts};
-use powerpole_lambda::{TaskError, startup_failed, tasks};
+use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
 use serde_json::Value;
 
 async fn handler(ports: &NotifyPorts, event: LambdaEvent<Value>) -> Result<Value, TaskError> {
-    tasks::notify(&ports.store, &ports.chat, &ports.clock, event.payload).await
+    tasks::notify_observed(
+        &ports.store,
+        &ports.chat,
+        &ports.clock,
+        event.payload,
+        emf::emit,
+    )
+    .await
 }
 
 #[tokio::main]

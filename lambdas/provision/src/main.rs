@@ -9,11 +9,11 @@
 use lambda_runtime::{LambdaEvent, run, service_fn};
 use powerpole_lambda::config::{AccessConfig, ProcessEnv};
 use powerpole_lambda::wiring::{self, AwsAccessPorts};
-use powerpole_lambda::{TaskError, startup_failed, tasks};
+use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
 use serde_json::Value;
 
 async fn handler(ports: &AwsAccessPorts, event: LambdaEvent<Value>) -> Result<Value, TaskError> {
-    tasks::provision(ports, event.payload).await
+    tasks::provision_observed(ports, event.payload, emf::emit).await
 }
 
 #[tokio::main]

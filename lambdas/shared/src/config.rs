@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 
+use powerpole_core::usecases::SweepPolicy;
 use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
 #[cfg(feature = "slack")]
 use powerpole_slack::Approvers;
@@ -44,6 +45,12 @@ pub const BASTION_LAUNCH_TEMPLATE: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE";
 pub const BASTION_LAUNCH_TEMPLATE_VERSION: &str = "POWERPOLE_BASTION_LAUNCH_TEMPLATE_VERSION";
 /// A PEM bundle of the CAs the clusters' TLS certificates are checked against (optional).
 pub const DB_CA_BUNDLE: &str = "POWERPOLE_DB_CA_BUNDLE";
+/// The CloudWatch Logs group Session Manager streams session logs to (optional; the `teardown`
+/// Lambda reads it for session receipts).
+pub const SESSION_LOG_GROUP: &str = "POWERPOLE_SESSION_LOG_GROUP";
+
+/// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
+pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
 
 /// The Slack Web API base URL used when [`SLACK_API_URL`] is not set.
 pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
@@ -669,6 +676,28 @@ pub fn db_ca_bundle(vars: &(impl Vars + ?Sized)) -> Result<Option<PathBuf>, Conf
     }
 }
 
+/// [`SESSION_LOG_GROUP`]: the log group Session Manager streams to; `None` when sessions are
+/// not logged to CloudWatch (receipts then say so).
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is not a log group name (1–512 of `A-Za-z0-9_./#-`).
+pub fn session_log_group(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, ConfigError> {
+    match optional(vars, SESSION_LOG_GROUP) {
+        Some(group)
+            if group.len() > 512
+                || !group
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./#-".contains(c)) =>
+        {
+            Err(ConfigError::invalid(
+                SESSION_LOG_GROUP,
+                "expected a log group name such as /powerpole/ssm-sessions",
+            ))
+        }
+        group => Ok(group),
+    }
+}
+
 /// What every Lambda needs to talk to Slack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackConfig {
@@ -826,6 +855,58 @@ impl AccessConfig {
             bastion,
             db_ca_bundle,
         })
+    }
+}
+
+/// [`SWEEP_GRACE_MINUTES`]: the sweeper's grace period, [`SweepPolicy::DEFAULT_GRACE`] when
+/// unset.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is not a whole number of minutes from 1 to 240.
+pub fn sweep_grace(vars: &(impl Vars + ?Sized)) -> Result<time::Duration, ConfigError> {
+    let Some(text) = optional(vars, SWEEP_GRACE_MINUTES) else {
+        return Ok(SweepPolicy::DEFAULT_GRACE);
+    };
+    match text.parse::<i64>() {
+        Ok(minutes @ 1..=240) => Ok(time::Duration::minutes(minutes)),
+        _ => Err(ConfigError::invalid(
+            SWEEP_GRACE_MINUTES,
+            "expected a whole number of minutes from 1 to 240",
+        )),
+    }
+}
+
+/// What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// The ports' settings, as for `teardown`.
+    pub access: AccessConfig,
+    /// [`SWEEP_GRACE_MINUTES`].
+    pub grace: time::Duration,
+}
+
+impl SweepConfig {
+    /// Reads the `sweep` Lambda's variables.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn from_env(vars: &(impl Vars + ?Sized)) -> Result<Self, ConfigError> {
+        let mut p = Problems::default();
+        let access = p.take(AccessConfig::from_env(vars));
+        let grace = p.take(sweep_grace(vars));
+        let (Some(access), Some(grace)) = (access, grace) else {
+            return Err(p.into_error());
+        };
+        Ok(Self { access, grace })
+    }
+
+    /// The sweeper's policy: the default limits with this grace period.
+    #[must_use]
+    pub fn policy(&self) -> SweepPolicy {
+        SweepPolicy {
+            grace: self.grace,
+            ..SweepPolicy::default()
+        }
     }
 }
 
@@ -1030,6 +1111,17 @@ mod tests {
     }
 
     #[test]
+    fn the_session_log_group_is_optional_and_checked() {
+        assert_eq!(session_log_group(&with(&[])).unwrap(), None);
+        assert_eq!(
+            session_log_group(&with(&[(SESSION_LOG_GROUP, Some(" /powerpole/ssm "))])).unwrap(),
+            Some("/powerpole/ssm".to_owned())
+        );
+        let err = session_log_group(&with(&[(SESSION_LOG_GROUP, Some("/a b"))])).unwrap_err();
+        assert_eq!(err.vars(), vec![SESSION_LOG_GROUP]);
+    }
+
+    #[test]
     fn good_values_give_every_lambda_its_configuration() {
         let vars = good();
         let access = AccessConfig::from_env(&vars).unwrap();
@@ -1063,6 +1155,26 @@ mod tests {
             state_machine_arn(&vars).unwrap(),
             "arn:aws:states:ap-northeast-1:123456789012:stateMachine:powerpole"
         );
+    }
+
+    #[test]
+    fn the_sweeper_reads_the_teardown_variables_and_its_grace_period() {
+        let default = SweepConfig::from_env(&good()).unwrap();
+        assert_eq!(default.grace, SweepPolicy::DEFAULT_GRACE);
+        assert_eq!(default.access, AccessConfig::from_env(&good()).unwrap());
+
+        let set = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(" 30 "))])).unwrap();
+        assert_eq!(set.policy().grace, time::Duration::minutes(30));
+        assert_eq!(set.policy().max_age, SweepPolicy::MAX_AGE);
+
+        for bad in ["0", "241", "15m", "-5"] {
+            let error =
+                SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(bad))])).unwrap_err();
+            assert_eq!(error.vars(), vec![SWEEP_GRACE_MINUTES], "{bad}");
+        }
+        let both = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some("0")), (TABLE, None)]))
+            .unwrap_err();
+        assert_eq!(both.vars(), vec![TABLE, SWEEP_GRACE_MINUTES]);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //!
 //! Two features serve the binaries and stay off for the local runner, which only needs the task
 //! handlers: `aws` adds `wiring` (the AWS, Slack and MySQL adapters built once at cold start),
-//! `http` adds `http` (the Slack endpoints behind API Gateway).
+//! `http` adds `http` (the Slack endpoints behind API Gateway). [`emf`] prints the SLO metrics.
 
 pub mod config;
+pub mod emf;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod tasks;

@@ -3,13 +3,23 @@
 //! `FunctionName`. Each handler parses the payload, calls one core use case and maps the result
 //! to the JSON the state machine reads (or to a [`TaskError`] its `Retry`/`Catch` match).
 //!
+//! The `teardown` function also posts the session receipt ([`receipt`], task `receipt`).
+//!
 //! Payload: `{"task": "<name>", "request_id": "<ULID>", "token"?: "<task token>", "error"?:
 //! {"Error", "Cause"}}` — ids and timestamps only, never a secret.
+//!
+//! The `*_observed` forms also hand the SLO observations of what the step recorded
+//! ([`slo::recorded_at`]) to a sink: the Lambdas print them as EMF lines; the local runner calls
+//! the plain forms, which drop them.
 
 use powerpole_core::ports::{
-    BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, TaskToken,
+    AuditSource, BastionFleet, Chat, DbAccounts, Decision, RequestStore, SecretVault, SessionLog,
+    TaskToken,
 };
-use powerpole_core::usecases::{self, Activation, ApprovalGate, Teardown};
+use powerpole_core::usecases::{
+    self, Activation, ApprovalGate, SweepAction, SweepPolicy, SweepPorts, SweepReport, Teardown,
+};
+use powerpole_core::slo::{self, Observation};
 use powerpole_core::{Clock, ClusterPolicy, RequestId};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -24,6 +34,8 @@ pub const NOTIFY: &str = "notify";
 pub const PROVISION: &str = "provision";
 /// See [`NOTIFY`].
 pub const TEARDOWN: &str = "teardown";
+/// The task of the `teardown` function that posts the session receipt.
+pub const RECEIPT_TASK: &str = "receipt";
 
 /// The payload of a task.
 #[derive(Debug, Deserialize)]
@@ -101,6 +113,26 @@ where
     C: Chat,
     K: Clock,
 {
+    notify_observed(store, chat, clock, payload, |_| {}).await
+}
+
+/// [`notify`], handing `observe` the `BuildFailed` / `TeardownFailed` a `fail` records.
+///
+/// # Errors
+/// As [`notify`].
+pub async fn notify_observed<S, C, K, O>(
+    store: &S,
+    chat: &C,
+    clock: &K,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let now = clock.now();
@@ -138,7 +170,8 @@ where
                 || "a step failed".to_owned(),
                 |e| format!("{} ({})", first_line(&e.message()), e.error),
             );
-            usecases::mark_failed(store, chat, id, &what, now).await?;
+            let request = usecases::mark_failed(store, chat, id, &what, now).await?;
+            observe(&slo::recorded_at(&request, now));
             Ok(json!({}))
         }
         _ => Err(payload.unknown(NOTIFY)),
@@ -181,6 +214,28 @@ where
     C: Chat,
     K: Clock,
 {
+    provision_observed(ports, payload, |_| {}).await
+}
+
+/// [`provision`], handing `observe` the `BuildSucceeded` and `TimeToReady` an `activate`
+/// records.
+///
+/// # Errors
+/// As [`provision`].
+pub async fn provision_observed<S, V, F, A, C, K, O>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let p = ports;
@@ -210,7 +265,10 @@ where
         "activate" => {
             let now = p.clock.now();
             match usecases::activate(&p.store, &p.fleet, &p.chat, &p.clusters, id, now).await? {
-                Activation::Ready(_) => Ok(json!({})),
+                Activation::Ready(request) => {
+                    observe(&slo::recorded_at(&request, now));
+                    Ok(json!({}))
+                }
                 Activation::BastionStarting => Err(TaskError::NotReady(format!(
                     "the bastion of request {id} is still starting"
                 ))),
@@ -236,6 +294,28 @@ where
     C: Chat,
     K: Clock,
 {
+    teardown_observed(ports, payload, |_| {}).await
+}
+
+/// [`teardown`], handing `observe` the `TeardownSucceeded` a completed removal records (a
+/// removal that fails for good is counted by `notify`'s `fail`, as `TeardownFailed`).
+///
+/// # Errors
+/// As [`teardown`].
+pub async fn teardown_observed<S, V, F, A, C, K, O>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    payload: Value,
+    observe: O,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+    O: Fn(&[Observation]),
+{
     let payload = TaskPayload::parse(payload)?;
     let id = payload.id()?;
     let why = match payload.task.as_str() {
@@ -245,7 +325,7 @@ where
     };
     let p = ports;
     let now = p.clock.now();
-    usecases::teardown(
+    let request = usecases::teardown(
         &p.store,
         &p.vault,
         &p.fleet,
@@ -257,7 +337,114 @@ where
         now,
     )
     .await?;
+    observe(&slo::recorded_at(&request, now));
     Ok(json!({}))
+}
+
+/// One sweep (the `sweep` Lambda on its schedule, `powerpole sweep` locally) over the same
+/// ports the teardown uses.
+///
+/// # Errors
+/// [`TaskError`] when the sweep as a whole fails; problems with single items are in the report.
+pub async fn sweep<S, V, F, A, C, K>(
+    ports: &AccessPorts<S, V, F, A, C, K>,
+    policy: &SweepPolicy,
+) -> Result<SweepReport, TaskError>
+where
+    S: RequestStore,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+    C: Chat,
+    K: Clock,
+{
+    let p = ports;
+    let sweep_ports = SweepPorts {
+        store: &p.store,
+        vault: &p.vault,
+        fleet: &p.fleet,
+        accounts: &p.accounts,
+        chat: &p.chat,
+        clusters: &p.clusters,
+    };
+    Ok(usecases::sweep(sweep_ports, policy, p.clock.now()).await?)
+}
+
+/// A sweep report as JSON: what was settled and removed, the problems, the oldest bastion and
+/// DB user left (seconds).
+#[must_use]
+pub fn sweep_json(report: &SweepReport) -> Value {
+    let actions: Vec<Value> = report
+        .actions
+        .iter()
+        .map(|action| match action {
+            SweepAction::Settled { request, detail } => json!({
+                "action": "settled",
+                "request_id": request.to_string(),
+                "detail": detail,
+            }),
+            SweepAction::Removed {
+                kind,
+                resource,
+                request,
+                orphan,
+                detail,
+            } => json!({
+                "action": "removed",
+                "kind": kind.as_str(),
+                "resource": resource,
+                "request_id": request.map(|id| id.to_string()),
+                "orphan": orphan,
+                "detail": detail,
+            }),
+        })
+        .collect();
+    json!({
+        "at": timestamp(report.at).unwrap_or_default(),
+        "actions": actions,
+        "orphans_found": report.orphans_found(),
+        "problems": report.problems,
+        "oldest_bastion_seconds": report.oldest_bastion.map(|d| d.whole_seconds()),
+        "oldest_user_seconds": report.oldest_account.map(|d| d.whole_seconds()),
+    })
+}
+
+/// Whether a payload for the `teardown` function asks for the session receipt
+/// ([`receipt`]) rather than a teardown.
+#[must_use]
+pub fn is_receipt(payload: &Value) -> bool {
+    payload.get("task").and_then(Value::as_str) == Some(RECEIPT_TASK)
+}
+
+/// The `teardown` function's `receipt` task: assembles the request's session receipt from the
+/// store, the audit log and the session log, and posts it in the approval card's thread (once).
+/// Answers with the statement count, or `null` when the audit log was unavailable.
+///
+/// # Errors
+/// [`TaskError`] classified for the state machine (a throttled log is `Retryable`).
+pub async fn receipt<S, C, K, U, L>(
+    store: &S,
+    chat: &C,
+    clock: &K,
+    audit: &U,
+    sessions: &L,
+    payload: Value,
+) -> Result<Value, TaskError>
+where
+    S: RequestStore,
+    C: Chat,
+    K: Clock,
+    U: AuditSource,
+    L: SessionLog,
+{
+    let payload = TaskPayload::parse(payload)?;
+    if payload.task != RECEIPT_TASK {
+        return Err(payload.unknown(TEARDOWN));
+    }
+    let id = payload.id()?;
+    let receipt = usecases::post_receipt(store, audit, sessions, chat, id, clock.now()).await?;
+    let statements = receipt.database.found().map(|db| db.counts.total());
+    Ok(json!({ "statements": statements }))
 }
 
 /// A timestamp as the state machine's `Wait` reads it: RFC 3339 in UTC.

@@ -14,8 +14,8 @@ use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use powerpole_aws::bastions::{LaunchSpec, LaunchTemplate, TemplateRef};
 use powerpole_aws::{
-    DynamoDbStore, Ec2Fleet, Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault,
-    StepFunctionsWorkflow,
+    AuditLogSettings, CloudWatchAuditSource, CloudWatchSessionLog, DynamoDbStore, Ec2Fleet,
+    Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault, StepFunctionsWorkflow,
 };
 use powerpole_core::SystemClock;
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
@@ -43,6 +43,27 @@ pub type AwsAccessPorts = AccessPorts<
     SlackChat,
     SystemClock,
 >;
+
+/// Where the `teardown` Lambda's `receipt` task reads what people did: each cluster's audit log
+/// group (`/aws/rds/cluster/<cluster id>/audit`) and Session Manager's log group.
+#[derive(Debug, Clone)]
+pub struct ReceiptSources {
+    /// The clusters' audit logs.
+    pub audit: CloudWatchAuditSource,
+    /// The bastions' SSM session log.
+    pub sessions: CloudWatchSessionLog,
+}
+
+/// The receipt's sources over one CloudWatch Logs client; `session_log_group` is
+/// [`config::SESSION_LOG_GROUP`].
+#[must_use]
+pub fn receipt_sources(sdk: &SdkConfig, session_log_group: Option<String>) -> ReceiptSources {
+    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    ReceiptSources {
+        audit: CloudWatchAuditSource::new(client.clone(), AuditLogSettings::new()),
+        sessions: CloudWatchSessionLog::new(client, session_log_group),
+    }
+}
 
 /// The `notify` Lambda's ports on AWS.
 #[derive(Debug, Clone)]

@@ -15,6 +15,11 @@
 //! | `gsi1pk`, `gsi1sk` | S | requester, request id → index `by-requester` (newest first) |
 //! | `gsi2pk`, `gsi2sk` | S | state, `<deadline>#<id>` → index `by-deadline`; only on live requests |
 //!
+//! Orphan records (things the sweeper removed that no request owned) share the table:
+//! `pk` = `ORPHAN#<kind>:<resource>`, `kind`, `resource`, `request_id` (if it named one),
+//! `found_at`, `detail`, and `gsi1pk` = `ORPHANS` (never a Slack user id), `gsi1sk` =
+//! `<found_at>#<kind>:<resource>`, so `by-requester` lists them newest first.
+//!
 //! The `by-deadline` index is sparse: a request is in it while it is pending, approved,
 //! provisioning, active or ending (deadline = window start for the first two, window end for the
 //! rest), and while it has failed with cleanup owed. Ended, denied, expired and cancelled requests
@@ -24,6 +29,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use powerpole_core::ports::{Orphan, ResourceKind};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, Resources, SecretRef,
@@ -152,6 +158,49 @@ pub fn request_item(request: &AccessRequest) -> Item {
         item.insert("gsi2sk".to_owned(), s(sk));
     }
     item
+}
+
+/// The `by-requester` partition that holds the orphan records.
+pub const ORPHANS: &str = "ORPHANS";
+
+/// The item of an orphan record.
+#[must_use]
+pub fn orphan_item(orphan: &Orphan) -> Item {
+    let key = orphan.key();
+    let found_at = timestamp(orphan.found_at);
+    let mut item = Item::from([
+        (PK.to_owned(), s(format!("ORPHAN#{key}"))),
+        ("kind".to_owned(), s(orphan.kind.as_str())),
+        ("resource".to_owned(), s(orphan.resource.as_str())),
+        ("found_at".to_owned(), s(found_at.as_str())),
+        ("detail".to_owned(), s(orphan.detail.as_str())),
+        ("gsi1pk".to_owned(), s(ORPHANS)),
+        ("gsi1sk".to_owned(), s(format!("{found_at}#{key}"))),
+    ]);
+    if let Some(id) = orphan.request {
+        item.insert("request_id".to_owned(), s(id.to_string()));
+    }
+    item
+}
+
+/// Reads an orphan record back.
+///
+/// # Errors
+/// [`Error::Malformed`] when an attribute is missing or invalid.
+pub fn orphan_from_item(item: &Item) -> Result<Orphan> {
+    let bad = |problem: String| Error::malformed("orphan item", problem);
+    let kind = text(item, "kind")?;
+    Ok(Orphan {
+        kind: ResourceKind::parse(kind).ok_or_else(|| bad(format!("kind {kind:?}")))?,
+        resource: text(item, "resource")?.to_owned(),
+        request: item
+            .get("request_id")
+            .and_then(|v| v.as_s().ok())
+            .map(|id| RequestId::parse(id).map_err(|e| bad(e.to_string())))
+            .transpose()?,
+        found_at: time_of(text(item, "found_at")?).map_err(bad)?,
+        detail: text(item, "detail")?.to_owned(),
+    })
 }
 
 /// Reads a request back from its item, replaying its events through the lifecycle.

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType,
 };
-use powerpole_core::ports::RequestStore;
+use powerpole_core::ports::{Orphan, RequestStore};
 use powerpole_core::{AccessRequest, RequestId, RequestState, SlackUserId};
 use time::OffsetDateTime;
 
@@ -269,6 +269,67 @@ impl DynamoDbStore {
         .await
     }
 
+    /// Records an orphan unless one with the same kind and resource is recorded.
+    ///
+    /// # Errors
+    /// [`Error::Sdk`].
+    pub async fn insert_orphan(&self, orphan: &Orphan) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(items::orphan_item(orphan)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk(SERVICE, "PutItem", e)),
+        }
+    }
+
+    /// The orphan records, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::Sdk`].
+    pub async fn recent_orphans(&self, limit: usize) -> Result<Vec<Orphan>> {
+        let mut orphans = Vec::new();
+        let mut start: Option<Item> = None;
+        while orphans.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_REQUESTER)
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(items::ORPHANS.to_owned()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(limit - orphans.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk(SERVICE, "Query", e))?;
+            for item in page.items() {
+                orphans.push(items::orphan_from_item(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        orphans.truncate(limit);
+        Ok(orphans)
+    }
+
     async fn query<const N: usize>(
         &self,
         index: &str,
@@ -328,5 +389,13 @@ impl RequestStore for DynamoDbStore {
         before: OffsetDateTime,
     ) -> powerpole_core::Result<Vec<AccessRequest>> {
         Ok(self.due_requests(state, before).await?)
+    }
+
+    async fn record_orphan(&self, orphan: &Orphan) -> powerpole_core::Result<bool> {
+        Ok(self.insert_orphan(orphan).await?)
+    }
+
+    async fn orphans(&self, limit: usize) -> powerpole_core::Result<Vec<Orphan>> {
+        Ok(self.recent_orphans(limit).await?)
     }
 }

@@ -147,6 +147,18 @@ mod tests {
         ) -> Result<()> {
             self.1.notify(user, notice).await
         }
+
+        async fn report_sweep(&self, report: &crate::ports::SweepReport) -> Result<()> {
+            self.1.report_sweep(report).await
+        }
+
+        async fn post_receipt(
+            &self,
+            card: &MessageRef,
+            receipt: &crate::Receipt,
+        ) -> Result<MessageRef> {
+            self.1.post_receipt(card, receipt).await
+        }
     }
 
     #[tokio::test]

@@ -16,11 +16,12 @@ use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
 use crate::ports::{
     Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
-    SecretRef, SecretVault,
+    SecretRef, SecretVault, StoredSecret, SweepReport,
 };
 use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
+use crate::receipt::Receipt;
 
 pub fn now() -> OffsetDateTime {
     datetime!(2026-11-23 10:00 UTC)
@@ -153,8 +154,10 @@ impl Directory for StaticDirectory {
 #[derive(Debug, Default)]
 pub struct RecordingChat {
     posted: Mutex<Vec<MessageRef>>,
+    sweeps: Mutex<Vec<SweepReport>>,
     updated: Mutex<Vec<RequestState>>,
     notices: Mutex<Vec<(SlackUserId, Notice)>>,
+    receipts: Mutex<Vec<(MessageRef, Receipt)>>,
     fail_updates: AtomicBool,
 }
 
@@ -166,6 +169,11 @@ impl RecordingChat {
     /// The states each card redraw showed.
     pub fn card_states(&self) -> Vec<RequestState> {
         self.updated.lock().unwrap().clone()
+    }
+
+    /// The sweep reports told to the approvers' channel.
+    pub fn sweep_reports(&self) -> Vec<SweepReport> {
+        self.sweeps.lock().unwrap().clone()
     }
 
     pub fn fail_updates(&self) {
@@ -211,12 +219,36 @@ impl Chat for RecordingChat {
             .push((user.clone(), notice.clone()));
         Ok(())
     }
+
+    async fn report_sweep(&self, report: &SweepReport) -> Result<()> {
+        self.sweeps.lock().unwrap().push(report.clone());
+        Ok(())
+    }
+
+    async fn post_receipt(&self, card: &MessageRef, receipt: &Receipt) -> Result<MessageRef> {
+        self.receipts
+            .lock()
+            .unwrap()
+            .push((card.clone(), receipt.clone()));
+        Ok(MessageRef {
+            channel: card.channel.clone(),
+            ts: format!("{}.9", card.ts),
+        })
+    }
+}
+
+impl RecordingChat {
+    /// The receipts posted, with the card each was posted under.
+    pub fn receipts(&self) -> Vec<(MessageRef, Receipt)> {
+        self.receipts.lock().unwrap().clone()
+    }
 }
 
 /// Secrets in a map; `put` keeps the first one, as the real vaults do.
 #[derive(Debug, Default)]
 pub struct MemoryVault {
     secrets: Mutex<HashMap<RequestId, String>>,
+    pub stored_at: Mutex<HashMap<RequestId, OffsetDateTime>>,
     puts: AtomicUsize,
 }
 
@@ -255,6 +287,21 @@ impl SecretVault for MemoryVault {
     async fn delete(&self, id: RequestId) -> Result<()> {
         self.secrets.lock().unwrap().remove(&id);
         Ok(())
+    }
+
+    async fn list(&self) -> Result<Vec<StoredSecret>> {
+        let stored_at = self.stored_at.lock().unwrap();
+        Ok(self
+            .secrets
+            .lock()
+            .unwrap()
+            .keys()
+            .map(|id| StoredSecret {
+                request: *id,
+                secret: SecretRef(format!("memory://{id}")),
+                created_at: stored_at.get(id).copied().unwrap_or_else(now),
+            })
+            .collect())
     }
 }
 
@@ -305,7 +352,20 @@ impl BastionFleet for MemoryFleet {
     }
 
     async fn list(&self) -> Result<Vec<Bastion>> {
-        Ok(Vec::new())
+        let terminated = self.terminated();
+        Ok(self
+            .launched
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, b)| !terminated.contains(b))
+            .map(|(id, b)| Bastion {
+                id: b.clone(),
+                request: Some(*id),
+                expires_at: None,
+                launched_at: now(),
+            })
+            .collect())
     }
 }
 
@@ -363,7 +423,20 @@ impl DbAccounts for MemoryAccounts {
     }
 
     async fn list(&self, _cluster: &ClusterId) -> Result<Vec<ManagedAccount>> {
-        Ok(Vec::new())
+        self.check_up()?;
+        Ok(self
+            .accounts
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(username, (request, _))| ManagedAccount {
+                username: username.clone(),
+                request: *request,
+                created_at: now(),
+                exists: true,
+                locked: false,
+            })
+            .collect())
     }
 }
 

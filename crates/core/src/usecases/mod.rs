@@ -9,13 +9,17 @@ mod access;
 mod approval;
 mod decide;
 mod ending;
+mod receipt;
 mod submit;
+mod sweep;
 
 pub use access::{Activation, Schedule, WARNING_LEAD, activate, cluster_of, provision, schedule};
 pub use approval::{ApprovalGate, open_approval};
 pub use decide::{Decided, decide};
 pub use ending::{EndNow, Teardown, end_now, expire, mark_failed, teardown, tell_denied, warn};
+pub use receipt::{RECEIPT_POSTED, post_receipt, receipt};
 pub use submit::{DUPLICATE_WINDOW, Submission, submit};
+pub use sweep::{SweepAction, SweepPolicy, SweepPorts, SweepReport, sweep};
 
 use crate::error::{Error, Result};
 use crate::ids::RequestId;

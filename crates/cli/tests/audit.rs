@@ -1,0 +1,233 @@
+//! `powerpole audit ID`: the session receipt of a request recorded in the broker's state, read
+//! with the cluster's `server_audit` file named in the configuration — as markdown and as JSON —
+//! and a clear failure for an id the state does not hold.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test helpers fail the test loudly"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use powerpole_core::ports::RequestStore;
+use powerpole_core::{
+    AccessRequest, AccessSpec, AccessWindow, Actor, ClusterId, Component, DbUsername, Permission,
+    Reason, Region, RequestId, SlackUserId, Transition, WindowPolicy,
+};
+use powerpole_local::SqliteStore;
+use serde_json::Value;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+const ID: &str = "01KAXR4C1PRECE1PTC11000000";
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "powerpole-audit-{}-{}",
+        std::process::id(),
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An ended request of `U0REQUESTER`, approved by `U0APPROVER`, for 10:00–11:00.
+fn ended() -> AccessRequest {
+    let spec = AccessSpec {
+        cluster: ClusterId::parse("orders-prod").unwrap(),
+        region: Region::parse("ap-northeast-1").unwrap(),
+        permission: Permission::Ddl,
+        window: AccessWindow::request(T0, Duration::hours(1), T0, &WindowPolicy::default())
+            .unwrap(),
+        reason: Reason::parse("INC-9 | fix the orders schema").unwrap(),
+    };
+    let mut request = AccessRequest::submit(
+        RequestId::parse(ID).unwrap(),
+        SlackUserId::parse("U0REQUESTER").unwrap(),
+        DbUsername::parse("keisuke.owato").unwrap(),
+        spec,
+        T0 - Duration::minutes(10),
+    );
+    let workflow = || Actor::System(Component::Workflow);
+    let approver = Actor::User(SlackUserId::parse("U0APPROVER").unwrap());
+    request
+        .apply(Transition::Approve, approver, T0 - Duration::minutes(5), "")
+        .unwrap();
+    for (transition, at) in [
+        (Transition::StartProvisioning, T0),
+        (Transition::Activate, T0),
+        (Transition::StartTeardown, T0 + Duration::hours(1)),
+    ] {
+        request.apply(transition, workflow(), at, "").unwrap();
+    }
+    request
+        .record_cleanup(workflow(), T0 + Duration::hours(1), "DB user dropped")
+        .unwrap();
+    request
+        .apply(Transition::Finish, workflow(), T0 + Duration::hours(1), "")
+        .unwrap();
+    request
+}
+
+const AUDIT_LOG: &str = "\
+20261123 10:02:00,db,keisuke.owato,10.0.0.9,41,0,CONNECT,shop,,0
+20261123 10:03:00,db,keisuke.owato,10.0.0.9,41,5,QUERY,shop,'SELECT * FROM orders',0
+20261123 10:04:00,db,keisuke.owato,10.0.0.9,41,6,QUERY,shop,'UPDATE orders SET state = \\'done\\' WHERE id = 1',0
+20261123 10:05:00,db,keisuke.owato,10.0.0.9,41,7,QUERY,shop,'CREATE TABLE notes (id INT)',0
+20261123 10:06:00,db,keisuke.owato,10.0.0.9,41,8,QUERY,shop,'SELECT * FROM nope',1146
+20261123 10:07:00,db,keisuke.owato,10.0.0.9,41,9,QUERY,shop,'ALTER USER CURRENT_USER() IDENTIFIED BY \\'hunter2\\'',1064
+20261123 10:07:30,db,admin,127.0.0.1,3,1,QUERY,mysql,'DROP TABLE shop.orders',0
+20261123 10:08:00,db,keisuke.owato,10.0.0.9,41,0,DISCONNECT,shop,,0
+";
+
+/// A state directory holding [`ended`] and a configuration whose cluster reads `audit.log`.
+async fn recorded() -> PathBuf {
+    let dir = temp_dir();
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let pool = powerpole_local::sqlite::open(state.join("powerpole.sqlite"))
+        .await
+        .unwrap();
+    SqliteStore::open(pool)
+        .await
+        .unwrap()
+        .insert(&ended())
+        .await
+        .unwrap();
+    std::fs::write(dir.join("audit.log"), AUDIT_LOG).unwrap();
+    let config = dir.join("powerpole.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[state]
+dir = "{state}"
+
+[slack]
+signing_secret = "s"
+bot_token = "xoxb-audit-test"
+approvers_channel = "C0APPROVE1"
+
+[[clusters]]
+id = "orders-prod"
+region = "ap-northeast-1"
+admin_url = "mysql://nobody:nothing@127.0.0.1:1"
+audit_log = "{log}"
+"#,
+            state = state.display(),
+            log = dir.join("audit.log").display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn audit(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_powerpole"))
+        .arg("audit")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_receipt_of_a_recorded_request_is_markdown_by_default() {
+    let config = recorded().await;
+
+    let out = audit(&config, &[ID]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("# Session receipt — request {ID}")),
+        "{text}"
+    );
+    for expected in [
+        "| Requester | U0REQUESTER at 2026-11-23T09:50:00Z |",
+        "| Decision | approved by U0APPROVER at 2026-11-23T09:55:00Z |",
+        "| Window granted | 2026-11-23T10:00:00Z → 2026-11-23T11:00:00Z |",
+        "| Window used | 2026-11-23T10:02:00Z → 2026-11-23T10:08:00Z |",
+        "## Statements (5)",
+        "2 read · 1 dml · 1 ddl · 1 dcl · 0 other",
+        "CREATE TABLE notes (id INT);",
+        "#41 read -- error 1146\nSELECT * FROM nope;",
+        "- `shop.orders`",
+        "no bastion in local mode",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    assert!(
+        text.contains("| Reason | INC-9   fix the orders schema |"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "never a password:\n{text}");
+    assert!(
+        !text.contains("DROP TABLE shop.orders"),
+        "another user's statement"
+    );
+}
+
+#[tokio::test]
+async fn the_receipt_as_json_lists_counts_statements_and_tables() {
+    let config = recorded().await;
+
+    let out = audit(&config, &[ID, "--json"]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let receipt: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(receipt["request"], ID);
+    assert_eq!(receipt["decision"]["by"], "U0APPROVER");
+    let db = &receipt["database"];
+    assert_eq!(
+        db["counts"],
+        serde_json::json!({"read": 2, "dml": 1, "ddl": 1, "dcl": 1, "other": 0})
+    );
+    assert_eq!(db["ddl_dcl"][0]["statement"], "CREATE TABLE notes (id INT)");
+    assert_eq!(
+        db["ddl_dcl"][1]["statement"],
+        "ALTER USER CURRENT_USER() IDENTIFIED BY '*****'"
+    );
+    assert_eq!(db["failed"][0]["retcode"], 1146);
+    assert_eq!(db["outside_window"], serde_json::json!([]));
+    assert_eq!(
+        db["tables"],
+        serde_json::json!(["shop.nope", "shop.notes", "shop.orders"])
+    );
+    assert_eq!(db["used"]["last_disconnect"], "2026-11-23T10:08:00Z");
+    assert!(receipt["bastion_sessions"]["unavailable"].is_string());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("hunter2"));
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_id_fails_with_a_clear_message() {
+    let config = recorded().await;
+
+    let unknown = audit(&config, &["01KAXR4C1PRECE1PTC11999999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr).trim(),
+        "powerpole: no request 01KAXR4C1PRECE1PTC11999999"
+    );
+    assert!(unknown.stdout.is_empty());
+
+    let malformed = audit(&config, &["not-an-id"]);
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&malformed.stderr).contains("not a request id"));
+}

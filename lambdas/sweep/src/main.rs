@@ -1,0 +1,46 @@
+//! The `sweep` Lambda. Runs on an EventBridge schedule (the event itself is ignored): one sweep
+//! of the store, the clusters' broker-made DB users, the password secrets and the bastions —
+//! settles requests a workflow left behind and removes whatever no live request owns (see
+//! `powerpole_core::usecases::sweep`). Every action is on the request's history or an orphan
+//! record, and in one message to the approvers' channel.
+//!
+//! Reads [`SweepConfig`] from the environment and the clusters' admin secrets at cold start
+//! (see `lambdas/README.md`). An invocation that met problems logs the report and fails, so
+//! the function's `Errors` metric and its alarm show a sweeper that cannot do its job.
+
+use lambda_runtime::{LambdaEvent, run, service_fn};
+use powerpole_core::usecases::SweepPolicy;
+use powerpole_lambda::config::{ProcessEnv, SweepConfig};
+use powerpole_lambda::wiring::{self, AwsAccessPorts};
+use powerpole_lambda::{TaskError, startup_failed, tasks};
+use serde_json::Value;
+
+async fn handler(
+    ports: &AwsAccessPorts,
+    policy: &SweepPolicy,
+    _event: LambdaEvent<Value>,
+) -> Result<Value, TaskError> {
+    let report = tasks::sweep(ports, policy).await?;
+    let summary = tasks::sweep_json(&report);
+    tracing::info!(report = %summary, "sweep done");
+    match report.problems.first() {
+        None => Ok(summary),
+        Some(first) => Err(TaskError::Retryable(format!(
+            "{} problem(s), first: {first}",
+            report.problems.len()
+        ))),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    powerpole_lambda::init_tracing();
+    powerpole_slack::install_crypto_provider();
+    let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
+    let policy = config.policy();
+    let sdk = powerpole_aws::config::load(None).await;
+    let ports = wiring::access_ports(&sdk, config.access)
+        .await
+        .map_err(startup_failed)?;
+    run(service_fn(|event| handler(&ports, &policy, event))).await
+}
