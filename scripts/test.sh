@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run).
 #
-# Installs what is missing (Debian mariadb-server, a Python venv with moto), starts a throw-away
-# MariaDB with the server_audit plugin and a moto server on loopback, exports where they are, then
-# runs cargo fmt --check, cargo clippy -D warnings and cargo test (debug profile). Both servers are
+# Installs what is missing (Debian mariadb-server, a Python venv with moto and python-hcl2, a second
+# venv with checkov), checks terraform/ offline (HCL parses, checkov, the consistency test of
+# tests/terraform), starts a throw-away MariaDB with the server_audit plugin and a moto server on
+# loopback, exports where they are, then runs cargo fmt --check, cargo clippy -D warnings and cargo
+# test (debug profile). Both servers are
 # stopped and their temp dir removed on any exit. The exit code is the first failing step's, else
 # cargo test's.
 #
@@ -15,6 +17,8 @@ set -euo pipefail
 
 MOTO_VERSION=5.2.5
 ASL_VALIDATOR_VERSION=4.0.0
+PYTHON_HCL2_VERSION=8.1.4
+CHECKOV_VERSION=3.3.30
 WAIT_SECONDS=60
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +26,8 @@ CACHE_DIR=${POWERPOLE_CACHE_DIR:-${HOME:-/root}/.cache/powerpole}
 VENV=$CACHE_DIR/venv
 NPM_DIR=$CACHE_DIR/npm
 ASL_VALIDATOR=$NPM_DIR/node_modules/.bin/asl-validator
+# checkov pins its own fork of the HCL parser (module name hcl2 too): it gets a venv of its own.
+CHECKOV_VENV=$CACHE_DIR/venv-checkov
 
 # shellcheck source=scripts/lib.sh
 source "$ROOT/scripts/lib.sh"
@@ -110,6 +116,74 @@ install_asl_validator() {
     asl_validator_ready || die "asl-validator $ASL_VALIDATOR_VERSION not usable in $NPM_DIR after install"
 }
 
+pip_has() {
+    "$1/bin/python" -c \
+        'import sys, importlib.metadata as m; sys.exit(m.version(sys.argv[1]) != sys.argv[2])' \
+        "$2" "$3" 2>/dev/null
+}
+
+install_terraform_checks() {
+    phase "install python-hcl2==$PYTHON_HCL2_VERSION, checkov==$CHECKOV_VERSION"
+    local pip_log=$CACHE_DIR/pip-terraform.log
+    if pip_has "$VENV" python-hcl2 "$PYTHON_HCL2_VERSION"; then
+        log "venv $VENV already has python-hcl2 $PYTHON_HCL2_VERSION"
+    else
+        log "pip install python-hcl2==$PYTHON_HCL2_VERSION into $VENV (log: $pip_log)"
+        "$VENV/bin/python" -m pip install "python-hcl2==$PYTHON_HCL2_VERSION" >"$pip_log" 2>&1 ||
+            { tail -n 30 "$pip_log" >&2; die "pip install python-hcl2 failed"; }
+    fi
+    if pip_has "$CHECKOV_VENV" checkov "$CHECKOV_VERSION"; then
+        log "venv $CHECKOV_VENV already has checkov $CHECKOV_VERSION"
+    else
+        rm -rf "$CHECKOV_VENV"
+        log "creating venv $CHECKOV_VENV; pip install checkov==$CHECKOV_VERSION (log: $pip_log)"
+        { python3 -m venv "$CHECKOV_VENV" &&
+            "$CHECKOV_VENV/bin/python" -m pip install "checkov==$CHECKOV_VERSION"; } >>"$pip_log" 2>&1 ||
+            { tail -n 30 "$pip_log" >&2; die "pip install checkov failed"; }
+    fi
+    pip_has "$VENV" python-hcl2 "$PYTHON_HCL2_VERSION" || die "python-hcl2 not usable in $VENV after install"
+    pip_has "$CHECKOV_VENV" checkov "$CHECKOV_VERSION" || die "checkov not usable in $CHECKOV_VENV after install"
+}
+
+# --- terraform ------------------------------------------------------------------------------------
+
+# terraform/ cannot be planned here (no provider downloads): it must parse, pass checkov with only
+# the skips its README lists, and agree with the code (tests/terraform).
+check_terraform() {
+    phase "terraform: python-hcl2 parse, checkov, tests/terraform"
+    run "$VENV/bin/python" -c '
+import glob, sys, hcl2
+files = sorted(glob.glob("terraform/*.tf"))
+for path in files:
+    with open(path, encoding="utf-8") as handle:
+        hcl2.load(handle)
+print(f"python-hcl2: {len(files)} files parse", file=sys.stderr)
+if not files:
+    sys.exit("no terraform/*.tf")
+'
+    local report=$WORK/checkov.json rc=0
+    # checkov exits 1 on a failed check but 0 on a file it cannot parse: judge its JSON summary.
+    run "$CHECKOV_VENV/bin/checkov" -d terraform --framework terraform --skip-download --quiet \
+        -o json >"$report" 2>"$WORK/checkov.log" || rc=$?
+    "$VENV/bin/python" - "$report" "$rc" <<'PY' || { tail -n 20 "$WORK/checkov.log" >&2; die "checkov failed"; }
+import json, sys
+try:
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        report = json.load(handle)
+except (OSError, ValueError) as error:
+    sys.exit(f"checkov wrote no JSON report (exit {sys.argv[2]}): {error}")
+reports = report if isinstance(report, list) else [report]
+failed = [c for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+summary = {k: sum(r.get("summary", {}).get(k, 0) for r in reports) for k in ("passed", "failed", "skipped", "parsing_errors")}
+for check in failed:
+    print(f"checkov: FAILED {check['check_id']} {check['resource']} ({check['file_path']}): {check['check_name']}", file=sys.stderr)
+print(f"checkov: {summary}", file=sys.stderr)
+if summary["parsing_errors"] or failed or summary["failed"] or not summary["passed"]:
+    sys.exit(1)
+PY
+    run "$VENV/bin/python" -m unittest discover -s tests/terraform
+}
+
 # --- servers --------------------------------------------------------------------------------------
 
 start_moto() {
@@ -152,6 +226,7 @@ flock 9
 install_mariadb
 install_moto
 install_asl_validator
+install_terraform_checks
 exec 9>&-
 
 phase "asl-validator statemachine/*.asl.json"
@@ -160,6 +235,8 @@ for definition in statemachine/*.asl.json; do
 done
 
 WORK=$(mktemp -d -t powerpole-test.XXXXXX)
+check_terraform
+
 read -r MYSQL_PORT MOTO_PORT < <(free_ports)
 start_mariadb "$MYSQL_PORT"
 export POWERPOLE_TEST_MYSQL_URL=$MARIADB_URL POWERPOLE_TEST_MYSQL_AUDIT_LOG=$MARIADB_AUDIT_LOG

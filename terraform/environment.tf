@@ -1,0 +1,59 @@
+# Each Lambda's environment, by the configuration it reads (lambdas/shared/src/config.rs):
+# IngressConfig (request, approve), NotifyConfig (notify), AccessConfig (provision, teardown),
+# SweepConfig (sweep). Optional variables are always set; blank means "use the default".
+# tests/terraform checks these maps against the code: keep each one a merge() of the env_* maps.
+
+locals {
+  # Every Lambda: the table, Slack, the log filter.
+  env_core = {
+    POWERPOLE_TABLE             = aws_dynamodb_table.requests.name
+    POWERPOLE_SLACK_SECRET_ARN  = aws_secretsmanager_secret.slack.arn
+    POWERPOLE_SLACK_API_URL     = var.slack_api_url
+    POWERPOLE_APPROVERS_CHANNEL = var.slack_approvers_channel
+    RUST_LOG                    = var.log_level
+  }
+
+  # The public channel new requests are acknowledged in (SlackConfig).
+  env_requests_channel = {
+    POWERPOLE_REQUESTS_CHANNEL = var.slack_requests_channel
+  }
+
+  # The Slack endpoints.
+  env_ingress = {
+    POWERPOLE_STATE_MACHINE_ARN = local.state_machine_arn
+    POWERPOLE_APPROVERS         = var.slack_approvers
+    POWERPOLE_CLUSTERS          = local.clusters_json
+  }
+
+  # What reaches the clusters, the password secrets and the bastions.
+  env_access = {
+    POWERPOLE_CLUSTERS                        = local.clusters_json
+    POWERPOLE_SECRET_PREFIX                   = var.secret_prefix
+    POWERPOLE_BASTION_LAUNCH_TEMPLATE         = aws_launch_template.bastion.id
+    POWERPOLE_BASTION_LAUNCH_TEMPLATE_VERSION = tostring(aws_launch_template.bastion.latest_version)
+    POWERPOLE_DB_CA_BUNDLE                    = var.db_ca_bundle
+  }
+
+  # The password secrets' key (provision encrypts with it).
+  env_secret_key = {
+    POWERPOLE_SECRET_KMS_KEY_ID = aws_kms_key.main.arn
+  }
+
+  # The teardown's session receipt also reads the SSM session log.
+  env_receipt = {
+    POWERPOLE_SESSION_LOG_GROUP = aws_cloudwatch_log_group.sessions.name
+  }
+
+  env_sweep = {
+    POWERPOLE_SWEEP_GRACE_MINUTES = tostring(var.sweep_grace_minutes)
+  }
+
+  lambda_env = {
+    request   = merge(local.env_core, local.env_requests_channel, local.env_ingress)
+    approve   = merge(local.env_core, local.env_requests_channel, local.env_ingress)
+    notify    = merge(local.env_core, local.env_requests_channel)
+    provision = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key)
+    teardown  = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_receipt)
+    sweep     = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_sweep)
+  }
+}

@@ -1,0 +1,233 @@
+# Inputs of the powerpole root module. The README's "Inputs" table lists them all.
+
+variable "name" {
+  description = "Name prefix of every resource (functions, table, API, state machine, roles)."
+  type        = string
+  default     = "powerpole"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
+    error_message = "name must be 3 to 31 lower-case letters, digits and dashes, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+}
+
+variable "lambda_zip_dir" {
+  description = "Directory of the Lambda zips in cargo lambda's layout (<binary>/bootstrap.zip). Null means ../target/lambda next to this module (what scripts/package-lambdas.sh writes)."
+  type        = string
+  default     = null
+}
+
+variable "log_level" {
+  description = "RUST_LOG of every Lambda."
+  type        = string
+  default     = "info"
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group the module creates (Lambdas, API access log, state machine, SSM sessions)."
+  type        = number
+  default     = 365
+}
+
+# --- network ----------------------------------------------------------------------------------------
+
+variable "vpc_id" {
+  description = "VPC of the clusters. The bastions and the provision, teardown and sweep Lambdas run in it."
+  type        = string
+}
+
+variable "lambda_subnet_ids" {
+  description = "Private subnets of the Lambdas that reach the clusters. They need a route to Slack and the AWS APIs (NAT gateway, or VPC endpoints plus NAT for slack.com)."
+  type        = list(string)
+}
+
+variable "bastion_subnet_id" {
+  description = "Private subnet bastions are launched in (the launch template's). Needs HTTPS to the SSM endpoints (NAT or VPC endpoints) and a route to the clusters."
+  type        = string
+}
+
+variable "https_egress_cidrs" {
+  description = "Where bastions and the in-VPC Lambdas may open HTTPS connections (SSM, Secrets Manager, Slack). Narrow it to the VPC endpoints' subnets when there is no NAT."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+# --- clusters ---------------------------------------------------------------------------------------
+
+variable "clusters" {
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry plus the cluster's security group (the module adds ingress rules from the broker's groups) and, when the admin secret uses a customer key, that key."
+  type = list(object({
+    id                       = string
+    region                   = string
+    endpoint                 = string
+    admin_secret_arn         = string
+    security_group_id        = string
+    port                     = optional(number, 3306)
+    max_duration_minutes     = optional(number)
+    levels                   = optional(list(string))
+    admin_secret_kms_key_arn = optional(string)
+  }))
+
+  validation {
+    condition     = length(var.clusters) > 0
+    error_message = "At least one cluster must be served."
+  }
+}
+
+# --- Slack ------------------------------------------------------------------------------------------
+
+variable "slack_approvers_channel" {
+  description = "Channel id (C…/G…) of the approvers' private channel."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[CG][A-Z0-9]{2,20}$", var.slack_approvers_channel))
+    error_message = "slack_approvers_channel must be a channel id such as C0123ABCD."
+  }
+}
+
+variable "slack_requests_channel" {
+  description = "Channel id of the public channel where requests are acknowledged; empty for none."
+  type        = string
+  default     = ""
+}
+
+variable "slack_approvers" {
+  description = "Who may approve: channel (any member of the approvers' channel), users:U1,U2 or group:S123."
+  type        = string
+  default     = "channel"
+}
+
+variable "slack_api_url" {
+  description = "Slack Web API base URL."
+  type        = string
+  default     = "https://slack.com/api"
+}
+
+# --- broker settings ----------------------------------------------------------------------------------
+
+variable "secret_prefix" {
+  description = "Name prefix of the per-request password secrets (<prefix><request id>). The IAM policies are scoped to it."
+  type        = string
+  default     = "powerpole/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9/_+=.@-]{1,256}$", var.secret_prefix))
+    error_message = "secret_prefix may hold ASCII letters, digits and /_+=.@- only."
+  }
+}
+
+variable "db_ca_bundle" {
+  description = "Absolute path of a PEM bundle shipped inside the zips (e.g. /var/task/rds-global-bundle.pem) to verify the clusters' certificates; empty to require TLS without verifying."
+  type        = string
+  default     = ""
+}
+
+variable "sweep_schedule" {
+  description = "EventBridge schedule expression of the sweeper."
+  type        = string
+  default     = "rate(5 minutes)"
+}
+
+variable "sweep_grace_minutes" {
+  description = "How long past its window (or its state's limit) a resource may live before the sweeper removes it."
+  type        = number
+  default     = 15
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of each Lambda, by name (request, approve, notify, provision, teardown, sweep)."
+  type        = map(number)
+  default = {
+    request   = 256
+    approve   = 256
+    notify    = 256
+    provision = 512
+    teardown  = 512
+    sweep     = 512
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of each Lambda, by name. The sweeper keeps 1: one sweep at a time is enough."
+  type        = map(number)
+  default = {
+    request   = 20
+    approve   = 20
+    notify    = 10
+    provision = 10
+    teardown  = 10
+    sweep     = 1
+  }
+}
+
+# --- API --------------------------------------------------------------------------------------------
+
+variable "api_throttling_burst_limit" {
+  description = "Burst limit of the Slack routes."
+  type        = number
+  default     = 50
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady requests per second of the Slack routes."
+  type        = number
+  default     = 20
+}
+
+# --- bastions ---------------------------------------------------------------------------------------
+
+variable "bastion_instance_type" {
+  description = "Instance type of the bastions (x86_64, to match the AMI parameter)."
+  type        = string
+  default     = "t3.micro"
+}
+
+variable "bastion_ami_parameter" {
+  description = "Public SSM parameter of the bastion AMI, resolved at every launch (always the latest Amazon Linux 2023)."
+  type        = string
+  default     = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+}
+
+variable "bastion_root_volume_gib" {
+  description = "Size of the bastion's encrypted root volume."
+  type        = number
+  default     = 8
+}
+
+variable "session_idle_timeout_minutes" {
+  description = "Session Manager idle timeout (1–60)."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.session_idle_timeout_minutes >= 1 && var.session_idle_timeout_minutes <= 60
+    error_message = "session_idle_timeout_minutes must be 1 to 60."
+  }
+}
+
+variable "manage_session_manager_preferences" {
+  description = "Whether to own the account's regional Session Manager preferences document (SSM-SessionManagerRunShell). Only one stack per account and region may; set false when another stack owns it and point it at this module's session log group."
+  type        = bool
+  default     = true
+}
+
+# --- alarms -----------------------------------------------------------------------------------------
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic; empty for none (subscribe chat or paging tools to the topic yourself)."
+  type        = string
+  default     = ""
+}
+
+variable "kms_deletion_window_days" {
+  description = "Deletion window of the module's KMS key."
+  type        = number
+  default     = 30
+}
