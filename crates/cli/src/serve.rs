@@ -129,16 +129,7 @@ pub fn audit_files(config: &Config) -> AuditFiles {
 pub fn clock(state_dir: &Path, speed: f64) -> anyhow::Result<ScaledClock> {
     let path = state_dir.join("clock.json");
     let now = OffsetDateTime::now_utc();
-    let anchor: Option<(i128, i128, f64)> = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let at = match anchor {
-        Some((real, shown, old_speed)) if (old_speed - speed).abs() < f64::EPSILON => {
-            let elapsed = (now.unix_timestamp_nanos() - real) as f64 * speed;
-            OffsetDateTime::from_unix_timestamp_nanos(shown + elapsed as i128).unwrap_or(now)
-        }
-        _ => now,
-    };
+    let at = crate::slo::broker_now(state_dir, speed);
     let anchor = (now.unix_timestamp_nanos(), at.unix_timestamp_nanos(), speed);
     std::fs::write(&path, serde_json::to_vec(&anchor)?)
         .with_context(|| format!("cannot write {}", path.display()))?;

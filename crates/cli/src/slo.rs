@@ -1,10 +1,11 @@
 //! `powerpole slo`: the service-level figures of the local state — build success, time to
 //! ready, time to approve, teardowns, the oldest live bastion and DB user — each objective marked
 //! met or missed. The same derivation as the Lambdas' CloudWatch metrics
-//! ([`powerpole_core::slo`]); orphans are not in the local state, so they are not shown.
+//! ([`powerpole_core::slo`]), plus the orphans `powerpole sweep` recorded.
 
 use std::path::Path;
 
+use powerpole_core::ports::{Orphan, RequestStore as _};
 use powerpole_core::slo::{Objective, Objectives, Oldest, SloFigures, Spread, Status};
 use powerpole_local::SqliteStore;
 use serde_json::{Value, json};
@@ -44,10 +45,47 @@ pub async fn show(
 ) -> anyhow::Result<String> {
     let requests = store.recent(limit.min(MAX_REQUESTS)).await?;
     let figures = SloFigures::compute(&requests, now, Objectives::STANDARD);
+    let orphans = Orphans::of(&store.orphans(limit.min(MAX_REQUESTS)).await?, now);
     if as_json {
-        return Ok(serde_json::to_string_pretty(&to_json(&figures))?);
+        let mut shown = to_json(&figures);
+        shown["orphans"] = json!({
+            "last_24h": orphans.last_day,
+            "recorded": orphans.recorded,
+            "last_found": orphans.last_found.map(at),
+        });
+        return Ok(serde_json::to_string_pretty(&shown)?);
     }
-    Ok(to_text(&figures))
+    Ok(format!("{}\n{}", to_text(&figures), orphans.text()))
+}
+
+/// What the sweeper found that no request owned.
+struct Orphans {
+    last_day: usize,
+    recorded: usize,
+    last_found: Option<OffsetDateTime>,
+}
+
+impl Orphans {
+    fn of(records: &[Orphan], now: OffsetDateTime) -> Self {
+        Self {
+            last_day: records
+                .iter()
+                .filter(|o| now - o.found_at <= Duration::DAY)
+                .count(),
+            recorded: records.len(),
+            last_found: records.iter().map(|o| o.found_at).max(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let last = self
+            .last_found
+            .map_or_else(String::new, |t| format!(", last at {}", at(t)));
+        format!(
+            "orphans found     {} in the last 24h ({} recorded{last})",
+            self.last_day, self.recorded
+        )
+    }
 }
 
 fn at(t: OffsetDateTime) -> String {

@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use powerpole_core::ports::RequestStore;
+use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, Component, DbUsername,
     Email, Permission, Reason, Region, RequestId, SlackUserId, Transition, WindowPolicy,
@@ -197,6 +197,17 @@ async fn the_figures_of_the_state_mark_each_objective_met_or_missed() {
     for r in [&on_time, &slow, &stuck, &pending] {
         store.insert(r).await.unwrap();
     }
+    let now = OffsetDateTime::now_utc();
+    for (resource, ago) in [("stray@orders", 30), ("i-0stray", 60 * 30)] {
+        let orphan = Orphan {
+            kind: ResourceKind::Account,
+            resource: resource.into(),
+            request: None,
+            found_at: now - Duration::minutes(ago),
+            detail: "dropped: it names no request".into(),
+        };
+        store.record_orphan(&orphan).await.unwrap();
+    }
 
     let figures: Value = serde_json::from_str(&slo(&config, true)).unwrap();
 
@@ -245,6 +256,8 @@ async fn the_figures_of_the_state_mark_each_objective_met_or_missed() {
         stuck.id().to_string()
     );
     assert_eq!(figures["users_over_lifetime"], 1);
+    assert_eq!(figures["orphans"]["last_24h"], 1);
+    assert_eq!(figures["orphans"]["recorded"], 2);
     assert!(
         figures.get("orphans_found").is_none(),
         "no local source yet"
@@ -252,6 +265,10 @@ async fn the_figures_of_the_state_mark_each_objective_met_or_missed() {
 
     let text = slo(&config, false);
     assert!(text.contains("over 4 request(s)"), "{text}");
+    assert!(
+        text.contains("orphans found     1 in the last 24h (2 recorded, last at "),
+        "{text}"
+    );
     let line = |start: &str| {
         text.lines()
             .find(|l| l.starts_with(start))
@@ -296,6 +313,7 @@ async fn a_healthy_state_meets_every_objective_and_an_empty_one_has_no_data() {
         .collect();
     assert_eq!(statuses, ["no data", "no data", "met", "met"]);
     assert_eq!(empty["builds"]["success_rate"], Value::Null);
+    assert_eq!(empty["orphans"]["recorded"], 0);
 
     store
         .insert(&ended(built(Duration::hours(2), "fine", 45, 35)))

@@ -5,14 +5,17 @@
 //! record, and in one message to the approvers' channel.
 //!
 //! Reads [`SweepConfig`] from the environment and the clusters' admin secrets at cold start
-//! (see `lambdas/README.md`). An invocation that met problems logs the report and fails, so
+//! (see `lambdas/README.md`). Every run prints one EMF line with `OrphansFound`,
+//! `OldestBastionAge` and `OldestUserAge` (zero when nothing is left), so a sweeper that stops
+//! running shows as missing data. An invocation that met problems logs the report and fails, so
 //! the function's `Errors` metric and its alarm show a sweeper that cannot do its job.
 
 use lambda_runtime::{LambdaEvent, run, service_fn};
+use powerpole_core::slo::Observation;
 use powerpole_core::usecases::SweepPolicy;
 use powerpole_lambda::config::{ProcessEnv, SweepConfig};
 use powerpole_lambda::wiring::{self, AwsAccessPorts};
-use powerpole_lambda::{TaskError, startup_failed, tasks};
+use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
 use serde_json::Value;
 
 async fn handler(
@@ -21,6 +24,11 @@ async fn handler(
     _event: LambdaEvent<Value>,
 ) -> Result<Value, TaskError> {
     let report = tasks::sweep(ports, policy).await?;
+    emf::emit(&[
+        Observation::orphans_found(report.orphans_found()),
+        Observation::oldest_bastion_age(report.oldest_bastion.unwrap_or_default()),
+        Observation::oldest_user_age(report.oldest_account.unwrap_or_default()),
+    ]);
     let summary = tasks::sweep_json(&report);
     tracing::info!(report = %summary, "sweep done");
     match report.problems.first() {
