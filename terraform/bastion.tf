@@ -83,16 +83,12 @@ data "aws_iam_policy_document" "bastion" {
     sid       = "ReadRequestPasswordSecretsOnly"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [local.request_secrets_arn]
-    # Only secrets the broker made for a request, and only from inside an instance.
+    # Only the secret of this instance's own request: the provision Lambda tags each request's
+    # secret with its bastion's ARN (powerpole:bastion) once the bastion is launched.
     condition {
-      test     = "Null"
-      variable = "secretsmanager:ResourceTag/powerpole:request-id"
-      values   = ["false"]
-    }
-    condition {
-      test     = "Null"
-      variable = "ec2:SourceInstanceARN"
-      values   = ["false"]
+      test     = "StringEquals"
+      variable = "secretsmanager:ResourceTag/powerpole:bastion"
+      values   = ["$${ec2:SourceInstanceARN}"]
     }
   }
   statement {

@@ -24,6 +24,8 @@ OPERATIONS = {
         "kms:Decrypt",
     ],
     "secretsmanager.describe_secret": ["secretsmanager:DescribeSecret"],
+    # Binds a request's secret to its bastion (the powerpole:bastion tag the bastion role checks).
+    "secretsmanager.tag_resource": ["secretsmanager:TagResource"],
     "secretsmanager.delete_secret": ["secretsmanager:DeleteSecret"],
     "secretsmanager.list_secrets": ["secretsmanager:ListSecrets"],
     "ec2.describe_instances": ["ec2:DescribeInstances"],
@@ -77,6 +79,7 @@ LAMBDAS = {
             "secretsmanager.get_secret_value",
             "secretsmanager.create_secret",
             "secretsmanager.describe_secret",
+            "secretsmanager.tag_resource",
             "ec2.describe_instances",
             "ec2.run_instances",
         ],

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use powerpole_core::ports::{SecretVault, StoredSecret};
-use powerpole_core::{DbPassword, DbUsername, RequestId, SecretRef};
+use powerpole_core::{BastionId, DbPassword, DbUsername, RequestId, SecretRef};
 use time::OffsetDateTime;
 use tracing::debug;
 
@@ -30,6 +30,9 @@ const SERVICE: &str = "secretsmanager";
 
 /// Tag holding the request id the secret belongs to.
 pub const TAG_REQUEST_ID: &str = "powerpole:request-id";
+/// Tag holding the ARN of the one bastion allowed to read the secret: the bastions' role policy
+/// allows `GetSecretValue` only where it equals the calling instance's `ec2:SourceInstanceARN`.
+pub const TAG_BASTION: &str = "powerpole:bastion";
 /// Tag holding when the secret must be gone, in RFC 3339 UTC.
 pub const TAG_EXPIRES_AT: &str = "powerpole:expires-at";
 
@@ -252,6 +255,27 @@ impl SecretsManagerVault {
         Ok(SecretRef(arn))
     }
 
+    /// Tags the request's secret with the ARN of `bastion` ([`TAG_BASTION`]), the instance in
+    /// the secret's own account and region, so that only that bastion's credentials can read it.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] when the secret's ARN is not one; [`Error::Sdk`] when
+    /// DescribeSecret or TagResource fails.
+    pub async fn bind_to(&self, id: RequestId, bastion: &BastionId) -> Result<()> {
+        let name = self.secret_name(id);
+        let SecretRef(arn) = self.existing(id, &name).await?;
+        let instance = instance_arn(&arn, &bastion.0)?;
+        self.client
+            .tag_resource()
+            .secret_id(&name)
+            .tags(Tag::builder().key(TAG_BASTION).value(&instance).build())
+            .send()
+            .await
+            .map_err(|err| sdk(SERVICE, "TagResource", err))?;
+        debug!(request = %id, secret = %name, bastion = %instance, "secret bound to its bastion");
+        Ok(())
+    }
+
     /// Reads the request's password.
     ///
     /// # Errors
@@ -405,6 +429,33 @@ impl SecretVault for SecretsManagerVault {
     async fn list(&self) -> powerpole_core::Result<Vec<StoredSecret>> {
         Ok(self.stored().await?)
     }
+
+    async fn allow_reader(&self, id: RequestId, bastion: &BastionId) -> powerpole_core::Result<()> {
+        Ok(self.bind_to(id, bastion).await?)
+    }
+}
+
+/// The ARN of instance `instance_id` in the partition, region and account of `secret_arn`
+/// (`arn:aws:secretsmanager:<region>:<account>:secret:<name>`).
+fn instance_arn(secret_arn: &str, instance_id: &str) -> Result<String> {
+    let parts: Vec<&str> = secret_arn.splitn(7, ':').collect();
+    match parts[..] {
+        [
+            "arn",
+            partition,
+            "secretsmanager",
+            region,
+            account,
+            "secret",
+            _,
+        ] => Ok(format!(
+            "arn:{partition}:ec2:{region}:{account}:instance/{instance_id}"
+        )),
+        _ => Err(Error::malformed(
+            "secret ARN",
+            format!("{secret_arn:?} is not a Secrets Manager secret ARN"),
+        )),
+    }
 }
 
 /// The secret's JSON value, serialised straight from borrowed strings into the one `String` the
@@ -470,6 +521,19 @@ mod tests {
             assert!(!err.to_string().contains(secret), "{err}");
             assert!(!format!("{err:?}").contains(secret), "{err:?}");
         }
+    }
+
+    #[test]
+    fn the_bastion_arn_is_in_the_secrets_partition_region_and_account() {
+        assert_eq!(
+            instance_arn(
+                "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:powerpole/01J-AbCdEf",
+                "i-0abc"
+            )
+            .unwrap(),
+            "arn:aws-cn:ec2:cn-north-1:123456789012:instance/i-0abc"
+        );
+        assert!(instance_arn("powerpole/01J", "i-0abc").is_err());
     }
 
     #[test]

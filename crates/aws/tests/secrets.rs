@@ -326,3 +326,57 @@ async fn the_password_is_in_no_error_and_no_log_line() {
     );
     assert!(!logs.contains(&secret), "password in the logs");
 }
+
+#[tokio::test]
+async fn a_secret_is_bound_to_its_bastion_and_listed_until_deleted() {
+    let Some(endpoint) = powerpole_testkit::aws_endpoint() else {
+        return;
+    };
+    let client = client(&endpoint).await;
+    let vault = SecretsManagerVault::new(client.clone(), settings());
+    let id = request_id();
+    let secret = vault
+        .put(id, &user(), &DbPassword::generate(), EXPIRES)
+        .await
+        .unwrap();
+
+    vault
+        .allow_reader(id, &powerpole_core::BastionId("i-0123456789abcdef0".into()))
+        .await
+        .unwrap();
+    vault
+        .allow_reader(id, &powerpole_core::BastionId("i-0123456789abcdef0".into()))
+        .await
+        .unwrap();
+
+    let described = client
+        .describe_secret()
+        .secret_id(vault.secret_name(id))
+        .send()
+        .await
+        .unwrap();
+    let bound: Vec<(&str, &str)> = described
+        .tags()
+        .iter()
+        .filter(|t| t.key() == Some(powerpole_aws::secrets::TAG_BASTION))
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    let account = secret.0.split(':').nth(4).unwrap();
+    let region = secret.0.split(':').nth(3).unwrap();
+    assert_eq!(
+        bound,
+        [(
+            "powerpole:bastion",
+            format!("arn:aws:ec2:{region}:{account}:instance/i-0123456789abcdef0").as_str()
+        )]
+    );
+    let listed = vault.list().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.request).collect::<Vec<_>>(),
+        [id],
+        "the vault lists only secrets under its own prefix"
+    );
+    assert_eq!(listed[0].secret, secret);
+    vault.delete(id).await.unwrap();
+    assert_eq!(vault.list().await.unwrap(), []);
+}

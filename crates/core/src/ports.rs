@@ -140,6 +140,14 @@ pub trait SecretVault: Send + Sync {
 
     /// Every request secret the vault holds, for the sweeper.
     fn list(&self) -> impl Future<Output = Result<Vec<StoredSecret>>> + Send;
+
+    /// Marks the request's secret as readable by `bastion` only (on AWS a tag the bastions'
+    /// role policy compares with the calling instance); doing it again is fine.
+    fn allow_reader(
+        &self,
+        id: RequestId,
+        bastion: &BastionId,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// A request secret the vault holds.

@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 
 use powerpole_core::ports::{SecretRef, SecretVault, StoredSecret};
-use powerpole_core::{DbPassword, DbUsername, RequestId};
+use powerpole_core::{BastionId, DbPassword, DbUsername, RequestId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -124,6 +124,15 @@ impl SecretVault for SecretFiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(backend(format!("cannot delete the secret of {id}: {e}"))),
         }
+    }
+
+    /// Locally there is no bastion: the broker's own user is the only reader (0600 files).
+    async fn allow_reader(
+        &self,
+        _id: RequestId,
+        _bastion: &BastionId,
+    ) -> powerpole_core::Result<()> {
+        Ok(())
     }
 
     async fn list(&self) -> powerpole_core::Result<Vec<StoredSecret>> {

@@ -156,6 +156,9 @@ where
         request.record_bastion(bastion.id, WORKFLOW, now);
         store.update(&request, expected).await?;
     }
+    if let Some(bastion) = &request.resources().bastion {
+        vault.allow_reader(id, bastion).await?;
+    }
     Ok(request)
 }
 
@@ -302,6 +305,11 @@ mod tests {
         assert_eq!(stored.state(), RequestState::Provisioning);
         assert_eq!(fleet.launched(), 1);
         assert!(vault.holds(request.id()));
+        assert_eq!(
+            vault.readers.lock().unwrap().get(&request.id()),
+            stored.resources().bastion.as_ref(),
+            "only the request's own bastion may read its secret"
+        );
         let password = vault.get(request.id()).await.unwrap();
         assert_eq!(
             accounts.password_of(request.db_username()).as_deref(),

@@ -248,6 +248,7 @@ impl RecordingChat {
 #[derive(Debug, Default)]
 pub struct MemoryVault {
     secrets: Mutex<HashMap<RequestId, String>>,
+    pub readers: Mutex<HashMap<RequestId, BastionId>>,
     pub stored_at: Mutex<HashMap<RequestId, OffsetDateTime>>,
     puts: AtomicUsize,
 }
@@ -286,6 +287,11 @@ impl SecretVault for MemoryVault {
 
     async fn delete(&self, id: RequestId) -> Result<()> {
         self.secrets.lock().unwrap().remove(&id);
+        Ok(())
+    }
+
+    async fn allow_reader(&self, id: RequestId, bastion: &BastionId) -> Result<()> {
+        self.readers.lock().unwrap().insert(id, bastion.clone());
         Ok(())
     }
 
