@@ -177,9 +177,7 @@ where
 {
     let mut report = SweepReport::new(now);
     settle_requests(&ports, policy, now, &mut report).await;
-    sweep_accounts(&ports, policy, now, &mut report).await;
-    sweep_secrets(&ports, policy, now, &mut report).await;
-    sweep_bastions(&ports, policy, now, &mut report).await;
+    sweep_made(&ports, policy, now, &mut report).await;
     if !report.actions.is_empty()
         && let Err(e) = ports.chat.report_sweep(&report).await
     {
@@ -477,75 +475,109 @@ async fn removed<S: RequestStore>(
     });
 }
 
-async fn sweep_accounts<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) where
-    S: RequestStore,
-    A: DbAccounts,
-{
-    for cluster in ports.clusters {
-        let cluster_id: &ClusterId = &cluster.cluster;
-        let listed = match ports.accounts.list(cluster_id).await {
-            Ok(listed) => listed,
-            Err(e) => {
-                report.problem(format_args!("listing DB users on {cluster_id}"), &e);
-                continue;
-            }
-        };
-        for account in listed {
-            let resource = format!("{}@{cluster_id}", account.username);
-            let verdict = judge(
-                ports.store,
-                policy,
-                Some(account.request),
-                account.created_at,
-                now,
-            )
-            .await;
-            match verdict {
-                Ok(Verdict::Keep) => {
-                    if account.exists {
-                        let age = now - account.created_at;
-                        report.oldest_account = report.oldest_account.max(Some(age));
-                    }
-                }
-                Ok(Verdict::Remove { orphan, why }) => {
-                    match ports.accounts.remove(cluster_id, &account.username).await {
-                        Ok(removal) => {
-                            let how = match removal {
-                                Removal::Dropped { sessions_killed } => {
-                                    format!("dropped ({sessions_killed} session(s) killed)")
-                                }
-                                Removal::LockedNotDropped { reason } => {
-                                    format!("locked, privileges revoked, not dropped: {reason}")
-                                }
-                                Removal::AlreadyGone => "registration cleared".to_owned(),
-                            };
-                            removed(
-                                ports.store,
-                                ResourceKind::Account,
-                                resource,
-                                Some(account.request),
-                                orphan,
-                                format!("{how}: {why}"),
-                                now,
-                                report,
-                            )
-                            .await;
-                        }
-                        Err(e) => report.problem(format_args!("removing DB user {resource}"), &e),
-                    }
-                }
-                Err(e) => report.problem(format_args!("judging DB user {resource}"), &e),
-            }
-        }
-    }
+/// A thing the broker made, as listed by its port.
+enum Made {
+    Account {
+        cluster: ClusterId,
+        username: crate::account::DbUsername,
+        exists: bool,
+    },
+    Secret(RequestId),
+    Bastion(crate::ports::BastionId),
 }
 
-async fn sweep_secrets<S, V, F, A, C>(
+/// One listed thing with what ties it to a request.
+struct Found {
+    made: Made,
+    kind: ResourceKind,
+    resource: String,
+    request: Option<RequestId>,
+    made_at: OffsetDateTime,
+}
+
+/// Everything the ports list: each cluster's broker-made DB users, the secrets, the bastions.
+async fn list_made<S, V, F, A, C>(
+    ports: &SweepPorts<'_, S, V, F, A, C>,
+    report: &mut SweepReport,
+) -> Vec<Found>
+where
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+{
+    let mut found = Vec::new();
+    for cluster in ports.clusters {
+        let cluster = &cluster.cluster;
+        match ports.accounts.list(cluster).await {
+            Ok(accounts) => found.extend(accounts.into_iter().map(|a| Found {
+                kind: ResourceKind::Account,
+                resource: format!("{}@{cluster}", a.username),
+                request: Some(a.request),
+                made_at: a.created_at,
+                made: Made::Account {
+                    cluster: cluster.clone(),
+                    username: a.username,
+                    exists: a.exists,
+                },
+            })),
+            Err(e) => report.problem(format_args!("listing DB users on {cluster}"), &e),
+        }
+    }
+    match ports.vault.list().await {
+        Ok(secrets) => found.extend(secrets.into_iter().map(|s| Found {
+            kind: ResourceKind::Secret,
+            resource: s.secret.0,
+            request: Some(s.request),
+            made_at: s.created_at,
+            made: Made::Secret(s.request),
+        })),
+        Err(e) => report.problem("listing secrets", &e),
+    }
+    match ports.fleet.list().await {
+        Ok(bastions) => found.extend(bastions.into_iter().map(|b| Found {
+            kind: ResourceKind::Bastion,
+            resource: b.id.0.clone(),
+            request: b.request,
+            made_at: b.launched_at,
+            made: Made::Bastion(b.id),
+        })),
+        Err(e) => report.problem("listing bastions", &e),
+    }
+    found
+}
+
+/// Removes `made`, saying how.
+async fn remove<S, V, F, A, C>(ports: &SweepPorts<'_, S, V, F, A, C>, made: &Made) -> Result<String>
+where
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+{
+    Ok(match made {
+        Made::Account {
+            cluster, username, ..
+        } => match ports.accounts.remove(cluster, username).await? {
+            Removal::Dropped { sessions_killed } => {
+                format!("dropped ({sessions_killed} session(s) killed)")
+            }
+            Removal::LockedNotDropped { reason } => {
+                format!("locked, privileges revoked, not dropped: {reason}")
+            }
+            Removal::AlreadyGone => "registration cleared".to_owned(),
+        },
+        Made::Secret(id) => {
+            ports.vault.delete(*id).await?;
+            "deleted".to_owned()
+        }
+        Made::Bastion(id) => {
+            ports.fleet.terminate(id).await?;
+            "terminated".to_owned()
+        }
+    })
+}
+
+/// Removes every listed thing no live request owns, and measures the oldest left.
+async fn sweep_made<S, V, F, A, C>(
     ports: &SweepPorts<'_, S, V, F, A, C>,
     policy: &SweepPolicy,
     now: OffsetDateTime,
@@ -553,95 +585,39 @@ async fn sweep_secrets<S, V, F, A, C>(
 ) where
     S: RequestStore,
     V: SecretVault,
-{
-    let listed = match ports.vault.list().await {
-        Ok(listed) => listed,
-        Err(e) => {
-            report.problem("listing secrets", &e);
-            return;
-        }
-    };
-    for secret in listed {
-        let resource = secret.secret.0.clone();
-        match judge(
-            ports.store,
-            policy,
-            Some(secret.request),
-            secret.created_at,
-            now,
-        )
-        .await
-        {
-            Ok(Verdict::Keep) => {}
-            Ok(Verdict::Remove { orphan, why }) => match ports.vault.delete(secret.request).await {
-                Ok(()) => {
-                    removed(
-                        ports.store,
-                        ResourceKind::Secret,
-                        resource,
-                        Some(secret.request),
-                        orphan,
-                        format!("deleted: {why}"),
-                        now,
-                        report,
-                    )
-                    .await;
-                }
-                Err(e) => report.problem(format_args!("deleting secret {resource}"), &e),
-            },
-            Err(e) => report.problem(format_args!("judging secret {resource}"), &e),
-        }
-    }
-}
-
-async fn sweep_bastions<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) where
-    S: RequestStore,
     F: BastionFleet,
+    A: DbAccounts,
 {
-    let listed = match ports.fleet.list().await {
-        Ok(listed) => listed,
-        Err(e) => {
-            report.problem("listing bastions", &e);
-            return;
-        }
-    };
-    for bastion in listed {
-        let resource = bastion.id.0.clone();
-        let verdict = judge(
-            ports.store,
-            policy,
-            bastion.request,
-            bastion.launched_at,
-            now,
-        )
-        .await;
-        match verdict {
+    for found in list_made(ports, report).await {
+        let what = format!("{} {}", found.kind.as_str(), found.resource);
+        match judge(ports.store, policy, found.request, found.made_at, now).await {
             Ok(Verdict::Keep) => {
-                let age = now - bastion.launched_at;
-                report.oldest_bastion = report.oldest_bastion.max(Some(age));
+                let age = Some(now - found.made_at);
+                match found.made {
+                    Made::Account { exists: true, .. } => {
+                        report.oldest_account = report.oldest_account.max(age);
+                    }
+                    Made::Bastion(_) => report.oldest_bastion = report.oldest_bastion.max(age),
+                    Made::Account { .. } | Made::Secret(_) => {}
+                }
             }
-            Ok(Verdict::Remove { orphan, why }) => match ports.fleet.terminate(&bastion.id).await {
-                Ok(()) => {
+            Ok(Verdict::Remove { orphan, why }) => match remove(ports, &found.made).await {
+                Ok(how) => {
                     removed(
                         ports.store,
-                        ResourceKind::Bastion,
-                        resource,
-                        bastion.request,
+                        found.kind,
+                        found.resource,
+                        found.request,
                         orphan,
-                        format!("terminated: {why}"),
+                        format!("{how}: {why}"),
                         now,
                         report,
                     )
                     .await;
                 }
-                Err(e) => report.problem(format_args!("terminating bastion {resource}"), &e),
+                Err(e) => report.problem(format_args!("removing {what}"), &e),
             },
-            Err(e) => report.problem(format_args!("judging bastion {resource}"), &e),
+            Err(e) => report.problem(format_args!("judging {what}"), &e),
         }
     }
 }
