@@ -284,6 +284,14 @@ async fn story(
         "requester",
         "the open session is gone and the user no longer exists",
     );
+    wait_for(slack, "the session receipt", |c| {
+        c.method == "chat.postMessage" && c.str("thread_ts").is_some()
+    })
+    .await?;
+    t.say(
+        "broker",
+        "posts the session receipt in the approval card's thread (also: powerpole audit ID)",
+    );
     Ok(())
 }
 

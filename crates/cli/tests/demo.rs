@@ -43,6 +43,7 @@ async fn the_demo_tells_a_whole_request_and_leaves_nothing_behind() {
         "access ends in 10 minutes",
         "drops the user",
         "the open session is gone",
+        "posts the session receipt in the approval card's thread",
         "Nothing is left behind",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
