@@ -219,7 +219,7 @@ async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Resu
         RequestsCommand::List { limit, json } => requests::list(&store, limit, json).await?,
         RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
     };
-    println!("{shown}");
+    print_answer(&shown)?;
     Ok(())
 }
 
@@ -227,7 +227,7 @@ async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow
     let config = Config::load(path)?;
     let grace = time::Duration::minutes(i64::from(grace_minutes));
     let outcome = sweep::run(&config, grace, json).await?;
-    println!("{}", outcome.shown);
+    print_answer(&outcome.shown)?;
     if outcome.problems > 0 {
         anyhow::bail!("{} problem(s) left for the next sweep", outcome.problems);
     }
@@ -238,14 +238,24 @@ async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Res
     let config = Config::load(path)?;
     let store = requests::open(&config.state_dir).await?;
     let now = slo::broker_now(&config.state_dir, config.clock_speed);
-    println!("{}", slo::show(&store, limit, now, as_json).await?);
+    print_answer(&slo::show(&store, limit, now, as_json).await?)?;
     Ok(())
 }
 
 async fn audit(path: &std::path::Path, id: &str, as_json: bool) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    println!("{}", audit::show(&config, id, as_json).await?);
+    print_answer(&audit::show(&config, id, as_json).await?)?;
     Ok(())
+}
+
+/// Prints a command's answer; a reader that went away (`| head`) is not an error.
+fn print_answer(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn preview(email: &str, permission: &str) -> anyhow::Result<()> {

@@ -332,3 +332,33 @@ async fn a_healthy_state_meets_every_objective_and_an_empty_one_has_no_data() {
     assert!(text.contains("oldest live 19m"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_reader_that_goes_away_is_not_a_crash() {
+    let dir = temp_dir("pipe");
+    let config = write_config(&dir);
+    let store = store(&dir).await;
+    store
+        .insert(&ended(built(Duration::hours(3), "piped", 60, 40)))
+        .await
+        .unwrap();
+
+    for command in ["slo", "requests"] {
+        let mut args = vec![command, "--config", config.to_str().unwrap()];
+        if command == "requests" {
+            args.push("list");
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_powerpole"))
+            .args(&args)
+            .env_remove("POWERPOLE_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{command}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+    }
+}
