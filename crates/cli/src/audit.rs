@@ -9,10 +9,9 @@ use powerpole_core::receipt::{BastionSession, DbActivity, Gathered, Statement};
 use powerpole_core::{Actor, Receipt, RequestId, StatementKind, usecases};
 use powerpole_local::NoBastionSessions;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
+use crate::requests::at;
 
 /// The receipt of request `id` as markdown, or JSON with `as_json`.
 ///
@@ -33,10 +32,6 @@ pub async fn show(config: &Config, id: &str, as_json: bool) -> anyhow::Result<St
     } else {
         Ok(markdown(&receipt))
     }
-}
-
-fn at(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn actor(a: &Actor) -> String {

@@ -25,7 +25,8 @@ pub async fn open(state_dir: &Path) -> anyhow::Result<SqliteStore> {
     Ok(SqliteStore::open(pool).await?)
 }
 
-fn at(t: OffsetDateTime) -> String {
+/// A time as the commands print it: RFC 3339.
+pub(crate) fn at(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 

@@ -9,8 +9,9 @@ use powerpole_core::ports::{Orphan, RequestStore as _};
 use powerpole_core::slo::{Objective, Objectives, Oldest, SloFigures, Spread, Status};
 use powerpole_local::SqliteStore;
 use serde_json::{Value, json};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
+
+use crate::requests::at;
 
 /// The most requests the figures cover (the store's own ceiling for one listing).
 pub const MAX_REQUESTS: usize = 10_000;
@@ -86,10 +87,6 @@ impl Orphans {
             self.last_day, self.recorded
         )
     }
-}
-
-fn at(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn secs(d: Option<Duration>) -> Value {

@@ -4,9 +4,10 @@
 
 use powerpole_core::usecases::{SweepAction, SweepPolicy, SweepReport};
 use powerpole_lambda::tasks;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::config::Config;
+use crate::requests::at;
 use crate::serve;
 
 /// What a sweep printed, and whether it met problems (the command then fails).
@@ -40,17 +41,6 @@ pub async fn run(config: &Config, grace: Duration, as_json: bool) -> anyhow::Res
         shown,
         problems: report.problems.len(),
     })
-}
-
-fn at(t: OffsetDateTime) -> String {
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
 }
 
 fn age(d: Option<Duration>) -> String {
