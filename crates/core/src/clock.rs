@@ -58,6 +58,13 @@ impl Clock for ManualClock {
     }
 }
 
+/// A borrowed clock is a clock.
+impl<T: Clock + ?Sized> Clock for &T {
+    fn now(&self) -> OffsetDateTime {
+        T::now(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

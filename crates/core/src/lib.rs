@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod broker;
 pub mod clock;
 pub mod error;
 pub mod grants;
@@ -15,11 +16,13 @@ pub mod ports;
 pub mod receipt;
 pub mod resources;
 pub mod slo;
+pub mod sweep;
 pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
 pub use audit::{AuditOperation, AuditRecord};
+pub use broker::{AccessPorts, Broker, BrokerPorts, EvidencePorts, IntakePorts, Ports, Unwired};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};

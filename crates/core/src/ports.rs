@@ -15,7 +15,7 @@ use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::receipt::{BastionSession, Gathered, Receipt};
 pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
-pub use crate::usecases::{SweepAction, SweepReport};
+use crate::sweep::SweepReport;
 use crate::window::AccessWindow;
 
 /// Durable record of requests and their events (DynamoDB on AWS, SQLite locally).
@@ -497,5 +497,226 @@ impl<T: RequestStore> RequestStore for std::sync::Arc<T> {
 
     fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send {
         T::orphans(self, limit)
+    }
+}
+
+/// A borrowed port is a port: a driver (or a test) can lend the broker ports it keeps using.
+mod borrowed {
+    use super::*;
+
+    impl<T: RequestStore + ?Sized> RequestStore for &T {
+        fn insert(&self, request: &AccessRequest) -> impl Future<Output = Result<()>> + Send {
+            T::insert(self, request)
+        }
+
+        fn get(&self, id: RequestId) -> impl Future<Output = Result<Option<AccessRequest>>> + Send {
+            T::get(self, id)
+        }
+
+        fn update(
+            &self,
+            request: &AccessRequest,
+            expected: usize,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::update(self, request, expected)
+        }
+
+        fn by_requester(
+            &self,
+            requester: &SlackUserId,
+        ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+            T::by_requester(self, requester)
+        }
+
+        fn due(
+            &self,
+            state: RequestState,
+            before: OffsetDateTime,
+        ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+            T::due(self, state, before)
+        }
+
+        fn record_orphan(&self, orphan: &Orphan) -> impl Future<Output = Result<bool>> + Send {
+            T::record_orphan(self, orphan)
+        }
+
+        fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send {
+            T::orphans(self, limit)
+        }
+    }
+
+    impl<T: SecretVault + ?Sized> SecretVault for &T {
+        fn put(
+            &self,
+            id: RequestId,
+            username: &DbUsername,
+            password: &DbPassword,
+            expires_at: OffsetDateTime,
+        ) -> impl Future<Output = Result<SecretRef>> + Send {
+            T::put(self, id, username, password, expires_at)
+        }
+
+        fn get(&self, id: RequestId) -> impl Future<Output = Result<DbPassword>> + Send {
+            T::get(self, id)
+        }
+
+        fn delete(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send {
+            T::delete(self, id)
+        }
+
+        fn list(&self) -> impl Future<Output = Result<Vec<StoredSecret>>> + Send {
+            T::list(self)
+        }
+
+        fn allow_reader(
+            &self,
+            id: RequestId,
+            bastion: &BastionId,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::allow_reader(self, id, bastion)
+        }
+    }
+
+    impl<T: BastionFleet + ?Sized> BastionFleet for &T {
+        fn launch(
+            &self,
+            id: RequestId,
+            expires_at: OffsetDateTime,
+        ) -> impl Future<Output = Result<Bastion>> + Send {
+            T::launch(self, id, expires_at)
+        }
+
+        fn status(
+            &self,
+            bastion: &BastionId,
+        ) -> impl Future<Output = Result<BastionStatus>> + Send {
+            T::status(self, bastion)
+        }
+
+        fn terminate(&self, bastion: &BastionId) -> impl Future<Output = Result<()>> + Send {
+            T::terminate(self, bastion)
+        }
+
+        fn list(&self) -> impl Future<Output = Result<Vec<Bastion>>> + Send {
+            T::list(self)
+        }
+
+        fn through_ssm(&self) -> bool {
+            T::through_ssm(self)
+        }
+    }
+
+    impl<T: Workflow + ?Sized> Workflow for &T {
+        fn start(&self, start: &Start) -> impl Future<Output = Result<()>> + Send {
+            T::start(self, start)
+        }
+
+        fn resume(
+            &self,
+            token: &TaskToken,
+            decision: Decision,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::resume(self, token, decision)
+        }
+
+        fn stop(&self, id: RequestId, cause: &str) -> impl Future<Output = Result<()>> + Send {
+            T::stop(self, id, cause)
+        }
+
+        fn end_early(&self, id: RequestId) -> impl Future<Output = Result<()>> + Send {
+            T::end_early(self, id)
+        }
+    }
+
+    impl<T: Chat + ?Sized> Chat for &T {
+        fn post_approval_card(
+            &self,
+            request: &AccessRequest,
+        ) -> impl Future<Output = Result<MessageRef>> + Send {
+            T::post_approval_card(self, request)
+        }
+
+        fn update_approval_card(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::update_approval_card(self, card, request)
+        }
+
+        fn notify(
+            &self,
+            user: &SlackUserId,
+            notice: &Notice,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::notify(self, user, notice)
+        }
+
+        fn report_sweep(&self, report: &SweepReport) -> impl Future<Output = Result<()>> + Send {
+            T::report_sweep(self, report)
+        }
+
+        fn post_receipt(
+            &self,
+            card: &MessageRef,
+            receipt: &Receipt,
+        ) -> impl Future<Output = Result<MessageRef>> + Send {
+            T::post_receipt(self, card, receipt)
+        }
+    }
+
+    impl<T: Directory + ?Sized> Directory for &T {
+        fn email_of(&self, user: &SlackUserId) -> impl Future<Output = Result<Email>> + Send {
+            T::email_of(self, user)
+        }
+    }
+
+    impl<T: DbAccounts + ?Sized> DbAccounts for &T {
+        fn create(
+            &self,
+            cluster: &ClusterId,
+            request: RequestId,
+            username: &DbUsername,
+            password: &DbPassword,
+            plan: &GrantPlan,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::create(self, cluster, request, username, password, plan)
+        }
+
+        fn remove(
+            &self,
+            cluster: &ClusterId,
+            username: &DbUsername,
+        ) -> impl Future<Output = Result<Removal>> + Send {
+            T::remove(self, cluster, username)
+        }
+
+        fn list(
+            &self,
+            cluster: &ClusterId,
+        ) -> impl Future<Output = Result<Vec<ManagedAccount>>> + Send {
+            T::list(self, cluster)
+        }
+    }
+
+    impl<T: AuditSource + ?Sized> AuditSource for &T {
+        fn records(
+            &self,
+            cluster: &ClusterId,
+            username: &DbUsername,
+            window: &AccessWindow,
+        ) -> impl Future<Output = Result<Vec<AuditRecord>>> + Send {
+            T::records(self, cluster, username, window)
+        }
+    }
+
+    impl<T: SessionLog + ?Sized> SessionLog for &T {
+        fn sessions(
+            &self,
+            bastion: Option<&BastionId>,
+            window: &AccessWindow,
+        ) -> impl Future<Output = Result<Gathered<Vec<BastionSession>>>> + Send {
+            T::sessions(self, bastion, window)
+        }
     }
 }

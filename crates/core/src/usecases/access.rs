@@ -8,15 +8,14 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::account::DbPassword;
+use crate::broker::{AccessPorts, Broker, BrokerPorts};
 use crate::error::{Error, Result};
 use crate::grants::GrantPlan;
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState, Transition};
-use crate::policy::ClusterPolicy;
 use crate::ports::{
     BastionFleet, BastionStatus, Chat, DbAccounts, Notice, RequestStore, SecretVault,
 };
-use crate::usecases::load;
 
 /// How long before the end the requester is warned.
 pub const WARNING_LEAD: Duration = Duration::minutes(10);
@@ -34,134 +33,6 @@ pub struct Schedule {
     pub end_at: OffsetDateTime,
 }
 
-/// The schedule of request `id` from its effective window.
-///
-/// # Errors
-/// [`Error::NotFound`]; [`Error::IllegalTransition`] when the request was never approved.
-pub async fn schedule<S: RequestStore>(store: &S, id: RequestId) -> Result<Schedule> {
-    let request = load(store, id).await?;
-    if request
-        .decision()
-        .is_none_or(|e| e.kind != EventKind::Approved)
-    {
-        return Err(Error::IllegalTransition {
-            from: request.state(),
-            transition: Transition::StartProvisioning,
-        });
-    }
-    let window = request.window();
-    Ok(Schedule {
-        start_at: window.start(),
-        warn_at: window.warning_at(WARNING_LEAD),
-        end_at: window.end(),
-    })
-}
-
-/// The cluster a request is for, from the configuration.
-///
-/// # Errors
-/// [`Error::NotFound`] when the cluster is no longer configured.
-pub fn cluster_of<'a>(
-    clusters: &'a [ClusterPolicy],
-    request: &AccessRequest,
-) -> Result<&'a ClusterPolicy> {
-    clusters
-        .iter()
-        .find(|c| c.cluster == request.spec().cluster)
-        .ok_or_else(|| {
-            Error::NotFound(format!(
-                "cluster {} in the configuration",
-                request.spec().cluster
-            ))
-        })
-}
-
-/// Creates what request `id` needs: its secret (a fresh password, stored once), its DB user
-/// with the level's grants, and its bastion (when access goes through one). Moves the request
-/// from approved to provisioning; a request already active is left alone.
-///
-/// # Errors
-/// [`Error::IllegalTransition`] when the request is neither approved nor provisioning (nor
-/// active); the ports' errors (retryable ones may simply be retried).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one argument per port the step uses"
-)]
-pub async fn provision<S, V, F, A>(
-    store: &S,
-    vault: &V,
-    fleet: &F,
-    accounts: &A,
-    clusters: &[ClusterPolicy],
-    id: RequestId,
-    now: OffsetDateTime,
-) -> Result<AccessRequest>
-where
-    S: RequestStore,
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-{
-    let mut request = load(store, id).await?;
-    match request.state() {
-        RequestState::Approved => {
-            let expected = request.version();
-            request.apply(Transition::StartProvisioning, WORKFLOW, now, "")?;
-            store.update(&request, expected).await?;
-        }
-        RequestState::Provisioning => {}
-        RequestState::Active => return Ok(request),
-        from => {
-            return Err(Error::IllegalTransition {
-                from,
-                transition: Transition::StartProvisioning,
-            });
-        }
-    }
-    let cluster = cluster_of(clusters, &request)?;
-    let end = request.window().end();
-    if request.resources().secret.is_none() {
-        let secret = vault
-            .put(id, request.db_username(), &DbPassword::generate(), end)
-            .await?;
-        let expected = request.version();
-        request.record_secret(secret, WORKFLOW, now);
-        store.update(&request, expected).await?;
-    }
-    let password = vault.get(id).await?;
-    let plan = GrantPlan::new(request.spec().permission, [])?;
-    accounts
-        .create(
-            &cluster.cluster,
-            id,
-            request.db_username(),
-            &password,
-            &plan,
-        )
-        .await?;
-    let created = format!(
-        "DB user {} created on {} with {}",
-        request.db_username(),
-        cluster.cluster,
-        request.spec().permission
-    );
-    if !request.events().iter().any(|e| e.detail == created) {
-        let expected = request.version();
-        request.record_step(WORKFLOW, now, created);
-        store.update(&request, expected).await?;
-    }
-    if fleet.through_ssm() && request.resources().bastion.is_none() {
-        let bastion = fleet.launch(id, end).await?;
-        let expected = request.version();
-        request.record_bastion(bastion.id, WORKFLOW, now);
-        store.update(&request, expected).await?;
-    }
-    if let Some(bastion) = &request.resources().bastion {
-        vault.allow_reader(id, bastion).await?;
-    }
-    Ok(request)
-}
-
 /// What activation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activation {
@@ -171,100 +42,193 @@ pub enum Activation {
     BastionStarting,
 }
 
-/// Makes request `id` active once its bastion is ready, and sends the requester the connect
-/// instructions (never the password). A message that cannot be delivered is recorded on the
-/// request; access stays live.
-///
-/// # Errors
-/// [`Error::IllegalTransition`] when the request is not provisioning (or active); a
-/// non-retryable [`Error::Backend`] when the bastion is gone; the ports' errors.
-pub async fn activate<S, F, C>(
-    store: &S,
-    fleet: &F,
-    chat: &C,
-    clusters: &[ClusterPolicy],
-    id: RequestId,
-    now: OffsetDateTime,
-) -> Result<Activation>
-where
-    S: RequestStore,
-    F: BastionFleet,
-    C: Chat,
-{
-    let mut request = load(store, id).await?;
-    match request.state() {
-        RequestState::Provisioning => {}
-        RequestState::Active => return Ok(Activation::Ready(Box::new(request))),
-        from => {
+impl<P: AccessPorts> Broker<P> {
+    /// The schedule of request `id` from its effective window.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::IllegalTransition`] when the request was never approved.
+    pub async fn schedule(&self, id: RequestId) -> Result<Schedule> {
+        let request = self.load(id).await?;
+        if request
+            .decision()
+            .is_none_or(|e| e.kind != EventKind::Approved)
+        {
             return Err(Error::IllegalTransition {
-                from,
-                transition: Transition::Activate,
+                from: request.state(),
+                transition: Transition::StartProvisioning,
             });
         }
+        let window = request.window();
+        Ok(Schedule {
+            start_at: window.start(),
+            warn_at: window.warning_at(WARNING_LEAD),
+            end_at: window.end(),
+        })
     }
-    let bastion = request.resources().bastion.clone();
-    if let Some(bastion) = &bastion {
-        match fleet.status(bastion).await? {
-            BastionStatus::Ready => {}
-            BastionStatus::Starting => return Ok(Activation::BastionStarting),
-            BastionStatus::Gone => {
-                return Err(Error::Backend {
-                    system: "bastion",
-                    retryable: false,
-                    source: format!("bastion {} is gone before access started", bastion.0).into(),
+
+    /// Creates what request `id` needs: its secret (a fresh password, stored once), its DB user
+    /// with the level's grants, and its bastion (when access goes through one). Moves the
+    /// request from approved to provisioning; a request already active is left alone.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] when the request is neither approved nor provisioning (nor
+    /// active); the ports' errors (retryable ones may simply be retried).
+    pub async fn provision(&self, id: RequestId) -> Result<AccessRequest> {
+        let (store, vault) = (self.store(), self.vault());
+        let now = self.now();
+        let mut request = self.load(id).await?;
+        match request.state() {
+            RequestState::Approved => {
+                let expected = request.version();
+                request.apply(Transition::StartProvisioning, WORKFLOW, now, "")?;
+                store.update(&request, expected).await?;
+            }
+            RequestState::Provisioning => {}
+            RequestState::Active => return Ok(request),
+            from => {
+                return Err(Error::IllegalTransition {
+                    from,
+                    transition: Transition::StartProvisioning,
                 });
             }
         }
+        let cluster = self.cluster_of(&request)?;
+        let end = request.window().end();
+        if request.resources().secret.is_none() {
+            let secret = vault
+                .put(id, request.db_username(), &DbPassword::generate(), end)
+                .await?;
+            let expected = request.version();
+            request.record_secret(secret, WORKFLOW, now);
+            store.update(&request, expected).await?;
+        }
+        // Read back rather than reuse the generated value: a retry after a crash finds the
+        // secret already stored and must create the account with that password.
+        let password = vault.get(id).await?;
+        let plan = GrantPlan::new(request.spec().permission, [])?;
+        self.accounts()
+            .create(
+                &cluster.cluster,
+                id,
+                request.db_username(),
+                &password,
+                &plan,
+            )
+            .await?;
+        let created = format!(
+            "DB user {} created on {} with {}",
+            request.db_username(),
+            cluster.cluster,
+            request.spec().permission
+        );
+        if !request.events().iter().any(|e| e.detail == created) {
+            let expected = request.version();
+            request.record_step(WORKFLOW, now, created);
+            store.update(&request, expected).await?;
+        }
+        let fleet = self.fleet();
+        if fleet.through_ssm() && request.resources().bastion.is_none() {
+            let bastion = fleet.launch(id, end).await?;
+            let expected = request.version();
+            request.record_bastion(bastion.id, WORKFLOW, now);
+            store.update(&request, expected).await?;
+        }
+        if let Some(bastion) = &request.resources().bastion {
+            vault.allow_reader(id, bastion).await?;
+        }
+        Ok(request)
     }
-    let Some(secret) = request.resources().secret.clone() else {
-        return Err(Error::Conflict(format!(
-            "request {id} has no stored secret; provisioning did not finish"
-        )));
-    };
-    let cluster = cluster_of(clusters, &request)?;
-    let expected = request.version();
-    request.apply(Transition::Activate, WORKFLOW, now, "")?;
-    store.update(&request, expected).await?;
-    let notice = Notice::Ready {
-        request: id,
-        username: request.db_username().clone(),
-        bastion,
-        region: request.spec().region.clone(),
-        endpoint: cluster.endpoint.clone(),
-        secret,
-        ends_at: request.window().end(),
-    };
-    tell(store, chat, &mut request, &notice, now).await?;
-    Ok(Activation::Ready(Box::new(request)))
-}
 
-/// Sends `notice` to the requester; a failure is recorded on the request instead of failing
-/// the step (a lost message must never block access or its removal).
-///
-/// # Errors
-/// The store's errors when recording the failure.
-pub(crate) async fn tell<S: RequestStore, C: Chat>(
-    store: &S,
-    chat: &C,
-    request: &mut AccessRequest,
-    notice: &Notice,
-    now: OffsetDateTime,
-) -> Result<()> {
-    if let Err(error) = chat.notify(request.requester(), notice).await {
-        tracing::warn!(request = %request.id(), %error, "message to the requester not delivered");
+    /// Makes request `id` active once its bastion is ready, and sends the requester the connect
+    /// instructions (never the password). A message that cannot be delivered is recorded on the
+    /// request; access stays live. Activating observes `BuildSucceeded` and `TimeToReady`.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] when the request is not provisioning (or active); a
+    /// non-retryable [`Error::Backend`] when the bastion is gone; the ports' errors.
+    pub async fn activate(&self, id: RequestId) -> Result<Activation> {
+        let now = self.now();
+        let mut request = self.load(id).await?;
+        match request.state() {
+            RequestState::Provisioning => {}
+            RequestState::Active => {
+                self.observe(&request, now);
+                return Ok(Activation::Ready(Box::new(request)));
+            }
+            from => {
+                return Err(Error::IllegalTransition {
+                    from,
+                    transition: Transition::Activate,
+                });
+            }
+        }
+        let bastion = request.resources().bastion.clone();
+        if let Some(bastion) = &bastion {
+            match self.fleet().status(bastion).await? {
+                BastionStatus::Ready => {}
+                BastionStatus::Starting => return Ok(Activation::BastionStarting),
+                BastionStatus::Gone => {
+                    return Err(Error::Backend {
+                        system: "bastion",
+                        retryable: false,
+                        source: format!("bastion {} is gone before access started", bastion.0)
+                            .into(),
+                    });
+                }
+            }
+        }
+        let Some(secret) = request.resources().secret.clone() else {
+            return Err(Error::Conflict(format!(
+                "request {id} has no stored secret; provisioning did not finish"
+            )));
+        };
+        let cluster = self.cluster_of(&request)?;
         let expected = request.version();
-        request.record_step(WORKFLOW, now, format!("message not delivered: {error}"));
-        store.update(request, expected).await?;
+        request.apply(Transition::Activate, WORKFLOW, now, "")?;
+        self.store().update(&request, expected).await?;
+        let notice = Notice::Ready {
+            request: id,
+            username: request.db_username().clone(),
+            bastion,
+            region: request.spec().region.clone(),
+            endpoint: cluster.endpoint.clone(),
+            secret,
+            ends_at: request.window().end(),
+        };
+        self.tell(&mut request, &notice, now).await?;
+        self.observe(&request, now);
+        Ok(Activation::Ready(Box::new(request)))
     }
-    Ok(())
 }
 
-/// Redraws the approval card, if there is one; a failure is only logged.
-pub(crate) async fn redraw<C: Chat>(chat: &C, request: &AccessRequest) {
-    if let Some(card) = &request.resources().approval_card
-        && let Err(error) = chat.update_approval_card(card, request).await
-    {
-        tracing::warn!(request = %request.id(), %error, "the approval card could not be redrawn");
+impl<P: BrokerPorts> Broker<P> {
+    /// Sends `notice` to the requester; a failure is recorded on the request instead of failing
+    /// the step (a lost message must never block access or its removal).
+    ///
+    /// # Errors
+    /// The store's errors when recording the failure.
+    pub(crate) async fn tell(
+        &self,
+        request: &mut AccessRequest,
+        notice: &Notice,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        if let Err(error) = self.chat().notify(request.requester(), notice).await {
+            tracing::warn!(request = %request.id(), %error, "message to the requester not delivered");
+            let expected = request.version();
+            request.record_step(WORKFLOW, now, format!("message not delivered: {error}"));
+            self.store().update(request, expected).await?;
+        }
+        Ok(())
+    }
+
+    /// Redraws the approval card, if there is one; a failure is only logged.
+    pub(crate) async fn redraw(&self, request: &AccessRequest) {
+        if let Some(card) = &request.resources().approval_card
+            && let Err(error) = self.chat().update_approval_card(card, request).await
+        {
+            tracing::warn!(request = %request.id(), %error, "the approval card could not be redrawn");
+        }
     }
 }
 
@@ -272,6 +236,7 @@ pub(crate) async fn redraw<C: Chat>(chat: &C, request: &AccessRequest) {
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{
         MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now,
         pending_with_card,
@@ -288,15 +253,16 @@ mod tests {
         let request = approved(&store, &chat).await;
 
         for _ in 0..2 {
-            provision(
+            access(
                 &store,
+                &RecordingChat::default(),
                 &vault,
                 &fleet,
                 &accounts,
                 &[cluster()],
-                request.id(),
                 now(),
             )
+            .provision(request.id())
             .await
             .unwrap();
         }
@@ -342,15 +308,16 @@ mod tests {
         );
         let request = pending_with_card(&store, &chat, "U1").await;
 
-        let err = provision(
+        let err = access(
             &store,
+            &RecordingChat::default(),
             &vault,
             &fleet,
             &accounts,
             &[cluster()],
-            request.id(),
             now(),
         )
+        .provision(request.id())
         .await
         .unwrap_err();
 
@@ -368,30 +335,67 @@ mod tests {
             ..MemoryFleet::default()
         };
         let request = approved(&store, &chat).await;
-        provision(
+        access(
             &store,
+            &RecordingChat::default(),
             &vault,
             &fleet,
             &accounts,
             &[cluster()],
-            request.id(),
             now(),
         )
+        .provision(request.id())
         .await
         .unwrap();
 
-        let first = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
-            .await
-            .unwrap();
-        let second = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
-            .await
-            .unwrap();
-        let third = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
-            .await
-            .unwrap();
-        let again = activate(&store, &fleet, &chat, &[cluster()], request.id(), now())
-            .await
-            .unwrap();
+        let first = access(
+            &store,
+            &chat,
+            &MemoryVault::default(),
+            &fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        let second = access(
+            &store,
+            &chat,
+            &MemoryVault::default(),
+            &fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        let third = access(
+            &store,
+            &chat,
+            &MemoryVault::default(),
+            &fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        let again = access(
+            &store,
+            &chat,
+            &MemoryVault::default(),
+            &fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
 
         assert_eq!(
             (first, second),
@@ -422,19 +426,34 @@ mod tests {
         let (store, chat) = (MemoryStore::new(), RecordingChat::default());
         let request = pending_with_card(&store, &chat, "U1").await;
         let late = request.spec().window.start() + Duration::minutes(20);
-        crate::usecases::decide(
+        intake(
             &store,
-            &crate::usecases::fakes::RecordingWorkflow::default(),
             &chat,
+            &StaticDirectory::default(),
+            &crate::usecases::fakes::RecordingWorkflow::default(),
+            &[cluster()],
+            late,
+        )
+        .decide(
             request.id(),
             &crate::usecases::fakes::user("U2"),
             crate::ports::Decision::Approve,
-            late,
         )
         .await
         .unwrap();
 
-        let times = schedule(&store, request.id()).await.unwrap();
+        let times = access(
+            &store,
+            &RecordingChat::default(),
+            &MemoryVault::default(),
+            &MemoryFleet::default(),
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .schedule(request.id())
+        .await
+        .unwrap();
 
         assert_eq!(times.start_at, late);
         assert_eq!(times.end_at, late + request.spec().window.duration());

@@ -1,12 +1,11 @@
 //! Opening the approval: the workflow's approval gate hands over its task token, which is stored
 //! with the request before the card is posted, so every click on the card can resume it.
 
+use crate::broker::{Broker, BrokerPorts};
 use crate::error::{Error, Result};
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::ports::{Chat, MessageRef, RequestStore, TaskToken};
-use crate::usecases::access::redraw;
-use crate::usecases::load;
 
 /// What the approval gate found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,72 +17,65 @@ pub enum ApprovalGate {
     Closed(AccessRequest),
 }
 
-/// Stores the gate's `token` with request `id` and posts the approval card (or, when a previous
-/// attempt posted it, redraws it), remembering where it is.
-///
-/// # Errors
-/// [`crate::Error::NotFound`] for an unknown request; the store's and the chat's errors (nothing
-/// is posted when the token could not be stored).
-pub async fn open_approval<S, C>(
-    store: &S,
-    chat: &C,
-    id: RequestId,
-    token: TaskToken,
-) -> Result<ApprovalGate>
-where
-    S: RequestStore,
-    C: Chat,
-{
-    let mut request = load(store, id).await?;
-    if request.state() != RequestState::Pending {
-        return Ok(ApprovalGate::Closed(request));
-    }
-    let expected = request.version();
-    request.set_approval_token(token)?;
-    store.update(&request, expected).await?;
-    match request.resources().approval_card.clone() {
-        Some(card) => chat.update_approval_card(&card, &request).await?,
-        None => {
-            let card = chat.post_approval_card(&request).await?;
-            request = remember_card(store, chat, request, card).await?;
+impl<P: BrokerPorts> Broker<P> {
+    /// Stores the gate's `token` with request `id` and posts the approval card (or, when a
+    /// previous attempt posted it, redraws it), remembering where it is.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`] for an unknown request; the store's and the chat's errors
+    /// (nothing is posted when the token could not be stored).
+    pub async fn open_approval(&self, id: RequestId, token: TaskToken) -> Result<ApprovalGate> {
+        let mut request = self.load(id).await?;
+        if request.state() != RequestState::Pending {
+            return Ok(ApprovalGate::Closed(request));
         }
-    }
-    Ok(ApprovalGate::Opened(request))
-}
-
-/// Saves where the card is. An approver may click faster than the save (the card is visible as
-/// soon as it is posted); the decision then wins the write, so the card is saved on the decided
-/// request and redrawn to show the decision the click could not draw.
-async fn remember_card<S: RequestStore, C: Chat>(
-    store: &S,
-    chat: &C,
-    mut request: AccessRequest,
-    card: MessageRef,
-) -> Result<AccessRequest> {
-    for _ in 0..3 {
         let expected = request.version();
-        request.set_approval_card(card.clone());
-        match store.update(&request, expected).await {
-            Ok(()) => {
-                if request.state() != RequestState::Pending {
-                    redraw(chat, &request).await;
-                }
-                return Ok(request);
+        request.set_approval_token(token)?;
+        self.store().update(&request, expected).await?;
+        match request.resources().approval_card.clone() {
+            Some(card) => self.chat().update_approval_card(&card, &request).await?,
+            None => {
+                let card = self.chat().post_approval_card(&request).await?;
+                request = self.remember_card(request, card).await?;
             }
-            Err(Error::Conflict(_)) => request = load(store, request.id()).await?,
-            Err(e) => return Err(e),
         }
+        Ok(ApprovalGate::Opened(request))
     }
-    Err(Error::Conflict(format!(
-        "request {} kept changing while its card was saved",
-        request.id()
-    )))
+
+    /// Saves where the card is. An approver may click faster than the save (the card is
+    /// visible as soon as it is posted); the decision then wins the write, so the card is saved
+    /// on the decided request and redrawn to show the decision the click could not draw.
+    async fn remember_card(
+        &self,
+        mut request: AccessRequest,
+        card: MessageRef,
+    ) -> Result<AccessRequest> {
+        for _ in 0..3 {
+            let expected = request.version();
+            request.set_approval_card(card.clone());
+            match self.store().update(&request, expected).await {
+                Ok(()) => {
+                    if request.state() != RequestState::Pending {
+                        self.redraw(&request).await;
+                    }
+                    return Ok(request);
+                }
+                Err(Error::Conflict(_)) => request = self.load(request.id()).await?,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict(format!(
+            "request {} kept changing while its card was saved",
+            request.id()
+        )))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, now, pending, user};
     use crate::{Actor, Transition};
 
@@ -92,10 +84,12 @@ mod tests {
         let (store, chat) = (MemoryStore::new(), RecordingChat::default());
         let request = pending(&store, "U1").await;
 
-        open_approval(&store, &chat, request.id(), TaskToken("t1".into()))
+        base(&store, &chat, &[cluster()], now())
+            .open_approval(request.id(), TaskToken("t1".into()))
             .await
             .unwrap();
-        let again = open_approval(&store, &chat, request.id(), TaskToken("t2".into()))
+        let again = base(&store, &chat, &[cluster()], now())
+            .open_approval(request.id(), TaskToken("t2".into()))
             .await
             .unwrap();
 
@@ -125,7 +119,7 @@ mod tests {
 
     impl Chat for ClickedAtOnce<'_> {
         async fn post_approval_card(&self, request: &AccessRequest) -> Result<MessageRef> {
-            let mut stored = load(self.0, request.id()).await?;
+            let mut stored = self.0.get(request.id()).await?.unwrap();
             let expected = stored.version();
             stored.apply(Transition::Approve, Actor::User(user("U2")), now(), "")?;
             self.0.update(&stored, expected).await?;
@@ -148,7 +142,7 @@ mod tests {
             self.1.notify(user, notice).await
         }
 
-        async fn report_sweep(&self, report: &crate::ports::SweepReport) -> Result<()> {
+        async fn report_sweep(&self, report: &crate::sweep::SweepReport) -> Result<()> {
             self.1.report_sweep(report).await
         }
 
@@ -167,7 +161,8 @@ mod tests {
         let chat = ClickedAtOnce(&store, RecordingChat::default());
         let request = pending(&store, "U1").await;
 
-        open_approval(&store, &chat, request.id(), TaskToken("t".into()))
+        base(&store, &chat, &[cluster()], now())
+            .open_approval(request.id(), TaskToken("t".into()))
             .await
             .unwrap();
 
@@ -190,7 +185,8 @@ mod tests {
             .unwrap();
         store.update(&request, expected).await.unwrap();
 
-        let gate = open_approval(&store, &chat, request.id(), TaskToken("t".into()))
+        let gate = base(&store, &chat, &[cluster()], now())
+            .open_approval(request.id(), TaskToken("t".into()))
             .await
             .unwrap();
 

@@ -1,14 +1,11 @@
 //! Deciding a request: an approver's Approve or Deny click, recorded once, then the waiting
 //! workflow resumed and the approval card redrawn.
 
-use time::OffsetDateTime;
-
+use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, RequestState, Transition};
-use crate::ports::{Chat, Decision, RequestStore, Workflow};
-use crate::usecases::access::redraw;
-use crate::usecases::load;
+use crate::ports::{Decision, RequestStore, Workflow};
 
 /// What a click on Approve or Deny did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,62 +17,59 @@ pub enum Decided {
     Already(AccessRequest),
 }
 
-/// Records `approver`'s `decision` on request `id`, resumes the workflow waiting on it and
-/// redraws the approval card.
-///
-/// Of two concurrent clicks exactly one wins (conditional write); the other, and any later
-/// click, gets [`Decided::Already`]. A card that cannot be redrawn is logged, not an error: the
-/// decision stands.
-///
-/// # Errors
-/// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is the
-/// requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the store's
-/// and the workflow's errors (the decision is recorded before the workflow is resumed).
-pub async fn decide<S, W, C>(
-    store: &S,
-    workflow: &W,
-    chat: &C,
-    id: RequestId,
-    approver: &SlackUserId,
-    decision: Decision,
-    now: OffsetDateTime,
-) -> Result<Decided>
-where
-    S: RequestStore,
-    W: Workflow,
-    C: Chat,
-{
-    let mut request = load(store, id).await?;
-    if request.state() != RequestState::Pending {
-        return Ok(Decided::Already(request));
-    }
-    let Some(token) = request.resources().approval_token.clone() else {
-        return Err(Error::Conflict(format!(
-            "request {id} is not waiting for a decision yet"
-        )));
-    };
-    let expected = request.version();
-    let transition = match decision {
-        Decision::Approve => Transition::Approve,
-        Decision::Deny => Transition::Deny,
-    };
-    request.apply(transition, Actor::User(approver.clone()), now, "")?;
-    match store.update(&request, expected).await {
-        Ok(()) => {}
-        Err(Error::Conflict(_)) => {
-            let current = load(store, id).await?;
-            if current.state() != RequestState::Pending {
-                return Ok(Decided::Already(current));
-            }
-            return Err(Error::Conflict(format!(
-                "request {id} changed while it was being decided; try again"
-            )));
+impl<P: IntakePorts> Broker<P> {
+    /// Records `approver`'s `decision` on request `id`, resumes the workflow waiting on it and
+    /// redraws the approval card; a decision made now observes `TimeToApprove`.
+    ///
+    /// Of two concurrent clicks exactly one wins (conditional write); the other, and any later
+    /// click, gets [`Decided::Already`]. A card that cannot be redrawn is logged, not an error:
+    /// the decision stands.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is
+    /// the requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the
+    /// store's and the workflow's errors (the decision is recorded before the workflow is
+    /// resumed).
+    pub async fn decide(
+        &self,
+        id: RequestId,
+        approver: &SlackUserId,
+        decision: Decision,
+    ) -> Result<Decided> {
+        let now = self.now();
+        let mut request = self.load(id).await?;
+        if request.state() != RequestState::Pending {
+            return Ok(Decided::Already(request));
         }
-        Err(e) => return Err(e),
+        let Some(token) = request.resources().approval_token.clone() else {
+            return Err(Error::Conflict(format!(
+                "request {id} is not waiting for a decision yet"
+            )));
+        };
+        let expected = request.version();
+        let transition = match decision {
+            Decision::Approve => Transition::Approve,
+            Decision::Deny => Transition::Deny,
+        };
+        request.apply(transition, Actor::User(approver.clone()), now, "")?;
+        match self.store().update(&request, expected).await {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => {
+                let current = self.load(id).await?;
+                if current.state() != RequestState::Pending {
+                    return Ok(Decided::Already(current));
+                }
+                return Err(Error::Conflict(format!(
+                    "request {id} changed while it was being decided; try again"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+        self.workflow().resume(&token, decision).await?;
+        self.redraw(&request).await;
+        self.observe(&request, now);
+        Ok(Decided::Now(request))
     }
-    workflow.resume(&token, decision).await?;
-    redraw(chat, &request).await;
-    Ok(Decided::Now(request))
 }
 
 #[cfg(test)]
@@ -86,6 +80,7 @@ mod tests {
     use crate::EventKind;
     use crate::memory::MemoryStore;
     use crate::ports::TaskToken;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, RecordingWorkflow, now, pending_with_card, user};
 
     #[tokio::test]
@@ -97,15 +92,15 @@ mod tests {
         );
         let request = pending_with_card(&store, &chat, "U1").await;
 
-        let outcome = decide(
+        let outcome = intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U2"),
-            Decision::Approve,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U2"), Decision::Approve)
         .await
         .unwrap();
 
@@ -138,15 +133,15 @@ mod tests {
         );
         let request = pending_with_card(&store, &chat, "U1").await;
 
-        decide(
+        intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U2"),
-            Decision::Deny,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U2"), Decision::Deny)
         .await
         .unwrap();
 
@@ -166,15 +161,15 @@ mod tests {
         );
         let request = pending_with_card(&store, &chat, "U1").await;
 
-        let err = decide(
+        let err = intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U1"),
-            Decision::Approve,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U1"), Decision::Approve)
         .await
         .unwrap_err();
 
@@ -192,27 +187,27 @@ mod tests {
             RecordingChat::default(),
         );
         let request = pending_with_card(&store, &chat, "U1").await;
-        decide(
+        intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U2"),
-            Decision::Approve,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U2"), Decision::Approve)
         .await
         .unwrap();
 
-        let outcome = decide(
+        let outcome = intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U3"),
-            Decision::Deny,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U3"), Decision::Deny)
         .await
         .unwrap();
 
@@ -242,15 +237,15 @@ mod tests {
                     Decision::Deny
                 };
                 tokio::spawn(async move {
-                    decide(
+                    intake(
                         store.as_ref(),
-                        workflow.as_ref(),
                         chat.as_ref(),
-                        id,
-                        &user(&format!("U{}", i + 10)),
-                        decision,
+                        &StaticDirectory::default(),
+                        workflow.as_ref(),
+                        &[cluster()],
                         now(),
                     )
+                    .decide(id, &user(&format!("U{}", i + 10)), decision)
                     .await
                 })
             })
@@ -275,15 +270,15 @@ mod tests {
         );
         let request = crate::usecases::fakes::pending(&store, "U1").await;
 
-        let err = decide(
+        let err = intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U2"),
-            Decision::Approve,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U2"), Decision::Approve)
         .await
         .unwrap_err();
 
@@ -304,15 +299,15 @@ mod tests {
         let request = pending_with_card(&store, &chat, "U1").await;
         chat.fail_updates();
 
-        let outcome = decide(
+        let outcome = intake(
             &store,
-            &workflow,
             &chat,
-            request.id(),
-            &user("U2"),
-            Decision::Approve,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
             now(),
         )
+        .decide(request.id(), &user("U2"), Decision::Approve)
         .await
         .unwrap();
 

@@ -9,19 +9,115 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::account::{DbPassword, DbUsername, Email};
+use crate::broker::{Broker, Ports, Unwired};
+use crate::clock::ManualClock;
 use crate::error::{Error, Result};
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
+use crate::ports::{AuditSource, SessionLog};
 use crate::ports::{
     Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
-    SecretRef, SecretVault, StoredSecret, SweepReport,
+    SecretRef, SecretVault, StoredSecret,
 };
 use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
 use crate::receipt::Receipt;
+use crate::sweep::SweepReport;
+
+/// The ports a test lends the broker, with the clock at a given time.
+pub type Lent<
+    'a,
+    S,
+    C,
+    V = Unwired,
+    F = Unwired,
+    A = Unwired,
+    D = Unwired,
+    W = Unwired,
+    U = Unwired,
+    L = Unwired,
+> = Broker<Ports<&'a S, &'a C, ManualClock, V, F, A, D, W, U, L>>;
+
+/// A broker over `store` and `chat`, serving `clusters`, at `at`.
+pub fn base<'a, S: RequestStore, C: Chat>(
+    store: &'a S,
+    chat: &'a C,
+    clusters: &[ClusterPolicy],
+    at: OffsetDateTime,
+) -> Lent<'a, S, C> {
+    Broker::new(
+        Ports::new(store, chat, ManualClock::new(at)),
+        clusters.to_vec(),
+    )
+}
+
+/// [`base`] with the vault, the fleet and the accounts.
+pub fn access<'a, S, C, V, F, A>(
+    store: &'a S,
+    chat: &'a C,
+    vault: &'a V,
+    fleet: &'a F,
+    accounts: &'a A,
+    clusters: &[ClusterPolicy],
+    at: OffsetDateTime,
+) -> Lent<'a, S, C, &'a V, &'a F, &'a A>
+where
+    S: RequestStore,
+    C: Chat,
+    V: SecretVault,
+    F: BastionFleet,
+    A: DbAccounts,
+{
+    Broker::new(
+        Ports::new(store, chat, ManualClock::new(at)).with_access(vault, fleet, accounts),
+        clusters.to_vec(),
+    )
+}
+
+/// [`base`] with the directory and the workflow.
+pub fn intake<'a, S, C, D, W>(
+    store: &'a S,
+    chat: &'a C,
+    directory: &'a D,
+    workflow: &'a W,
+    clusters: &[ClusterPolicy],
+    at: OffsetDateTime,
+) -> Lent<'a, S, C, Unwired, Unwired, Unwired, &'a D, &'a W>
+where
+    S: RequestStore,
+    C: Chat,
+    D: Directory,
+    W: Workflow,
+{
+    Broker::new(
+        Ports::new(store, chat, ManualClock::new(at)).with_intake(directory, workflow),
+        clusters.to_vec(),
+    )
+}
+
+/// [`base`] with the audit log and the session log.
+pub fn evidence<'a, S, C, U, L>(
+    store: &'a S,
+    chat: &'a C,
+    audit: &'a U,
+    sessions: &'a L,
+    clusters: &[ClusterPolicy],
+    at: OffsetDateTime,
+) -> Lent<'a, S, C, Unwired, Unwired, Unwired, Unwired, Unwired, &'a U, &'a L>
+where
+    S: RequestStore,
+    C: Chat,
+    U: AuditSource,
+    L: SessionLog,
+{
+    Broker::new(
+        Ports::new(store, chat, ManualClock::new(at)).with_evidence(audit, sessions),
+        clusters.to_vec(),
+    )
+}
 
 pub fn now() -> OffsetDateTime {
     datetime!(2026-11-23 10:00 UTC)
@@ -72,7 +168,8 @@ pub async fn pending_with_card<S: RequestStore>(
     requester: &str,
 ) -> AccessRequest {
     let request = pending(store, requester).await;
-    crate::usecases::open_approval(store, chat, request.id(), TaskToken("token-1".into()))
+    base(store, chat, &[cluster()], now())
+        .open_approval(request.id(), TaskToken("token-1".into()))
         .await
         .unwrap();
     chat.forget();
@@ -461,15 +558,15 @@ impl RecordingChat {
 pub async fn approved<S: RequestStore>(store: &S, chat: &RecordingChat) -> AccessRequest {
     let request = pending_with_card(store, chat, "U1").await;
     let workflow = RecordingWorkflow::default();
-    crate::usecases::decide(
+    intake(
         store,
-        &workflow,
         chat,
-        request.id(),
-        &user("U2"),
-        Decision::Approve,
+        &StaticDirectory::default(),
+        &workflow,
+        &[cluster()],
         now(),
     )
+    .decide(request.id(), &user("U2"), Decision::Approve)
     .await
     .unwrap();
     chat.forget();

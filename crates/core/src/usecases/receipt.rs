@@ -2,100 +2,80 @@
 //! database audit log and the SSM session log, posted in the approval card's thread once, and
 //! available on demand (`powerpole audit ID`).
 
-use time::OffsetDateTime;
-
+use crate::broker::{Broker, EvidencePorts};
 use crate::error::{Error, Result};
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, Actor, Component, EventKind};
 use crate::ports::{AuditSource, Chat, RequestStore, SessionLog};
 use crate::receipt::{Gathered, Receipt};
-use crate::usecases::load;
 
 /// The detail of the step event that records the receipt was posted.
 pub const RECEIPT_POSTED: &str = "session receipt posted in the approval card's thread";
 
-/// The session receipt of request `id`, as of now. A source that cannot be read for good (an
-/// audit log that is not exported, no bastion) is marked unavailable in the receipt.
-///
-/// # Errors
-/// [`Error::NotFound`] for an unknown request; the store's errors; a source's retryable errors.
-pub async fn receipt<S, U, L>(store: &S, audit: &U, sessions: &L, id: RequestId) -> Result<Receipt>
-where
-    S: RequestStore,
-    U: AuditSource,
-    L: SessionLog,
-{
-    let request = load(store, id).await?;
-    gather(&request, audit, sessions).await
-}
-
-/// Assembles request `id`'s receipt and posts it in the approval card's thread, once: a request
-/// whose receipt was posted (a retried step) gets the receipt back without a second post. A
-/// request without a card posts nothing.
-///
-/// # Errors
-/// As [`receipt`]; Slack's errors when the post fails.
-pub async fn post_receipt<S, U, L, C>(
-    store: &S,
-    audit: &U,
-    sessions: &L,
-    chat: &C,
-    id: RequestId,
-    now: OffsetDateTime,
-) -> Result<Receipt>
-where
-    S: RequestStore,
-    U: AuditSource,
-    L: SessionLog,
-    C: Chat,
-{
-    let mut request = load(store, id).await?;
-    let receipt = gather(&request, audit, sessions).await?;
-    let posted = request
-        .events()
-        .iter()
-        .any(|e| e.kind == EventKind::Step && e.detail == RECEIPT_POSTED);
-    if posted {
-        return Ok(receipt);
+impl<P: EvidencePorts> Broker<P> {
+    /// The session receipt of request `id`, as of now. A source that cannot be read for good
+    /// (an audit log that is not exported, no bastion) is marked unavailable in the receipt.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown request; the store's errors; a source's retryable
+    /// errors.
+    pub async fn receipt(&self, id: RequestId) -> Result<Receipt> {
+        let request = self.load(id).await?;
+        self.gather(&request).await
     }
-    let Some(card) = request.resources().approval_card.clone() else {
-        return Ok(receipt);
-    };
-    chat.post_receipt(&card, &receipt).await?;
-    let expected = request.version();
-    request.record_step(Actor::System(Component::Workflow), now, RECEIPT_POSTED);
-    store.update(&request, expected).await?;
-    Ok(receipt)
-}
 
-async fn gather<U: AuditSource, L: SessionLog>(
-    request: &AccessRequest,
-    audit: &U,
-    sessions: &L,
-) -> Result<Receipt> {
-    if !request.provisioning_started() {
-        let why = "access was never provisioned";
-        return Ok(Receipt::assemble(
-            request,
-            Gathered::Unavailable { why: why.into() },
-            Gathered::Unavailable { why: why.into() },
-        ));
+    /// Assembles request `id`'s receipt and posts it in the approval card's thread, once: a
+    /// request whose receipt was posted (a retried step) gets the receipt back without a second
+    /// post. A request without a card posts nothing.
+    ///
+    /// # Errors
+    /// As [`Broker::receipt`]; Slack's errors when the post fails.
+    pub async fn post_receipt(&self, id: RequestId) -> Result<Receipt> {
+        let now = self.now();
+        let mut request = self.load(id).await?;
+        let receipt = self.gather(&request).await?;
+        let posted = request
+            .events()
+            .iter()
+            .any(|e| e.kind == EventKind::Step && e.detail == RECEIPT_POSTED);
+        if posted {
+            return Ok(receipt);
+        }
+        let Some(card) = request.resources().approval_card.clone() else {
+            return Ok(receipt);
+        };
+        self.chat().post_receipt(&card, &receipt).await?;
+        let expected = request.version();
+        request.record_step(Actor::System(Component::Workflow), now, RECEIPT_POSTED);
+        self.store().update(&request, expected).await?;
+        Ok(receipt)
     }
-    let window = Receipt::search_window(request);
-    let records = unless_for_good(
-        audit
-            .records(&request.spec().cluster, request.db_username(), &window)
-            .await
-            .map(Gathered::Found),
-        "the database audit log",
-    )?;
-    let bastion_sessions = unless_for_good(
-        sessions
-            .sessions(request.resources().bastion.as_ref(), &window)
-            .await,
-        "the SSM session log",
-    )?;
-    Ok(Receipt::assemble(request, records, bastion_sessions))
+
+    async fn gather(&self, request: &AccessRequest) -> Result<Receipt> {
+        if !request.provisioning_started() {
+            let why = "access was never provisioned";
+            return Ok(Receipt::assemble(
+                request,
+                Gathered::Unavailable { why: why.into() },
+                Gathered::Unavailable { why: why.into() },
+            ));
+        }
+        let window = Receipt::search_window(request);
+        let records = unless_for_good(
+            self.audit()
+                .records(&request.spec().cluster, request.db_username(), &window)
+                .await
+                .map(Gathered::Found),
+            "the database audit log",
+        )?;
+        let bastion_sessions = unless_for_good(
+            self.sessions()
+                .sessions(request.resources().bastion.as_ref(), &window)
+                .await,
+            "the SSM session log",
+        )?;
+        Ok(Receipt::assemble(request, records, bastion_sessions))
+    }
 }
 
 /// A source's answer, with a lasting failure turned into [`Gathered::Unavailable`]; a retryable
@@ -129,6 +109,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::ports::BastionId;
     use crate::receipt::BastionSession;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{
         MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now, pending,
     };
@@ -193,34 +174,35 @@ mod tests {
             MemoryAccounts::default(),
         );
         let clusters = [cluster()];
-        crate::usecases::provision(
+        access(
             store,
+            &RecordingChat::default(),
             &vault,
             &fleet,
             &accounts,
             &clusters,
-            request.id(),
             now(),
         )
+        .provision(request.id())
         .await
         .unwrap();
-        crate::usecases::activate(store, &fleet, chat, &clusters, request.id(), now())
+        access(
+            store,
+            chat,
+            &MemoryVault::default(),
+            &fleet,
+            &MemoryAccounts::default(),
+            &clusters,
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        let end = request.window().end();
+        access(store, chat, &vault, &fleet, &accounts, &clusters, end)
+            .teardown(request.id(), crate::usecases::Teardown::End)
             .await
             .unwrap();
-        let end = request.window().end();
-        crate::usecases::teardown(
-            store,
-            &vault,
-            &fleet,
-            &accounts,
-            chat,
-            &clusters,
-            request.id(),
-            crate::usecases::Teardown::End,
-            end,
-        )
-        .await
-        .unwrap();
         request.id()
     }
 
@@ -249,10 +231,12 @@ mod tests {
             ..Audit::default()
         };
 
-        let first = post_receipt(&store, &audit, &Sessions, &chat, id, now())
+        let first = evidence(&store, &chat, &audit, &Sessions, &[cluster()], now())
+            .post_receipt(id)
             .await
             .unwrap();
-        let again = post_receipt(&store, &audit, &Sessions, &chat, id, now())
+        let again = evidence(&store, &chat, &audit, &Sessions, &[cluster()], now())
+            .post_receipt(id)
             .await
             .unwrap();
 
@@ -285,7 +269,17 @@ mod tests {
             fail: Some(false),
             ..Audit::default()
         };
-        let receipt = receipt(&store, &missing, &Sessions, id).await.unwrap();
+        let receipt = evidence(
+            &store,
+            &RecordingChat::default(),
+            &missing,
+            &Sessions,
+            &[cluster()],
+            now(),
+        )
+        .receipt(id)
+        .await
+        .unwrap();
         let Gathered::Unavailable { why } = &receipt.database else {
             panic!("{receipt:?}")
         };
@@ -298,7 +292,8 @@ mod tests {
             fail: Some(true),
             ..Audit::default()
         };
-        let error = post_receipt(&store, &throttled, &Sessions, &chat, id, now())
+        let error = evidence(&store, &chat, &throttled, &Sessions, &[cluster()], now())
+            .post_receipt(id)
             .await
             .unwrap_err();
         assert!(error.is_retryable());
@@ -311,9 +306,17 @@ mod tests {
         let request = pending(&store, "U1").await;
         let audit = Audit::default();
 
-        let receipt = receipt(&store, &audit, &Sessions, request.id())
-            .await
-            .unwrap();
+        let receipt = evidence(
+            &store,
+            &RecordingChat::default(),
+            &audit,
+            &Sessions,
+            &[cluster()],
+            now(),
+        )
+        .receipt(request.id())
+        .await
+        .unwrap();
 
         assert!(audit.asked.lock().unwrap().is_empty());
         assert!(matches!(receipt.database, Gathered::Unavailable { .. }));

@@ -4,10 +4,11 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::account::DbUsername;
+use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Field, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, AccessSpec, RequestState};
-use crate::policy::{ClusterPolicy, RequestForm};
+use crate::policy::RequestForm;
 use crate::ports::{Directory, RequestStore, Start, Workflow};
 
 /// How long after a submission the same form from the same person counts as a repeated delivery
@@ -26,62 +27,54 @@ pub enum Submission {
     Duplicate(AccessRequest),
 }
 
-/// Records `form` as a new request of `requester`, checked against `clusters` at `now`, and
-/// starts its workflow.
-///
-/// A person has at most one open request per cluster: a second one is refused with an error on
-/// the cluster field, unless it is the same form again within [`DUPLICATE_WINDOW`], which is
-/// answered with the request already recorded (its workflow is started again, which is a no-op
-/// when it runs, and recovers a submission whose first start failed).
-///
-/// # Errors
-/// The directory's, the store's and the workflow's errors; [`Error::Invalid`] with
-/// [`Field::Email`] when the requester's e-mail cannot name a DB user.
-pub async fn submit<S, D, W>(
-    store: &S,
-    directory: &D,
-    workflow: &W,
-    clusters: &[ClusterPolicy],
-    requester: &SlackUserId,
-    form: &RequestForm,
-    now: OffsetDateTime,
-) -> Result<Submission>
-where
-    S: RequestStore,
-    D: Directory,
-    W: Workflow,
-{
-    let spec = match form.validate(clusters, now) {
-        Ok(spec) => spec,
-        Err(errors) => return Ok(Submission::Invalid(errors)),
-    };
-    let open = store
-        .by_requester(requester)
-        .await?
-        .into_iter()
-        .find(|r| !r.state().is_terminal() && r.spec().cluster == spec.cluster);
-    if let Some(existing) = open {
-        if is_repeat(&existing, &spec, now) {
-            workflow.start(&Start::of(&existing, now)).await?;
-            return Ok(Submission::Duplicate(existing));
+impl<P: IntakePorts> Broker<P> {
+    /// Records `form` as a new request of `requester`, checked against the clusters served,
+    /// and starts its workflow.
+    ///
+    /// A person has at most one open request per cluster: a second one is refused with an
+    /// error on the cluster field, unless it is the same form again within
+    /// [`DUPLICATE_WINDOW`], which is answered with the request already recorded (its workflow
+    /// is started again, which is a no-op when it runs, and recovers a submission whose first
+    /// start failed).
+    ///
+    /// # Errors
+    /// The directory's, the store's and the workflow's errors; [`Error::Invalid`] with
+    /// [`Field::Email`] when the requester's e-mail cannot name a DB user.
+    pub async fn submit(&self, requester: &SlackUserId, form: &RequestForm) -> Result<Submission> {
+        let now = self.now();
+        let spec = match form.validate(self.clusters(), now) {
+            Ok(spec) => spec,
+            Err(errors) => return Ok(Submission::Invalid(errors)),
+        };
+        let open = self
+            .store()
+            .by_requester(requester)
+            .await?
+            .into_iter()
+            .find(|r| !r.state().is_terminal() && r.spec().cluster == spec.cluster);
+        if let Some(existing) = open {
+            if is_repeat(&existing, &spec, now) {
+                self.workflow().start(&Start::of(&existing, now)).await?;
+                return Ok(Submission::Duplicate(existing));
+            }
+            return Ok(Submission::Invalid(vec![Error::invalid(
+                Field::Cluster,
+                format!(
+                    "you already have request {} ({}) on {}; wait for it to end or end it first",
+                    existing.id(),
+                    existing.state(),
+                    spec.cluster
+                ),
+            )]));
         }
-        return Ok(Submission::Invalid(vec![Error::invalid(
-            Field::Cluster,
-            format!(
-                "you already have request {} ({}) on {}; wait for it to end or end it first",
-                existing.id(),
-                existing.state(),
-                spec.cluster
-            ),
-        )]));
+        let email = self.directory().email_of(requester).await?;
+        let username = DbUsername::from_email(&email)?;
+        let id = RequestId::generate(now, &mut rand::rng());
+        let request = AccessRequest::submit(id, requester.clone(), username, spec, now);
+        self.store().insert(&request).await?;
+        self.workflow().start(&Start::of(&request, now)).await?;
+        Ok(Submission::Recorded(request))
     }
-    let email = directory.email_of(requester).await?;
-    let username = DbUsername::from_email(&email)?;
-    let id = RequestId::generate(now, &mut rand::rng());
-    let request = AccessRequest::submit(id, requester.clone(), username, spec, now);
-    store.insert(&request).await?;
-    workflow.start(&Start::of(&request, now)).await?;
-    Ok(Submission::Recorded(request))
 }
 
 /// Whether `existing` was recorded from the same form moments ago. A start of "now" moves with
@@ -100,6 +93,7 @@ fn is_repeat(existing: &AccessRequest, spec: &AccessSpec, now: OffsetDateTime) -
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingWorkflow, StaticDirectory, cluster, form, now, user};
 
     #[tokio::test]
@@ -107,15 +101,15 @@ mod tests {
         let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
         let directory = StaticDirectory::with(&user("U1"), "keisuke.owato@example.com");
 
-        let outcome = submit(
+        let outcome = intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &form(),
             now(),
         )
+        .submit(&user("U1"), &form())
         .await
         .unwrap();
 
@@ -141,15 +135,15 @@ mod tests {
             ..form()
         };
 
-        let outcome = submit(
+        let outcome = intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &bad,
             now(),
         )
+        .submit(&user("U1"), &bad)
         .await
         .unwrap();
 
@@ -168,10 +162,13 @@ mod tests {
         let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
         let directory = StaticDirectory::with(&user("U1"), "a@example.com");
         let (clusters, requester, form) = ([cluster()], user("U1"), form());
-        let run = |at| {
-            submit(
-                &store, &directory, &workflow, &clusters, &requester, &form, at,
-            )
+        let chat = RecordingChat::default();
+        let (store, chat, directory, workflow) = (&store, &chat, &directory, &workflow);
+        let (clusters, requester, form) = (&clusters, &requester, &form);
+        let run = |at| async move {
+            intake(store, chat, directory, workflow, clusters, at)
+                .submit(requester, form)
+                .await
         };
 
         let Submission::Recorded(first) = run(now()).await.unwrap() else {
@@ -195,27 +192,27 @@ mod tests {
             permission: "DML".into(),
             ..form()
         };
-        submit(
+        intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &form(),
             now(),
         )
+        .submit(&user("U1"), &form())
         .await
         .unwrap();
 
-        let outcome = submit(
+        let outcome = intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &other,
             now() + Duration::minutes(1),
         )
+        .submit(&user("U1"), &other)
         .await
         .unwrap();
 
@@ -232,15 +229,15 @@ mod tests {
     async fn the_same_form_after_the_duplicate_window_is_refused_not_merged() {
         let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
         let directory = StaticDirectory::with(&user("U1"), "a@example.com");
-        submit(
+        intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &form(),
             now(),
         )
+        .submit(&user("U1"), &form())
         .await
         .unwrap();
         let later = RequestForm {
@@ -248,15 +245,15 @@ mod tests {
             ..form()
         };
 
-        let outcome = submit(
+        let outcome = intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &later,
             now() + Duration::minutes(10),
         )
+        .submit(&user("U1"), &later)
         .await
         .unwrap();
 
@@ -268,15 +265,15 @@ mod tests {
         let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
         let directory = StaticDirectory::with(&user("U1"), "大輔@example.com");
 
-        let err = submit(
+        let err = intake(
             &store,
+            &RecordingChat::default(),
             &directory,
             &workflow,
             &[cluster()],
-            &user("U1"),
-            &form(),
             now(),
         )
+        .submit(&user("U1"), &form())
         .await
         .unwrap_err();
 

@@ -17,18 +17,17 @@
 //! Sweeping twice, or two sweepers at once, is safe: removals of gone things succeed, and a
 //! request another actor is moving (a conflicting write) is left for the next sweep.
 
-use std::fmt::Write as _;
-
 use time::{Duration, OffsetDateTime};
 
+use crate::broker::{AccessPorts, Broker};
 use crate::error::{Error, Result};
 use crate::ids::{ClusterId, RequestId};
 use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState};
-use crate::policy::ClusterPolicy;
 use crate::ports::{
     BastionFleet, Chat, DbAccounts, Orphan, Removal, RequestStore, ResourceKind, SecretVault,
 };
-use crate::usecases::{Teardown, expire, mark_failed, teardown};
+use crate::sweep::{SweepAction, SweepReport};
+use crate::usecases::Teardown;
 use crate::window::WindowPolicy;
 
 const SWEEPER: Actor = Actor::System(Component::Sweeper);
@@ -65,264 +64,345 @@ impl Default for SweepPolicy {
     }
 }
 
-/// One thing a sweep did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SweepAction {
-    /// Moved a request on that its workflow left behind.
-    Settled {
-        /// The request.
-        request: RequestId,
-        /// What the sweeper did and why.
-        detail: String,
-    },
-    /// Removed something no live request owns.
-    Removed {
-        /// What it was.
-        kind: ResourceKind,
-        /// Its name: `user@cluster`, the secret, the instance id.
-        resource: String,
-        /// The request it names, if any.
-        request: Option<RequestId>,
-        /// Whether no stored request owns it at all (else its request is finished).
-        orphan: bool,
-        /// Why it went and how.
-        detail: String,
-    },
-}
+impl<P: AccessPorts> Broker<P> {
+    /// Runs one sweep now. Problems with single items are reported, not fatal.
+    ///
+    /// # Errors
+    /// None today beyond what is reported in [`SweepReport::problems`]; the result type leaves
+    /// room for a store that cannot be read at all.
+    pub async fn sweep(&self, policy: &SweepPolicy) -> Result<SweepReport> {
+        let now = self.now();
+        let mut report = SweepReport::new(now);
+        self.settle_requests(policy, now, &mut report).await;
+        self.sweep_made(policy, now, &mut report).await;
+        if !report.actions.is_empty()
+            && let Err(e) = self.chat().report_sweep(&report).await
+        {
+            report.problem("telling the approvers' channel", &e);
+        }
+        Ok(report)
+    }
 
-/// What one sweep found and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SweepReport {
-    /// When the sweep ran.
-    pub at: OffsetDateTime,
-    /// What it did, in order.
-    pub actions: Vec<SweepAction>,
-    /// What it could not do this time (it tries again next sweep); never a secret.
-    pub problems: Vec<String>,
-    /// The age of the oldest bastion left running.
-    pub oldest_bastion: Option<Duration>,
-    /// The age of the oldest broker-made DB user left on a server.
-    pub oldest_account: Option<Duration>,
-}
-
-impl SweepReport {
-    fn new(at: OffsetDateTime) -> Self {
-        Self {
-            at,
-            actions: Vec::new(),
-            problems: Vec::new(),
-            oldest_bastion: None,
-            oldest_account: None,
+    async fn settle_requests(
+        &self,
+        policy: &SweepPolicy,
+        now: OffsetDateTime,
+        report: &mut SweepReport,
+    ) {
+        let queries = [
+            (RequestState::Pending, now - policy.grace),
+            (RequestState::Approved, now - policy.approved_limit),
+            (RequestState::Provisioning, everything_due(now)),
+            (RequestState::Active, now - policy.grace),
+            (RequestState::Ending, now - policy.grace),
+            (RequestState::Failed, everything_due(now)),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (state, before) in queries {
+            let due = match self.store().due(state, before).await {
+                Ok(due) => due,
+                Err(e) => {
+                    report.problem(format_args!("listing {state} requests"), &e);
+                    continue;
+                }
+            };
+            for request in due {
+                let id = request.id();
+                if !seen.insert(id) {
+                    continue;
+                }
+                match self.settle(policy, &request, now).await {
+                    Ok(Some(detail)) => {
+                        self.note_on_request(id, &detail, now, report).await;
+                        report.actions.push(SweepAction::Settled {
+                            request: id,
+                            detail,
+                        });
+                    }
+                    Ok(None) | Err(Error::Conflict(_)) => {}
+                    Err(e) => report.problem(format_args!("request {id}"), &e),
+                }
+            }
         }
     }
 
-    /// How many leftover things (DB users, secrets, bastions) it removed.
-    #[must_use]
-    pub fn orphans_found(&self) -> usize {
-        self.actions
-            .iter()
-            .filter(|a| matches!(a, SweepAction::Removed { .. }))
-            .count()
+    /// Settles one due request, if its state calls for it; `None` when it is not overdue yet.
+    async fn settle(
+        &self,
+        policy: &SweepPolicy,
+        request: &AccessRequest,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>> {
+        let id = request.id();
+        let end = request.window().end();
+        let tear = |why| self.teardown(id, why);
+        match request.state() {
+            RequestState::Pending => {
+                self.expire(id).await?;
+                Ok(Some(format!(
+                    "expired: nobody decided by {}",
+                    minute(request.decide_by())
+                )))
+            }
+            RequestState::Approved => {
+                self.mark_failed(
+                    id,
+                    "approved, but provisioning never started (the workflow stopped)",
+                )
+                .await?;
+                Ok(Some(format!(
+                    "failed: approved, still not provisioning {} after its start",
+                    minutes(now - request.window().start())
+                )))
+            }
+            RequestState::Provisioning => {
+                let since = event_time(request, EventKind::ProvisioningStarted);
+                if now < since + policy.provisioning_limit && now < end + policy.grace {
+                    return Ok(None);
+                }
+                let what = format!("stuck in provisioning for {}", minutes(now - since));
+                self.mark_failed(id, &what).await?;
+                let cleaned = tear(Teardown::AfterFailure).await?;
+                Ok(Some(format!("failed: {what}; {}", cleanup_of(&cleaned))))
+            }
+            RequestState::Active | RequestState::Ending => {
+                let ended = tear(Teardown::End).await?;
+                Ok(Some(format!(
+                    "ended {} after the window's end: {}",
+                    minutes(now - end),
+                    cleanup_of(&ended)
+                )))
+            }
+            RequestState::Failed if request.cleanup_owed() => {
+                let failed = event_time(request, EventKind::Failed);
+                if now < failed + policy.grace {
+                    return Ok(None);
+                }
+                let cleaned = tear(Teardown::AfterFailure).await?;
+                Ok(Some(format!(
+                    "cleaned up after a failure: {}",
+                    cleanup_of(&cleaned)
+                )))
+            }
+            _ => Ok(None),
+        }
     }
 
-    fn problem(&mut self, what: impl std::fmt::Display, error: &Error) {
-        self.problems.push(format!("{what}: {}", describe(error)));
+    /// Appends the sweeper's note to request `id`; a lost race only loses the note.
+    async fn note_on_request(
+        &self,
+        id: RequestId,
+        detail: &str,
+        now: OffsetDateTime,
+        report: &mut SweepReport,
+    ) {
+        let result = async {
+            let Some(mut request) = self.store().get(id).await? else {
+                return Ok(());
+            };
+            let expected = request.version();
+            request.record_step(SWEEPER, now, format!("sweeper: {detail}"));
+            self.store().update(&request, expected).await
+        }
+        .await;
+        if let Err(e) = result {
+            report.problem(format_args!("noting the sweep on request {id}"), &e);
+        }
     }
-}
 
-/// An error with its sources, for the report (adapters never put a secret in an error).
-fn describe(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
+    /// Judges a thing made for `request` at `created_at`.
+    async fn judge(
+        &self,
+        policy: &SweepPolicy,
+        request: Option<RequestId>,
+        created_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Verdict> {
+        let age = now - created_at;
+        let Some(id) = request else {
+            return Ok(Verdict::Remove {
+                orphan: true,
+                why: "it names no request".into(),
+            });
+        };
+        let Some(owner) = self.store().get(id).await? else {
+            return Ok(Verdict::Remove {
+                orphan: true,
+                why: format!("request {id} does not exist"),
+            });
+        };
+        if age > policy.max_age {
+            return Ok(Verdict::Remove {
+                orphan: false,
+                why: format!(
+                    "it is {} old, past the {} h limit",
+                    minutes(age),
+                    policy.max_age.whole_hours()
+                ),
+            });
+        }
+        let state = owner.state();
+        if state.is_terminal() && !owner.cleanup_owed() {
+            return Ok(Verdict::Remove {
+                orphan: false,
+                why: format!("request {id} is {state}"),
+            });
+        }
+        Ok(Verdict::Keep)
     }
-    text
-}
 
-/// The ports a sweep reaches.
-#[derive(Debug, Clone, Copy)]
-pub struct SweepPorts<'a, S, V, F, A, C> {
-    /// The requests.
-    pub store: &'a S,
-    /// The password secrets.
-    pub vault: &'a V,
-    /// The bastions.
-    pub fleet: &'a F,
-    /// The DB users.
-    pub accounts: &'a A,
-    /// The approvers' channel and the requesters.
-    pub chat: &'a C,
-    /// The clusters served (their DB users are listed).
-    pub clusters: &'a [ClusterPolicy],
-}
-
-/// Runs one sweep at `now`. Problems with single items are reported, not fatal.
-///
-/// # Errors
-/// None today beyond what is reported in [`SweepReport::problems`]; the result type leaves
-/// room for a store that cannot be read at all.
-pub async fn sweep<S, V, F, A, C>(
-    ports: SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    now: OffsetDateTime,
-) -> Result<SweepReport>
-where
-    S: RequestStore,
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-    C: Chat,
-{
-    let mut report = SweepReport::new(now);
-    settle_requests(&ports, policy, now, &mut report).await;
-    sweep_made(&ports, policy, now, &mut report).await;
-    if !report.actions.is_empty()
-        && let Err(e) = ports.chat.report_sweep(&report).await
-    {
-        report.problem("telling the approvers' channel", &e);
+    /// Records what was removed: on the owning request, or as an orphan.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per fact of the removal"
+    )]
+    async fn removed(
+        &self,
+        kind: ResourceKind,
+        resource: String,
+        request: Option<RequestId>,
+        orphan: bool,
+        detail: String,
+        now: OffsetDateTime,
+        report: &mut SweepReport,
+    ) {
+        if orphan {
+            let record = Orphan {
+                kind,
+                resource: resource.clone(),
+                request,
+                found_at: now,
+                detail: detail.clone(),
+            };
+            if let Err(e) = self.store().record_orphan(&record).await {
+                report.problem(format_args!("recording orphan {}", record.key()), &e);
+            }
+        } else if let Some(id) = request {
+            let note = format!("{} {resource}: {detail}", kind.as_str());
+            self.note_on_request(id, &note, now, report).await;
+        }
+        report.actions.push(SweepAction::Removed {
+            kind,
+            resource,
+            request,
+            orphan,
+            detail,
+        });
     }
-    Ok(report)
+
+    /// Everything the ports list: each cluster's broker-made DB users, the secrets, the bastions.
+    async fn list_made(&self, report: &mut SweepReport) -> Vec<Found> {
+        let mut found = Vec::new();
+        for cluster in self.clusters() {
+            let cluster = &cluster.cluster;
+            match self.accounts().list(cluster).await {
+                Ok(accounts) => found.extend(accounts.into_iter().map(|a| Found {
+                    kind: ResourceKind::Account,
+                    resource: format!("{}@{cluster}", a.username),
+                    request: Some(a.request),
+                    made_at: a.created_at,
+                    made: Made::Account {
+                        cluster: cluster.clone(),
+                        username: a.username,
+                        exists: a.exists,
+                    },
+                })),
+                Err(e) => report.problem(format_args!("listing DB users on {cluster}"), &e),
+            }
+        }
+        match self.vault().list().await {
+            Ok(secrets) => found.extend(secrets.into_iter().map(|s| Found {
+                kind: ResourceKind::Secret,
+                resource: s.secret.0,
+                request: Some(s.request),
+                made_at: s.created_at,
+                made: Made::Secret(s.request),
+            })),
+            Err(e) => report.problem("listing secrets", &e),
+        }
+        match self.fleet().list().await {
+            Ok(bastions) => found.extend(bastions.into_iter().map(|b| Found {
+                kind: ResourceKind::Bastion,
+                resource: b.id.0.clone(),
+                request: b.request,
+                made_at: b.launched_at,
+                made: Made::Bastion(b.id),
+            })),
+            Err(e) => report.problem("listing bastions", &e),
+        }
+        found
+    }
+
+    /// Removes `made`, saying how.
+    async fn remove(&self, made: &Made) -> Result<String> {
+        Ok(match made {
+            Made::Account {
+                cluster, username, ..
+            } => match self.accounts().remove(cluster, username).await? {
+                Removal::Dropped { sessions_killed } => {
+                    format!("dropped ({sessions_killed} session(s) killed)")
+                }
+                Removal::LockedNotDropped { reason } => {
+                    format!("locked, privileges revoked, not dropped: {reason}")
+                }
+                Removal::AlreadyGone => "registration cleared".to_owned(),
+            },
+            Made::Secret(id) => {
+                self.vault().delete(*id).await?;
+                "deleted".to_owned()
+            }
+            Made::Bastion(id) => {
+                self.fleet().terminate(id).await?;
+                "terminated".to_owned()
+            }
+        })
+    }
+
+    /// Removes every listed thing no live request owns, and measures the oldest left.
+    async fn sweep_made(
+        &self,
+        policy: &SweepPolicy,
+        now: OffsetDateTime,
+        report: &mut SweepReport,
+    ) {
+        for found in self.list_made(report).await {
+            let what = format!("{} {}", found.kind.as_str(), found.resource);
+            match self.judge(policy, found.request, found.made_at, now).await {
+                Ok(Verdict::Keep) => {
+                    let age = Some(now - found.made_at);
+                    match found.made {
+                        Made::Account { exists: true, .. } => {
+                            report.oldest_account = report.oldest_account.max(age);
+                        }
+                        Made::Bastion(_) => report.oldest_bastion = report.oldest_bastion.max(age),
+                        Made::Account { .. } | Made::Secret(_) => {}
+                    }
+                }
+                Ok(Verdict::Remove { orphan, why }) => match self.remove(&found.made).await {
+                    Ok(how) => {
+                        self.removed(
+                            found.kind,
+                            found.resource,
+                            found.request,
+                            orphan,
+                            format!("{how}: {why}"),
+                            now,
+                            report,
+                        )
+                        .await;
+                    }
+                    Err(e) => report.problem(format_args!("removing {what}"), &e),
+                },
+                Err(e) => report.problem(format_args!("judging {what}"), &e),
+            }
+        }
+    }
 }
 
 /// Far enough ahead that every request in a post-approval state is due: windows are at most
 /// 8 hours and start no later than provisioning.
 fn everything_due(now: OffsetDateTime) -> OffsetDateTime {
     now + WindowPolicy::MAX_DURATION + Duration::days(1)
-}
-
-async fn settle_requests<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) where
-    S: RequestStore,
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-    C: Chat,
-{
-    let queries = [
-        (RequestState::Pending, now - policy.grace),
-        (RequestState::Approved, now - policy.approved_limit),
-        (RequestState::Provisioning, everything_due(now)),
-        (RequestState::Active, now - policy.grace),
-        (RequestState::Ending, now - policy.grace),
-        (RequestState::Failed, everything_due(now)),
-    ];
-    let mut seen = std::collections::HashSet::new();
-    for (state, before) in queries {
-        let due = match ports.store.due(state, before).await {
-            Ok(due) => due,
-            Err(e) => {
-                report.problem(format_args!("listing {state} requests"), &e);
-                continue;
-            }
-        };
-        for request in due {
-            let id = request.id();
-            if !seen.insert(id) {
-                continue;
-            }
-            match settle(ports, policy, &request, now).await {
-                Ok(Some(detail)) => {
-                    note_on_request(ports.store, id, &detail, now, report).await;
-                    report.actions.push(SweepAction::Settled {
-                        request: id,
-                        detail,
-                    });
-                }
-                Ok(None) | Err(Error::Conflict(_)) => {}
-                Err(e) => report.problem(format_args!("request {id}"), &e),
-            }
-        }
-    }
-}
-
-/// Settles one due request, if its state calls for it; `None` when it is not overdue yet.
-async fn settle<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    request: &AccessRequest,
-    now: OffsetDateTime,
-) -> Result<Option<String>>
-where
-    S: RequestStore,
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-    C: Chat,
-{
-    let id = request.id();
-    let end = request.window().end();
-    let tear = |why| {
-        teardown(
-            ports.store,
-            ports.vault,
-            ports.fleet,
-            ports.accounts,
-            ports.chat,
-            ports.clusters,
-            id,
-            why,
-            now,
-        )
-    };
-    match request.state() {
-        RequestState::Pending => {
-            expire(ports.store, ports.chat, id, now).await?;
-            Ok(Some(format!(
-                "expired: nobody decided by {}",
-                minute(request.decide_by())
-            )))
-        }
-        RequestState::Approved => {
-            mark_failed(
-                ports.store,
-                ports.chat,
-                id,
-                "approved, but provisioning never started (the workflow stopped)",
-                now,
-            )
-            .await?;
-            Ok(Some(format!(
-                "failed: approved, still not provisioning {} after its start",
-                minutes(now - request.window().start())
-            )))
-        }
-        RequestState::Provisioning => {
-            let since = event_time(request, EventKind::ProvisioningStarted);
-            if now < since + policy.provisioning_limit && now < end + policy.grace {
-                return Ok(None);
-            }
-            let what = format!("stuck in provisioning for {}", minutes(now - since));
-            mark_failed(ports.store, ports.chat, id, &what, now).await?;
-            let cleaned = tear(Teardown::AfterFailure).await?;
-            Ok(Some(format!("failed: {what}; {}", cleanup_of(&cleaned))))
-        }
-        RequestState::Active | RequestState::Ending => {
-            let ended = tear(Teardown::End).await?;
-            Ok(Some(format!(
-                "ended {} after the window's end: {}",
-                minutes(now - end),
-                cleanup_of(&ended)
-            )))
-        }
-        RequestState::Failed if request.cleanup_owed() => {
-            let failed = event_time(request, EventKind::Failed);
-            if now < failed + policy.grace {
-                return Ok(None);
-            }
-            let cleaned = tear(Teardown::AfterFailure).await?;
-            Ok(Some(format!(
-                "cleaned up after a failure: {}",
-                cleanup_of(&cleaned)
-            )))
-        }
-        _ => Ok(None),
-    }
 }
 
 fn event_time(request: &AccessRequest, kind: EventKind) -> OffsetDateTime {
@@ -367,112 +447,10 @@ fn minutes(d: Duration) -> String {
     }
 }
 
-/// Appends the sweeper's note to request `id`; a lost race only loses the note.
-async fn note_on_request<S: RequestStore>(
-    store: &S,
-    id: RequestId,
-    detail: &str,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) {
-    let result = async {
-        let Some(mut request) = store.get(id).await? else {
-            return Ok(());
-        };
-        let expected = request.version();
-        request.record_step(SWEEPER, now, format!("sweeper: {detail}"));
-        store.update(&request, expected).await
-    }
-    .await;
-    if let Err(e) = result {
-        report.problem(format_args!("noting the sweep on request {id}"), &e);
-    }
-}
-
 /// Why a thing must go, if it must.
 enum Verdict {
     Keep,
     Remove { orphan: bool, why: String },
-}
-
-/// Judges a thing made for `request` at `created_at`.
-async fn judge<S: RequestStore>(
-    store: &S,
-    policy: &SweepPolicy,
-    request: Option<RequestId>,
-    created_at: OffsetDateTime,
-    now: OffsetDateTime,
-) -> Result<Verdict> {
-    let age = now - created_at;
-    let Some(id) = request else {
-        return Ok(Verdict::Remove {
-            orphan: true,
-            why: "it names no request".into(),
-        });
-    };
-    let Some(owner) = store.get(id).await? else {
-        return Ok(Verdict::Remove {
-            orphan: true,
-            why: format!("request {id} does not exist"),
-        });
-    };
-    if age > policy.max_age {
-        return Ok(Verdict::Remove {
-            orphan: false,
-            why: format!(
-                "it is {} old, past the {} h limit",
-                minutes(age),
-                policy.max_age.whole_hours()
-            ),
-        });
-    }
-    let state = owner.state();
-    if state.is_terminal() && !owner.cleanup_owed() {
-        return Ok(Verdict::Remove {
-            orphan: false,
-            why: format!("request {id} is {state}"),
-        });
-    }
-    Ok(Verdict::Keep)
-}
-
-/// Records what was removed: on the owning request, or as an orphan.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one argument per fact of the removal"
-)]
-async fn removed<S: RequestStore>(
-    store: &S,
-    kind: ResourceKind,
-    resource: String,
-    request: Option<RequestId>,
-    orphan: bool,
-    detail: String,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) {
-    if orphan {
-        let record = Orphan {
-            kind,
-            resource: resource.clone(),
-            request,
-            found_at: now,
-            detail: detail.clone(),
-        };
-        if let Err(e) = store.record_orphan(&record).await {
-            report.problem(format_args!("recording orphan {}", record.key()), &e);
-        }
-    } else if let Some(id) = request {
-        let note = format!("{} {resource}: {detail}", kind.as_str());
-        note_on_request(store, id, &note, now, report).await;
-    }
-    report.actions.push(SweepAction::Removed {
-        kind,
-        resource,
-        request,
-        orphan,
-        detail,
-    });
 }
 
 /// A thing the broker made, as listed by its port.
@@ -495,143 +473,16 @@ struct Found {
     made_at: OffsetDateTime,
 }
 
-/// Everything the ports list: each cluster's broker-made DB users, the secrets, the bastions.
-async fn list_made<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    report: &mut SweepReport,
-) -> Vec<Found>
-where
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-{
-    let mut found = Vec::new();
-    for cluster in ports.clusters {
-        let cluster = &cluster.cluster;
-        match ports.accounts.list(cluster).await {
-            Ok(accounts) => found.extend(accounts.into_iter().map(|a| Found {
-                kind: ResourceKind::Account,
-                resource: format!("{}@{cluster}", a.username),
-                request: Some(a.request),
-                made_at: a.created_at,
-                made: Made::Account {
-                    cluster: cluster.clone(),
-                    username: a.username,
-                    exists: a.exists,
-                },
-            })),
-            Err(e) => report.problem(format_args!("listing DB users on {cluster}"), &e),
-        }
-    }
-    match ports.vault.list().await {
-        Ok(secrets) => found.extend(secrets.into_iter().map(|s| Found {
-            kind: ResourceKind::Secret,
-            resource: s.secret.0,
-            request: Some(s.request),
-            made_at: s.created_at,
-            made: Made::Secret(s.request),
-        })),
-        Err(e) => report.problem("listing secrets", &e),
-    }
-    match ports.fleet.list().await {
-        Ok(bastions) => found.extend(bastions.into_iter().map(|b| Found {
-            kind: ResourceKind::Bastion,
-            resource: b.id.0.clone(),
-            request: b.request,
-            made_at: b.launched_at,
-            made: Made::Bastion(b.id),
-        })),
-        Err(e) => report.problem("listing bastions", &e),
-    }
-    found
-}
-
-/// Removes `made`, saying how.
-async fn remove<S, V, F, A, C>(ports: &SweepPorts<'_, S, V, F, A, C>, made: &Made) -> Result<String>
-where
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-{
-    Ok(match made {
-        Made::Account {
-            cluster, username, ..
-        } => match ports.accounts.remove(cluster, username).await? {
-            Removal::Dropped { sessions_killed } => {
-                format!("dropped ({sessions_killed} session(s) killed)")
-            }
-            Removal::LockedNotDropped { reason } => {
-                format!("locked, privileges revoked, not dropped: {reason}")
-            }
-            Removal::AlreadyGone => "registration cleared".to_owned(),
-        },
-        Made::Secret(id) => {
-            ports.vault.delete(*id).await?;
-            "deleted".to_owned()
-        }
-        Made::Bastion(id) => {
-            ports.fleet.terminate(id).await?;
-            "terminated".to_owned()
-        }
-    })
-}
-
-/// Removes every listed thing no live request owns, and measures the oldest left.
-async fn sweep_made<S, V, F, A, C>(
-    ports: &SweepPorts<'_, S, V, F, A, C>,
-    policy: &SweepPolicy,
-    now: OffsetDateTime,
-    report: &mut SweepReport,
-) where
-    S: RequestStore,
-    V: SecretVault,
-    F: BastionFleet,
-    A: DbAccounts,
-{
-    for found in list_made(ports, report).await {
-        let what = format!("{} {}", found.kind.as_str(), found.resource);
-        match judge(ports.store, policy, found.request, found.made_at, now).await {
-            Ok(Verdict::Keep) => {
-                let age = Some(now - found.made_at);
-                match found.made {
-                    Made::Account { exists: true, .. } => {
-                        report.oldest_account = report.oldest_account.max(age);
-                    }
-                    Made::Bastion(_) => report.oldest_bastion = report.oldest_bastion.max(age),
-                    Made::Account { .. } | Made::Secret(_) => {}
-                }
-            }
-            Ok(Verdict::Remove { orphan, why }) => match remove(ports, &found.made).await {
-                Ok(how) => {
-                    removed(
-                        ports.store,
-                        found.kind,
-                        found.resource,
-                        found.request,
-                        orphan,
-                        format!("{how}: {why}"),
-                        now,
-                        report,
-                    )
-                    .await;
-                }
-                Err(e) => report.problem(format_args!("removing {what}"), &e),
-            },
-            Err(e) => report.problem(format_args!("judging {what}"), &e),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::account::{DbPassword, DbUsername};
     use crate::grants::{GrantPlan, Permission};
     use crate::memory::MemoryStore;
+    use crate::usecases::fakes::*;
     use crate::usecases::fakes::{
         MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now, pending,
     };
-    use crate::usecases::{activate, provision};
 
     #[derive(Default)]
     struct World {
@@ -644,39 +495,44 @@ mod tests {
 
     impl World {
         async fn sweep_at(&self, at: OffsetDateTime) -> SweepReport {
-            let clusters = [cluster()];
-            let ports = SweepPorts {
-                store: &self.store,
-                vault: &self.vault,
-                fleet: &self.fleet,
-                accounts: &self.accounts,
-                chat: &self.chat,
-                clusters: &clusters,
-            };
-            sweep(ports, &SweepPolicy::default(), at).await.unwrap()
-        }
-
-        async fn active(&self) -> AccessRequest {
-            let request = approved(&self.store, &self.chat).await;
-            provision(
+            access(
                 &self.store,
+                &self.chat,
                 &self.vault,
                 &self.fleet,
                 &self.accounts,
                 &[cluster()],
-                request.id(),
+                at,
+            )
+            .sweep(&SweepPolicy::default())
+            .await
+            .unwrap()
+        }
+
+        async fn active(&self) -> AccessRequest {
+            let request = approved(&self.store, &self.chat).await;
+            access(
+                &self.store,
+                &RecordingChat::default(),
+                &self.vault,
+                &self.fleet,
+                &self.accounts,
+                &[cluster()],
                 now(),
             )
+            .provision(request.id())
             .await
             .unwrap();
-            activate(
+            access(
                 &self.store,
-                &self.fleet,
                 &self.chat,
+                &MemoryVault::default(),
+                &self.fleet,
+                &MemoryAccounts::default(),
                 &[cluster()],
-                request.id(),
                 now(),
             )
+            .activate(request.id())
             .await
             .unwrap();
             self.chat.forget();
@@ -789,15 +645,16 @@ mod tests {
     async fn a_request_stuck_in_provisioning_fails_and_everything_it_made_goes() {
         let w = World::default();
         let request = approved(&w.store, &w.chat).await;
-        provision(
+        access(
             &w.store,
+            &RecordingChat::default(),
             &w.vault,
             &w.fleet,
             &w.accounts,
             &[cluster()],
-            request.id(),
             now(),
         )
+        .provision(request.id())
         .await
         .unwrap();
 
@@ -825,7 +682,8 @@ mod tests {
         let stray = w.stray_account("stray_user", nobody).await;
         // A request that expired, yet a DB user, a secret and a bastion name it.
         let expired = pending(&w.store, "U3").await;
-        expire(&w.store, &w.chat, expired.id(), now())
+        base(&w.store, &w.chat, &[cluster()], now())
+            .expire(expired.id())
             .await
             .unwrap();
         w.stray_account("leftover", expired.id()).await;
