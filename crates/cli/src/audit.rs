@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use powerpole_core::receipt::{BastionSession, DbActivity, Gathered, Statement};
-use powerpole_core::{Actor, Receipt, RequestId, StatementKind, usecases};
+use powerpole_core::{Actor, Broker, Ports, Receipt, RequestId, StatementKind, SystemClock};
 use powerpole_local::NoBastionSessions;
 use serde_json::{Value, json};
 
@@ -20,8 +20,10 @@ use crate::requests::at;
 pub async fn show(config: &Config, id: &str, as_json: bool) -> anyhow::Result<String> {
     let id = RequestId::parse(id).context("not a request id")?;
     let store = crate::requests::open(&config.state_dir).await?;
-    let audit = crate::serve::audit_files(config);
-    let receipt = match usecases::receipt(&store, &audit, &NoBastionSessions, id).await {
+    let ports = Ports::new(store, crate::serve::chat(config)?, SystemClock)
+        .with_evidence(crate::serve::audit_files(config), NoBastionSessions);
+    let broker = Broker::new(ports, crate::serve::clusters(config));
+    let receipt = match broker.receipt(id).await {
         Err(powerpole_core::Error::NotFound(what)) if what == format!("request {id}") => {
             anyhow::bail!("no request {id}")
         }

@@ -18,7 +18,7 @@ use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{ConnectOptions as _, Row as _};
 
 use crate::config::{ClusterConfig, Config, SlackConfig};
-use crate::serve::Broker;
+use crate::serve::Server;
 
 const REQUESTER: &str = "U0DEMOREQ1";
 const APPROVER: &str = "U0DEMOAPR1";
@@ -108,7 +108,7 @@ async fn drive(
         }],
     };
     crate::serve::check_clusters(&config).await?;
-    let broker = Arc::new(Broker::start(&config).await?);
+    let broker = Arc::new(Server::start(&config).await?);
     let clock = crate::serve::clock(state, speed)?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -208,7 +208,7 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<()> {
             problem: format!("cannot listen on {}: {e}", config.listen),
         })?;
     tracing::info!(listen = %listener.local_addr()?, "serving the Slack endpoints");
-    let broker = Arc::new(serve::Broker::start(&config).await?);
+    let broker = Arc::new(serve::Server::start(&config).await?);
     broker.serve(listener).await
 }
 

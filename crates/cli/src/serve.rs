@@ -14,8 +14,7 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use powerpole_core::Clock as _;
-use powerpole_lambda::tasks::AccessPorts;
+use powerpole_core::{Broker, Clock as _, ClusterPolicy, Ports, Unwired};
 use powerpole_local::{
     AslRunner, BrokerTasks, Definition, NoBastionSessions, RunnerOptions, ScaledClock, SecretFiles,
     SqliteStore, ThisMachine,
@@ -37,25 +36,26 @@ pub const DEFINITION: &str = include_str!("../../../statemachine/powerpole.asl.j
 const MAX_BODY: usize = 128 * 1024;
 
 type Store = Arc<SqliteStore>;
-/// The ports the local broker's tasks and the sweeper use.
-pub type LocalPorts =
-    AccessPorts<Store, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ScaledClock>;
-type Tasks = BrokerTasks<
+/// The ports the local broker's tasks and the sweeper use; receipts add the audit files.
+pub type LocalPorts<Audit = Unwired, Sessions = Unwired> = Ports<
     Store,
+    SlackChat,
+    ScaledClock,
     SecretFiles,
     ThisMachine,
     MySqlAccounts,
-    SlackChat,
-    ScaledClock,
-    AuditFiles,
-    NoBastionSessions,
+    Unwired,
+    Unwired,
+    Audit,
+    Sessions,
 >;
+type Tasks = BrokerTasks<LocalPorts<AuditFiles, NoBastionSessions>>;
 /// The runner of the broker's state machine.
 pub type Runner = AslRunner<ScaledClock, Tasks>;
 type Ingress = SlackIngress<Store, Runner, ScaledClock>;
 
 /// The broker's parts, wired once.
-pub struct Broker {
+pub struct Server {
     /// The Slack endpoints.
     pub ingress: Ingress,
     /// The workflow.
@@ -148,15 +148,6 @@ pub async fn ports(
 ) -> anyhow::Result<LocalPorts> {
     let store = Arc::new(SqliteStore::open(pool.clone()).await?);
     let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
-    let web = SlackWebApi::new(
-        config.slack.bot_token.clone().into(),
-        &config.slack.api_url,
-        RetryPolicy::default(),
-    )?;
-    let mut chat = SlackChat::new(web, &config.slack.approvers_channel);
-    if let Some(channel) = &config.slack.requests_channel {
-        chat = chat.with_requests_channel(channel);
-    }
     let accounts = config
         .clusters
         .iter()
@@ -167,18 +158,33 @@ pub async fn ports(
                 AccountSettings::new(),
             )
         });
-    Ok(AccessPorts {
-        store,
-        vault,
-        fleet: ThisMachine,
-        accounts,
-        chat,
-        clock,
-        clusters: config.clusters.iter().map(|c| c.policy.clone()).collect(),
+    Ok(Ports::new(store, chat(config)?, clock).with_access(vault, ThisMachine, accounts))
+}
+
+/// The `Chat` port: cards to the approvers' channel, notes to the requests channel if any.
+///
+/// # Errors
+/// When the Slack client cannot be set up.
+pub fn chat(config: &Config) -> anyhow::Result<SlackChat> {
+    let web = SlackWebApi::new(
+        config.slack.bot_token.clone().into(),
+        &config.slack.api_url,
+        RetryPolicy::default(),
+    )?;
+    let chat = SlackChat::new(web, &config.slack.approvers_channel);
+    Ok(match &config.slack.requests_channel {
+        Some(channel) => chat.with_requests_channel(channel),
+        None => chat,
     })
 }
 
-impl Broker {
+/// The clusters served.
+#[must_use]
+pub fn clusters(config: &Config) -> Vec<ClusterPolicy> {
+    config.clusters.iter().map(|c| c.policy.clone()).collect()
+}
+
+impl Server {
     /// Wires the broker from `config`: opens the state, resumes unfinished executions.
     ///
     /// # Errors
@@ -191,9 +197,11 @@ impl Broker {
         let store = ports.store.clone();
         let chat = ports.chat.clone();
         let web = chat.web().clone();
-        let clusters = ports.clusters.clone();
-        let tasks =
-            BrokerTasks::new(ports).with_receipt_sources(audit_files(config), NoBastionSessions);
+        let clusters = clusters(config);
+        let tasks = BrokerTasks::new(Broker::new(
+            ports.with_evidence(audit_files(config), NoBastionSessions),
+            clusters.clone(),
+        ));
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;
         let runner =
             AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;

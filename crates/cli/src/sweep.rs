@@ -2,8 +2,9 @@
 //! files — what the `sweep` Lambda does on its schedule on AWS. Safe while `powerpole serve`
 //! runs (the store's writes are conditional) and safe to repeat; run it from cron or a timer.
 
-use powerpole_core::usecases::{SweepAction, SweepPolicy, SweepReport};
-use powerpole_lambda::tasks;
+use powerpole_core::Broker;
+use powerpole_core::sweep::{SweepAction, SweepReport};
+use powerpole_core::usecases::SweepPolicy;
 use time::Duration;
 
 use crate::config::Config;
@@ -26,14 +27,17 @@ pub async fn run(config: &Config, grace: Duration, as_json: bool) -> anyhow::Res
     serve::create_private_dir(&config.state_dir)?;
     let clock = serve::clock(&config.state_dir, config.clock_speed)?;
     let pool = powerpole_local::sqlite::open(serve::database(&config.state_dir)).await?;
-    let ports = serve::ports(config, &pool, clock).await?;
+    let broker = Broker::new(
+        serve::ports(config, &pool, clock).await?,
+        serve::clusters(config),
+    );
     let policy = SweepPolicy {
         grace,
         ..SweepPolicy::default()
     };
-    let report = tasks::sweep(&ports, &policy).await?;
+    let report = broker.sweep(&policy).await?;
     let shown = if as_json {
-        serde_json::to_string_pretty(&tasks::sweep_json(&report))?
+        serde_json::to_string_pretty(&powerpole_tasks::sweep_json(&report))?
     } else {
         text(&report)
     };

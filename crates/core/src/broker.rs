@@ -15,6 +15,9 @@
 //!
 //! A use case that needs a port the driver did not wire does not compile: there is no stand-in.
 
+use std::fmt;
+use std::sync::Arc;
+
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::RequestId;
@@ -304,11 +307,20 @@ where
 /// The broker service: the ports a driver wired, the clusters it serves, and who hears of the
 /// SLO observations each recorded step makes (the Lambdas print them as EMF; by default they
 /// are dropped).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Broker<P> {
     ports: P,
     clusters: Vec<ClusterPolicy>,
-    observer: fn(&[Observation]),
+    observer: Arc<dyn Fn(&[Observation]) + Send + Sync>,
+}
+
+impl<P: fmt::Debug> fmt::Debug for Broker<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Broker")
+            .field("ports", &self.ports)
+            .field("clusters", &self.clusters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<P> Broker<P> {
@@ -318,14 +330,17 @@ impl<P> Broker<P> {
         Self {
             ports,
             clusters,
-            observer: |_| {},
+            observer: Arc::new(|_| {}),
         }
     }
 
     /// The same broker, handing the SLO observations of every step it records to `observer`.
     #[must_use]
-    pub fn observed_by(self, observer: fn(&[Observation])) -> Self {
-        Self { observer, ..self }
+    pub fn observed_by(self, observer: impl Fn(&[Observation]) + Send + Sync + 'static) -> Self {
+        Self {
+            observer: Arc::new(observer),
+            ..self
+        }
     }
 
     /// The ports.

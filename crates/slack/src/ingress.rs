@@ -8,9 +8,11 @@
 //! its result becomes Slack's answer: a modal opened, inline modal errors, an ephemeral message.
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
-use powerpole_core::slo::{self, Observation};
-use powerpole_core::usecases::{self, Decided, EndNow, Submission};
-use powerpole_core::{AccessRequest, Clock, ClusterPolicy, RequestId, RequestState};
+use powerpole_core::slo::Observation;
+use powerpole_core::usecases::{Decided, EndNow, Submission};
+use powerpole_core::{
+    AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, Unwired,
+};
 use serde_json::Value;
 
 use crate::approvers::ApproverPolicy;
@@ -74,18 +76,18 @@ impl Reply {
     }
 }
 
+/// The broker the endpoints drive: the store `S`, Slack, the clock `C`, the Slack directory and
+/// the workflow `W`.
+pub type IngressBroker<S, W, C> =
+    Broker<Ports<S, SlackChat, C, Unwired, Unwired, Unwired, SlackDirectory, W>>;
+
 /// Everything the endpoints need, built once at start-up.
 pub struct SlackIngress<S, W, C> {
     verifier: SignatureVerifier,
     web: SlackWebApi,
     chat: SlackChat,
-    directory: SlackDirectory,
     approvers: ApproverPolicy,
-    clusters: Vec<ClusterPolicy>,
-    store: S,
-    workflow: W,
-    clock: C,
-    observe: fn(&[Observation]),
+    broker: IngressBroker<S, W, C>,
 }
 
 impl<S, W, C> SlackIngress<S, W, C>
@@ -108,41 +110,40 @@ where
         workflow: W,
         clock: C,
     ) -> Self {
-        let directory = SlackDirectory::new(web.clone());
+        let ports = Ports::new(store, chat.clone(), clock)
+            .with_intake(SlackDirectory::new(web.clone()), workflow);
         Self {
             verifier,
             web,
             chat,
-            directory,
             approvers,
-            clusters,
-            store,
-            workflow,
-            clock,
-            observe: |_| {},
+            broker: Broker::new(ports, clusters),
         }
     }
 
     /// Hands the SLO observations of every decision recorded (`TimeToApprove`) to `observe`
     /// (the approve Lambda prints them as EMF lines); by default they are dropped.
     #[must_use]
-    pub fn observed_by(self, observe: fn(&[Observation])) -> Self {
-        Self { observe, ..self }
+    pub fn observed_by(self, observe: impl Fn(&[Observation]) + Send + Sync + 'static) -> Self {
+        Self {
+            broker: self.broker.observed_by(observe),
+            ..self
+        }
     }
 
     /// The store the endpoints record requests in.
-    pub const fn store(&self) -> &S {
-        &self.store
+    pub fn store(&self) -> &S {
+        self.broker.store()
     }
 
     /// The workflow submissions start and decisions resume.
-    pub const fn workflow(&self) -> &W {
-        &self.workflow
+    pub fn workflow(&self) -> &W {
+        self.broker.workflow()
     }
 
     /// The clock that dates submissions and decisions.
-    pub const fn clock(&self) -> &C {
-        &self.clock
+    pub fn clock(&self) -> &C {
+        self.broker.clock()
     }
 
     /// `POST /slack/commands`: `/powerpole` opens the request modal, `/powerpole list` lists the
@@ -171,8 +172,8 @@ where
             .to_ascii_lowercase();
         match word.as_str() {
             "" | "request" => self.open_modal(&command).await,
-            "help" => Reply::json(views::help(&self.clusters)),
-            "list" => match self.store.by_requester(&command.user).await {
+            "help" => Reply::json(views::help(self.broker.clusters())),
+            "list" => match self.store().by_requester(&command.user).await {
                 Ok(requests) => Reply::json(views::request_list(&requests, LIST_LIMIT)),
                 Err(error) => {
                     tracing::error!(%error, "listing requests failed");
@@ -191,7 +192,10 @@ where
     async fn open_modal(&self, command: &SlashCommand) -> Reply {
         match self
             .web
-            .views_open(&command.trigger_id, &views::request_modal(&self.clusters))
+            .views_open(
+                &command.trigger_id,
+                &views::request_modal(self.broker.clusters()),
+            )
             .await
         {
             Ok(_) => Reply::ack(),
@@ -227,16 +231,10 @@ where
     }
 
     async fn submitted(&self, view: &ViewSubmission) -> Reply {
-        let outcome = usecases::submit(
-            &self.store,
-            &self.directory,
-            &self.workflow,
-            &self.clusters,
-            &view.user,
-            &view.request_form(),
-            self.clock.now(),
-        )
-        .await;
+        let outcome = self
+            .broker
+            .submit(&view.user, &view.request_form())
+            .await;
         match outcome {
             Ok(Submission::Invalid(errors)) => Reply::json(views::modal_errors(&errors)),
             Ok(Submission::Recorded(request)) => {
@@ -292,20 +290,9 @@ where
             self.tell(action, &refusal.to_string()).await;
             return Reply::ack();
         }
-        let now = self.clock.now();
-        let outcome = usecases::decide(
-            &self.store,
-            &self.workflow,
-            &self.chat,
-            id,
-            &action.user,
-            decision,
-            now,
-        )
-        .await;
+        let outcome = self.broker.decide(id, &action.user, decision).await;
         match outcome {
             Ok(Decided::Now(request)) => {
-                (self.observe)(&slo::recorded_at(&request, now));
                 tracing::info!(request = %id, by = %action.user, state = %request.state(), "request decided");
             }
             Ok(Decided::Already(request)) => {
@@ -325,14 +312,7 @@ where
             Ok(id) => id,
             Err(reply) => return reply,
         };
-        let outcome = usecases::end_now(
-            &self.store,
-            &self.workflow,
-            id,
-            &action.user,
-            self.clock.now(),
-        )
-        .await;
+        let outcome = self.broker.end_now(id, &action.user).await;
         match outcome {
             Ok(EndNow::Ending(_)) => {
                 tracing::info!(request = %id, "access ended early by the requester");

@@ -6,7 +6,7 @@
 //! for a password: the types that reach this module hold references to secrets, never values.
 
 use powerpole_core::ports::Notice;
-use powerpole_core::usecases::{SweepAction, SweepReport};
+use powerpole_core::sweep::{SweepAction, SweepReport};
 use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -4,21 +4,16 @@
 //!
 //! Reads [`NotifyConfig`] from the environment at cold start (see `lambdas/README.md`).
 
-use lambda_runtime::{LambdaEvent, run, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_lambda::config::{NotifyConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, NotifyPorts};
-use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
+use powerpole_lambda::wiring::{self, NotifyBroker};
+use powerpole_lambda::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
-async fn handler(ports: &NotifyPorts, event: LambdaEvent<Value>) -> Result<Value, TaskError> {
-    tasks::notify_observed(
-        &ports.store,
-        &ports.chat,
-        &ports.clock,
-        event.payload,
-        emf::emit,
-    )
-    .await
+async fn handler(broker: &NotifyBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    powerpole_tasks::notify(broker, event.payload)
+        .await
+        .map_err(diagnostic)
 }
 
 #[tokio::main]
@@ -27,8 +22,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     powerpole_slack::install_crypto_provider();
     let config = NotifyConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;
-    let ports = wiring::notify_ports(&sdk, config)
+    let broker = wiring::notify_broker(&sdk, config)
         .await
-        .map_err(startup_failed)?;
-    run(service_fn(|event| handler(&ports, event))).await
+        .map_err(startup_failed)?
+        .observed_by(emf::emit);
+    run(service_fn(|event| handler(&broker, event))).await
 }

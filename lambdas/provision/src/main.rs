@@ -6,14 +6,16 @@
 //! Reads [`AccessConfig`] from the environment and the clusters' admin secrets at cold start
 //! (see `lambdas/README.md`).
 
-use lambda_runtime::{LambdaEvent, run, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_lambda::config::{AccessConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, AwsAccessPorts};
-use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
+use powerpole_lambda::wiring::{self, AccessBroker};
+use powerpole_lambda::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
-async fn handler(ports: &AwsAccessPorts, event: LambdaEvent<Value>) -> Result<Value, TaskError> {
-    tasks::provision_observed(ports, event.payload, emf::emit).await
+async fn handler(broker: &AccessBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    powerpole_tasks::provision(broker, event.payload)
+        .await
+        .map_err(diagnostic)
 }
 
 #[tokio::main]
@@ -22,8 +24,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     powerpole_slack::install_crypto_provider();
     let config = AccessConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;
-    let ports = wiring::access_ports(&sdk, config)
+    let broker = wiring::access_broker(&sdk, config)
         .await
-        .map_err(startup_failed)?;
-    run(service_fn(|event| handler(&ports, event))).await
+        .map_err(startup_failed)?
+        .observed_by(emf::emit);
+    run(service_fn(|event| handler(&broker, event))).await
 }

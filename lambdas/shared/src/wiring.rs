@@ -17,7 +17,7 @@ use powerpole_aws::{
     AuditLogSettings, CloudWatchAuditSource, CloudWatchSessionLog, DynamoDbStore, Ec2Fleet,
     Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault, StepFunctionsWorkflow,
 };
-use powerpole_core::SystemClock;
+use powerpole_core::{Broker, ClusterPolicy, Ports, SystemClock, Unwired};
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
@@ -29,52 +29,33 @@ use crate::config::{
     self, AccessConfig, AdminSecret, BastionTemplate, ClusterConfig, ConfigError, IngressConfig,
     NotifyConfig, SecretArn, SecretsConfig, SlackConfig, SlackSecret,
 };
-use crate::tasks::AccessPorts;
 
 /// The Slack endpoints on AWS.
 pub type AwsIngress = SlackIngress<DynamoDbStore, StepFunctionsWorkflow, SystemClock>;
 
-/// The `provision` and `teardown` Lambdas' ports on AWS.
-pub type AwsAccessPorts = AccessPorts<
+/// The `notify` Lambda's broker on AWS: the store, Slack, the clock.
+pub type NotifyBroker = Broker<Ports<DynamoDbStore, SlackChat, SystemClock>>;
+
+/// The ports giving and removing access needs on AWS.
+pub type AwsAccessPorts<Audit = Unwired, Sessions = Unwired> = Ports<
     DynamoDbStore,
+    SlackChat,
+    SystemClock,
     SecretsManagerVault,
     Ec2Fleet,
     MySqlAccounts,
-    SlackChat,
-    SystemClock,
+    Unwired,
+    Unwired,
+    Audit,
+    Sessions,
 >;
 
-/// Where the `teardown` Lambda's `receipt` task reads what people did: each cluster's audit log
-/// group (`/aws/rds/cluster/<cluster id>/audit`) and Session Manager's log group.
-#[derive(Debug, Clone)]
-pub struct ReceiptSources {
-    /// The clusters' audit logs.
-    pub audit: CloudWatchAuditSource,
-    /// The bastions' SSM session log.
-    pub sessions: CloudWatchSessionLog,
-}
+/// The `provision` and `sweep` Lambdas' broker on AWS.
+pub type AccessBroker = Broker<AwsAccessPorts>;
 
-/// The receipt's sources over one CloudWatch Logs client; `session_log_group` is
-/// [`config::SESSION_LOG_GROUP`].
-#[must_use]
-pub fn receipt_sources(sdk: &SdkConfig, session_log_group: Option<String>) -> ReceiptSources {
-    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
-    ReceiptSources {
-        audit: CloudWatchAuditSource::new(client.clone(), AuditLogSettings::new()),
-        sessions: CloudWatchSessionLog::new(client, session_log_group),
-    }
-}
-
-/// The `notify` Lambda's ports on AWS.
-#[derive(Debug, Clone)]
-pub struct NotifyPorts {
-    /// The request store.
-    pub store: DynamoDbStore,
-    /// Slack.
-    pub chat: SlackChat,
-    /// The clock.
-    pub clock: SystemClock,
-}
+/// The `teardown` Lambda's broker on AWS: access, and the receipt's sources — each cluster's
+/// audit log group (`/aws/rds/cluster/<cluster id>/audit`) and Session Manager's log group.
+pub type TeardownBroker = Broker<AwsAccessPorts<CloudWatchAuditSource, CloudWatchSessionLog>>;
 
 /// Web API retries of the Slack endpoints: Slack wants its answer within 3 seconds (and a
 /// modal's `trigger_id` expires in 3), so one quick retry at most.
@@ -341,44 +322,61 @@ pub async fn ingress(sdk: &SdkConfig, config: IngressConfig) -> Result<AwsIngres
     ))
 }
 
-/// The `notify` Lambda's ports.
+/// The `notify` Lambda's broker.
 ///
 /// # Errors
 /// [`ConfigError`] when the Slack secret cannot be read or a client cannot be built.
-pub async fn notify_ports(
+pub async fn notify_broker(
     sdk: &SdkConfig,
     config: NotifyConfig,
-) -> Result<NotifyPorts, ConfigError> {
+) -> Result<NotifyBroker, ConfigError> {
     let secret = slack_secret(sdk, &config.slack).await?;
     let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
-    Ok(NotifyPorts {
-        store: store(sdk, &config.table),
-        chat: chat(&web, &config.slack),
-        clock: SystemClock,
-    })
+    let ports = Ports::new(store(sdk, &config.table), chat(&web, &config.slack), SystemClock);
+    Ok(Broker::new(ports, Vec::new()))
 }
 
-/// The `provision` and `teardown` Lambdas' ports.
+/// The `provision` and `sweep` Lambdas' broker.
 ///
 /// # Errors
 /// [`ConfigError`] when a secret cannot be read or is malformed, or an adapter refuses its
 /// settings.
-pub async fn access_ports(
+pub async fn access_broker(
     sdk: &SdkConfig,
     config: AccessConfig,
-) -> Result<AwsAccessPorts, ConfigError> {
+) -> Result<AccessBroker, ConfigError> {
+    let (ports, clusters) = access_ports(sdk, config).await?;
+    Ok(Broker::new(ports, clusters))
+}
+
+/// The `teardown` Lambda's broker; `session_log_group` is [`config::SESSION_LOG_GROUP`].
+///
+/// # Errors
+/// As [`access_broker`].
+pub async fn teardown_broker(
+    sdk: &SdkConfig,
+    config: AccessConfig,
+    session_log_group: Option<String>,
+) -> Result<TeardownBroker, ConfigError> {
+    let (ports, clusters) = access_ports(sdk, config).await?;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let ports = ports.with_evidence(
+        CloudWatchAuditSource::new(logs.clone(), AuditLogSettings::new()),
+        CloudWatchSessionLog::new(logs, session_log_group),
+    );
+    Ok(Broker::new(ports, clusters))
+}
+
+async fn access_ports(
+    sdk: &SdkConfig,
+    config: AccessConfig,
+) -> Result<(AwsAccessPorts, Vec<ClusterPolicy>), ConfigError> {
     let vault = vault(sdk, &config.secrets)?;
     let fleet = fleet(sdk, &config.bastion)?;
     let secret = slack_secret(sdk, &config.slack).await?;
     let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
     let accounts = accounts(sdk, &config.clusters, config.db_ca_bundle.as_deref()).await?;
-    Ok(AccessPorts {
-        store: store(sdk, &config.table),
-        vault,
-        fleet,
-        accounts,
-        chat: chat(&web, &config.slack),
-        clock: SystemClock,
-        clusters: config.clusters.into_iter().map(|c| c.policy).collect(),
-    })
+    let ports = Ports::new(store(sdk, &config.table), chat(&web, &config.slack), SystemClock)
+        .with_access(vault, fleet, accounts);
+    Ok((ports, config.clusters.into_iter().map(|c| c.policy).collect()))
 }

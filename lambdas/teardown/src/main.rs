@@ -7,30 +7,16 @@
 //! Reads [`AccessConfig`] and `POWERPOLE_SESSION_LOG_GROUP` from the environment and the
 //! clusters' admin secrets at cold start (see `lambdas/README.md`).
 
-use lambda_runtime::{LambdaEvent, run, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_lambda::config::{self, AccessConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, AwsAccessPorts, ReceiptSources};
-use powerpole_lambda::{TaskError, emf, startup_failed, tasks};
+use powerpole_lambda::wiring::{self, TeardownBroker};
+use powerpole_lambda::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
-async fn handler(
-    ports: &AwsAccessPorts,
-    sources: &ReceiptSources,
-    event: LambdaEvent<Value>,
-) -> Result<Value, TaskError> {
-    if tasks::is_receipt(&event.payload) {
-        let p = ports;
-        return tasks::receipt(
-            &p.store,
-            &p.chat,
-            &p.clock,
-            &sources.audit,
-            &sources.sessions,
-            event.payload,
-        )
-        .await;
-    }
-    tasks::teardown_observed(ports, event.payload, emf::emit).await
+async fn handler(broker: &TeardownBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    powerpole_tasks::teardown(broker, event.payload)
+        .await
+        .map_err(diagnostic)
 }
 
 #[tokio::main]
@@ -40,9 +26,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = AccessConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let session_log_group = config::session_log_group(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;
-    let sources = wiring::receipt_sources(&sdk, session_log_group);
-    let ports = wiring::access_ports(&sdk, config)
+    let broker = wiring::teardown_broker(&sdk, config, session_log_group)
         .await
-        .map_err(startup_failed)?;
-    run(service_fn(|event| handler(&ports, &sources, event))).await
+        .map_err(startup_failed)?
+        .observed_by(emf::emit);
+    run(service_fn(|event| handler(&broker, event))).await
 }
