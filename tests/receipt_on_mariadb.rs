@@ -15,12 +15,13 @@ use std::time::Duration;
 use powerpole_core::ports::{DbAccounts, RequestStore};
 use powerpole_core::receipt::DbActivity;
 use powerpole_core::{
-    AccessRequest, AccessSpec, AccessWindow, Actor, ClusterId, Component, DbPassword, DbUsername,
-    Email, Gathered, GrantPlan, MemoryStore, Permission, Reason, Receipt, Region, RequestId,
-    SchemaName, SlackUserId, Transition, WindowPolicy, usecases,
+    AccessRequest, AccessSpec, AccessWindow, Actor, Broker, ClusterId, Component, DbPassword,
+    DbUsername, Email, Gathered, GrantPlan, MemoryStore, Permission, Ports, Reason, Receipt,
+    Region, RequestId, SchemaName, SlackUserId, SystemClock, Transition, WindowPolicy,
 };
 use powerpole_local::NoBastionSessions;
 use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
+use powerpole_testkit::chat::NoChat;
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 use time::OffsetDateTime;
@@ -75,9 +76,14 @@ async fn receipt_once_logged(
     done: impl Fn(&DbActivity) -> bool,
 ) -> Receipt {
     for _ in 0..50 {
-        let receipt = usecases::receipt(store, audit, &NoBastionSessions, id)
-            .await
-            .unwrap();
+        let receipt = Broker::new(
+            Ports::new(store, NoChat::default(), SystemClock)
+                .with_evidence(audit, NoBastionSessions),
+            Vec::new(),
+        )
+        .receipt(id)
+        .await
+        .unwrap();
         if receipt.database.found().is_some_and(&done) {
             return receipt;
         }

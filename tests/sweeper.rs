@@ -20,11 +20,12 @@ use aws_sdk_ec2::types::Filter;
 use powerpole_aws::bastions::{Ec2Fleet, Ec2FleetSettings, InstanceParams, LaunchSpec};
 use powerpole_aws::{DynamoDbStore, SecretsManagerSettings, SecretsManagerVault};
 use powerpole_core::ports::{BastionFleet, BastionStatus, DbAccounts, RequestStore, SecretVault};
-use powerpole_core::usecases::{self, SweepAction, SweepPolicy, SweepPorts, SweepReport, sweep};
+use powerpole_core::sweep::{SweepAction, SweepReport};
+use powerpole_core::usecases::SweepPolicy;
 use powerpole_core::{
-    AccessRequest, AccessSpec, AccessWindow, Actor, ClusterId, ClusterPolicy, Component,
-    DbPassword, DbUsername, GrantPlan, Permission, Reason, Region, RequestId, RequestState,
-    SlackUserId, Transition, WindowPolicy,
+    AccessRequest, AccessSpec, AccessWindow, Actor, Broker, ClusterId, ClusterPolicy, Component,
+    DbPassword, DbUsername, GrantPlan, ManualClock, Permission, Ports, Reason, Region, RequestId,
+    RequestState, SlackUserId, Transition, WindowPolicy,
 };
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
 use powerpole_slack::{RetryPolicy, SlackChat, SlackWebApi};
@@ -107,16 +108,33 @@ impl World {
         DbUsername::parse(&format!("sw-{}-{what}", self.tag)).unwrap()
     }
 
+    /// A broker over the world's ports, its clock at `at`.
+    fn broker(
+        &self,
+        at: OffsetDateTime,
+    ) -> Broker<
+        Ports<
+            &DynamoDbStore,
+            &SlackChat,
+            ManualClock,
+            &SecretsManagerVault,
+            &Ec2Fleet,
+            &MySqlAccounts,
+        >,
+    > {
+        let ports = Ports::new(&self.store, &self.chat, ManualClock::new(at)).with_access(
+            &self.vault,
+            &self.fleet,
+            &self.accounts,
+        );
+        Broker::new(ports, self.clusters.clone())
+    }
+
     async fn sweep_at(&self, now: OffsetDateTime) -> SweepReport {
-        let ports = SweepPorts {
-            store: &self.store,
-            vault: &self.vault,
-            fleet: &self.fleet,
-            accounts: &self.accounts,
-            chat: &self.chat,
-            clusters: &self.clusters,
-        };
-        sweep(ports, &SweepPolicy::default(), now).await.unwrap()
+        self.broker(now)
+            .sweep(&SweepPolicy::default())
+            .await
+            .unwrap()
     }
 
     /// An approved request of user `what` for the hour from `start`, stored.
@@ -152,17 +170,7 @@ impl World {
 
     /// Creates the request's secret, DB user and bastion, as the workflow's provision step.
     async fn provisioned(&self, request: &AccessRequest, at: OffsetDateTime) -> AccessRequest {
-        usecases::provision(
-            &self.store,
-            &self.vault,
-            &self.fleet,
-            &self.accounts,
-            &self.clusters,
-            request.id(),
-            at,
-        )
-        .await
-        .unwrap();
+        self.broker(at).provision(request.id()).await.unwrap();
         self.get(request.id()).await
     }
 

@@ -13,17 +13,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use powerpole_core::Clock as _;
 use powerpole_core::ports::{Decision, RequestStore};
 use powerpole_core::{
-    AccessRequest, ClusterId, ClusterPolicy, DbUsername, Email, ManualClock, MemoryStore, Region,
-    RequestForm, RequestId, RequestState, SlackUserId, usecases,
+    AccessRequest, Broker, ClusterId, ClusterPolicy, DbUsername, Email, ManualClock, MemoryStore,
+    Ports, Region, RequestForm, RequestId, RequestState, SlackUserId, Unwired,
 };
-use powerpole_lambda::TaskError;
-use powerpole_lambda::tasks::{self, AccessPorts};
-use powerpole_local::{SecretFiles, ThisMachine};
+use powerpole_local::{NoAuditLog, NoBastionSessions, SecretFiles, ThisMachine};
 use powerpole_mysql::{AccountSettings, MySqlAccounts};
-use powerpole_slack::{RetryPolicy, SlackChat, SlackWebApi};
+use powerpole_slack::{RetryPolicy, SlackChat, SlackDirectory, SlackWebApi};
+use powerpole_tasks::{self as tasks, TaskError};
 use powerpole_testkit::fake_slack::FakeSlack;
 use powerpole_testkit::mysql;
 use powerpole_testkit::workflow::RecordingWorkflow;
@@ -35,8 +33,21 @@ const APPROVERS: &str = "C0APPROVE1";
 const CLUSTER: &str = "tasks-orders";
 const FIXTURE_ID: &str = "01KAW3J5ZQ8X7V2M4N6P8R0T2W";
 
-type Ports =
-    AccessPorts<Arc<MemoryStore>, SecretFiles, ThisMachine, MySqlAccounts, SlackChat, ManualClock>;
+/// The task functions' broker over the world's ports.
+type TaskBroker<'a> = Broker<
+    Ports<
+        &'a Arc<MemoryStore>,
+        &'a SlackChat,
+        &'a ManualClock,
+        &'a SecretFiles,
+        ThisMachine,
+        &'a MySqlAccounts,
+        Unwired,
+        Unwired,
+        NoAuditLog,
+        NoBastionSessions,
+    >,
+>;
 
 fn fixture(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -47,7 +58,12 @@ fn fixture(name: &str) -> Value {
 
 struct World {
     slack: FakeSlack,
-    ports: Ports,
+    store: Arc<MemoryStore>,
+    vault: SecretFiles,
+    accounts: MySqlAccounts,
+    chat: SlackChat,
+    clock: ManualClock,
+    cluster: ClusterPolicy,
     admin: sqlx::mysql::MySqlConnectOptions,
     request: AccessRequest,
 }
@@ -92,10 +108,10 @@ async fn world(tag: &str) -> Option<World> {
         std::process::id(),
         now.unix_timestamp_nanos()
     ));
-    let ports = AccessPorts {
+    Some(World {
+        slack,
         store,
         vault: SecretFiles::open(dir).unwrap(),
-        fleet: ThisMachine,
         accounts: MySqlAccounts::new().with_cluster(
             cluster.cluster.clone(),
             admin.clone(),
@@ -103,45 +119,42 @@ async fn world(tag: &str) -> Option<World> {
         ),
         chat: SlackChat::new(web, APPROVERS),
         clock,
-        clusters: vec![cluster],
-    };
-    Some(World {
-        slack,
-        ports,
+        cluster,
         admin,
         request,
     })
 }
 
 impl World {
+    fn broker(&self) -> TaskBroker<'_> {
+        let ports = Ports::new(&self.store, &self.chat, &self.clock)
+            .with_access(&self.vault, ThisMachine, &self.accounts)
+            .with_evidence(NoAuditLog, NoBastionSessions);
+        Broker::new(ports, vec![self.cluster.clone()])
+    }
+
     async fn notify(&self, name: &str) -> Result<Value, TaskError> {
-        let p = &self.ports;
-        tasks::notify(&p.store, &p.chat, &p.clock, fixture(name)).await
+        tasks::notify(&self.broker(), fixture(name)).await
     }
 
     async fn current(&self) -> AccessRequest {
-        self.ports
-            .store
-            .get(self.request.id())
-            .await
-            .unwrap()
-            .unwrap()
+        self.store.get(self.request.id()).await.unwrap().unwrap()
     }
 
     async fn approve(&self) {
         self.notify("open_approval").await.unwrap();
-        let p = &self.ports;
-        usecases::decide(
-            &p.store,
-            &RecordingWorkflow::default(),
-            &p.chat,
-            self.request.id(),
-            &SlackUserId::parse("U0APPROVE1").unwrap(),
-            Decision::Approve,
-            p.clock.now(),
-        )
-        .await
-        .unwrap();
+        let ports = Ports::new(&self.store, &self.chat, &self.clock).with_intake(
+            SlackDirectory::new(self.chat.web().clone()),
+            RecordingWorkflow::default(),
+        );
+        Broker::new(ports, vec![self.cluster.clone()])
+            .decide(
+                self.request.id(),
+                &SlackUserId::parse("U0APPROVE1").unwrap(),
+                Decision::Approve,
+            )
+            .await
+            .unwrap();
     }
 
     fn dm_texts(&self) -> Vec<String> {
@@ -179,26 +192,26 @@ async fn the_payloads_step_functions_sends_take_a_request_from_the_gate_to_teard
         "the task token never reaches Slack"
     );
 
-    let times = tasks::provision(&w.ports, fixture("schedule"))
+    let times = tasks::provision(&w.broker(), fixture("schedule"))
         .await
         .unwrap();
     let at = |k: &str| OffsetDateTime::parse(times[k].as_str().unwrap(), &Rfc3339).unwrap();
     assert_eq!(at("end_at") - at("start_at"), time::Duration::hours(1));
     assert_eq!(at("end_at") - at("warn_at"), time::Duration::minutes(10));
 
-    tasks::provision(&w.ports, fixture("provision"))
+    tasks::provision(&w.broker(), fixture("provision"))
         .await
         .unwrap();
-    tasks::provision(&w.ports, fixture("provision"))
+    tasks::provision(&w.broker(), fixture("provision"))
         .await
         .unwrap();
-    tasks::provision(&w.ports, fixture("activate"))
+    tasks::provision(&w.broker(), fixture("activate"))
         .await
         .unwrap();
     assert!(w.user_exists().await);
     assert_eq!(w.current().await.state(), RequestState::Active);
     w.notify("warn").await.unwrap();
-    tasks::teardown(&w.ports, fixture("teardown"))
+    tasks::teardown(&w.broker(), fixture("teardown"))
         .await
         .unwrap();
 
@@ -215,12 +228,14 @@ async fn the_payloads_step_functions_sends_take_a_request_from_the_gate_to_teard
 async fn a_caught_lambda_error_reaches_the_requester_as_its_message_not_as_json() {
     let Some(w) = world("fail").await else { return };
     w.approve().await;
-    tasks::provision(&w.ports, fixture("provision"))
+    tasks::provision(&w.broker(), fixture("provision"))
         .await
         .unwrap();
 
     w.notify("fail").await.unwrap();
-    tasks::teardown(&w.ports, fixture("cleanup")).await.unwrap();
+    tasks::teardown(&w.broker(), fixture("cleanup"))
+        .await
+        .unwrap();
 
     let failed = w.current().await;
     assert_eq!(failed.state(), RequestState::Failed);
@@ -262,7 +277,9 @@ async fn malformed_payloads_fail_without_retry_and_say_why() {
     ];
 
     for (name, why) in cases {
-        let err = tasks::provision(&w.ports, fixture(name)).await.unwrap_err();
+        let err = tasks::provision(&w.broker(), fixture(name))
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "NonRetryable", "{name}");
         assert!(err.to_string().contains(why), "{name}: {err}");
     }
@@ -272,7 +289,7 @@ async fn malformed_payloads_fail_without_retry_and_say_why() {
         wrong_function.to_string().contains("notify has no task"),
         "{wrong_function}"
     );
-    let early = tasks::provision(&w.ports, fixture("provision"))
+    let early = tasks::provision(&w.broker(), fixture("provision"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -282,13 +299,14 @@ async fn malformed_payloads_fail_without_retry_and_say_why() {
     );
 }
 
-/// What the SLO sinks of the `*_observed` task forms received, by metric name and value.
+/// What the brokers' SLO observers received, by metric name and value.
 #[derive(Default)]
-struct Seen(std::sync::Mutex<Vec<powerpole_core::slo::Observation>>);
+struct Seen(Arc<std::sync::Mutex<Vec<powerpole_core::slo::Observation>>>);
 
 impl Seen {
-    fn record(&self) -> impl Fn(&[powerpole_core::slo::Observation]) + '_ {
-        |found| self.0.lock().unwrap().extend_from_slice(found)
+    fn record(&self) -> impl Fn(&[powerpole_core::slo::Observation]) + Send + Sync + 'static {
+        let seen = Arc::clone(&self.0);
+        move |found| seen.lock().unwrap().extend_from_slice(found)
     }
 
     fn take(&self, id: RequestId) -> Vec<(&'static str, f64)> {
@@ -308,17 +326,17 @@ async fn the_lambdas_observe_a_build_and_its_teardown_once_each_retries_included
     let id = w.request.id();
     let step = time::Duration::seconds(3);
     w.approve().await;
-    tasks::provision(&w.ports, fixture("schedule"))
+    tasks::provision(&w.broker(), fixture("schedule"))
         .await
         .unwrap();
-    w.ports.clock.advance(step);
-    tasks::provision_observed(&w.ports, fixture("provision"), seen.record())
+    w.clock.advance(step);
+    tasks::provision(&w.broker().observed_by(seen.record()), fixture("provision"))
         .await
         .unwrap();
     assert!(seen.take(id).is_empty(), "starting to build is no figure");
 
-    w.ports.clock.advance(step);
-    tasks::provision_observed(&w.ports, fixture("activate"), seen.record())
+    w.clock.advance(step);
+    tasks::provision(&w.broker().observed_by(seen.record()), fixture("activate"))
         .await
         .unwrap();
     assert_eq!(
@@ -326,8 +344,8 @@ async fn the_lambdas_observe_a_build_and_its_teardown_once_each_retries_included
         [("BuildSucceeded", 1.0), ("TimeToReady", 6.0)],
         "approved, then ready 6 s later"
     );
-    w.ports.clock.advance(step);
-    tasks::provision_observed(&w.ports, fixture("activate"), seen.record())
+    w.clock.advance(step);
+    tasks::provision(&w.broker().observed_by(seen.record()), fixture("activate"))
         .await
         .unwrap();
     assert!(
@@ -335,13 +353,13 @@ async fn the_lambdas_observe_a_build_and_its_teardown_once_each_retries_included
         "a retried activation counts nothing"
     );
 
-    w.ports.clock.advance(time::Duration::hours(1));
-    tasks::teardown_observed(&w.ports, fixture("teardown"), seen.record())
+    w.clock.advance(time::Duration::hours(1));
+    tasks::teardown(&w.broker().observed_by(seen.record()), fixture("teardown"))
         .await
         .unwrap();
     assert_eq!(seen.take(id), [("TeardownSucceeded", 1.0)]);
-    w.ports.clock.advance(step);
-    tasks::teardown_observed(&w.ports, fixture("teardown"), seen.record())
+    w.clock.advance(step);
+    tasks::teardown(&w.broker().observed_by(seen.record()), fixture("teardown"))
         .await
         .unwrap();
     assert!(
@@ -359,12 +377,12 @@ async fn a_failed_build_is_observed_where_the_workflow_marks_it_failed() {
     let seen = Seen::default();
     let id = w.request.id();
     w.approve().await;
-    tasks::provision(&w.ports, fixture("provision"))
+    tasks::provision(&w.broker(), fixture("provision"))
         .await
         .unwrap();
 
-    w.ports.clock.advance(time::Duration::seconds(5));
-    tasks::teardown_observed(&w.ports, fixture("cleanup"), seen.record())
+    w.clock.advance(time::Duration::seconds(5));
+    tasks::teardown(&w.broker().observed_by(seen.record()), fixture("cleanup"))
         .await
         .unwrap();
     assert_eq!(
@@ -372,14 +390,13 @@ async fn a_failed_build_is_observed_where_the_workflow_marks_it_failed() {
         [("TeardownSucceeded", 1.0)],
         "the Catch's cleanup"
     );
-    w.ports.clock.advance(time::Duration::seconds(5));
-    let p = &w.ports;
-    tasks::notify_observed(&p.store, &p.chat, &p.clock, fixture("fail"), seen.record())
+    w.clock.advance(time::Duration::seconds(5));
+    tasks::notify(&w.broker().observed_by(seen.record()), fixture("fail"))
         .await
         .unwrap();
     assert_eq!(seen.take(id), [("BuildFailed", 1.0)]);
-    w.ports.clock.advance(time::Duration::seconds(5));
-    tasks::notify_observed(&p.store, &p.chat, &p.clock, fixture("fail"), seen.record())
+    w.clock.advance(time::Duration::seconds(5));
+    tasks::notify(&w.broker().observed_by(seen.record()), fixture("fail"))
         .await
         .unwrap();
     assert!(seen.take(id).is_empty(), "a retried fail counts nothing");

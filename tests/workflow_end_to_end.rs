@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use powerpole_core::ports::{RequestStore, SecretVault};
 use powerpole_core::{
-    AccessRequest, ClusterId, ClusterPolicy, EventKind, MemoryStore, Region, RequestId,
-    RequestState, SlackUserId,
+    AccessRequest, Broker, ClusterId, ClusterPolicy, EventKind, MemoryStore, Ports, Region,
+    RequestId, RequestState, SlackUserId, Unwired,
 };
-use powerpole_lambda::tasks::AccessPorts;
 use powerpole_local::asl::ExecutionStatus;
 use powerpole_local::{
     AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, TaskHandlers,
@@ -47,13 +46,18 @@ const SPEED: f64 = 150.0;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 type Tasks = BrokerTasks<
-    Arc<MemoryStore>,
-    SecretFiles,
-    ThisMachine,
-    MySqlAccounts,
-    SlackChat,
-    ScaledClock,
-    AuditFiles,
+    Ports<
+        Arc<MemoryStore>,
+        SlackChat,
+        ScaledClock,
+        SecretFiles,
+        ThisMachine,
+        MySqlAccounts,
+        Unwired,
+        Unwired,
+        AuditFiles,
+        powerpole_local::NoBastionSessions,
+    >,
 >;
 type Runner = AslRunner<ScaledClock, Tasks>;
 
@@ -170,19 +174,13 @@ impl Parts {
                 .with_connect_timeout(Duration::from_millis(500))
                 .unwrap(),
         );
-        BrokerTasks::new(AccessPorts {
-            store: self.store.clone(),
-            vault: self.vault.clone(),
-            fleet: ThisMachine,
-            accounts,
-            chat: self.chat.clone(),
-            clock: self.clock,
-            clusters: vec![self.cluster.clone()],
-        })
-        .with_receipt_sources(
-            AuditFiles::new().with_cluster(self.cluster.cluster.clone(), &self.audit_log),
-            powerpole_local::NoBastionSessions,
-        )
+        let ports = Ports::new(self.store.clone(), self.chat.clone(), self.clock)
+            .with_access(self.vault.clone(), ThisMachine, accounts)
+            .with_evidence(
+                AuditFiles::new().with_cluster(self.cluster.cluster.clone(), &self.audit_log),
+                powerpole_local::NoBastionSessions,
+            );
+        BrokerTasks::new(Broker::new(ports, vec![self.cluster.clone()]))
     }
 
     /// A runner on the state file: a new one resumes whatever the last one left running.

@@ -311,8 +311,11 @@ where
 pub struct Broker<P> {
     ports: P,
     clusters: Vec<ClusterPolicy>,
-    observer: Arc<dyn Fn(&[Observation]) + Send + Sync>,
+    observer: Observer,
 }
+
+/// Who hears of the SLO observations a broker's steps record.
+pub type Observer = Arc<dyn Fn(&[Observation]) + Send + Sync>;
 
 impl<P: fmt::Debug> fmt::Debug for Broker<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -7,8 +7,8 @@
 //! [`crate::views`]; failures reach the core as [`powerpole_core::Error::Backend`] with
 //! `system: "slack"`, retryable for rate limits, Slack 5xx and lost connections only.
 
-use powerpole_core::sweep::SweepReport;
 use powerpole_core::ports::{Chat, Directory, Notice};
+use powerpole_core::sweep::SweepReport;
 use powerpole_core::{AccessRequest, Email, MessageRef, Receipt, SlackUserId};
 use serde_json::Value;
 

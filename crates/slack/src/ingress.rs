@@ -231,10 +231,7 @@ where
     }
 
     async fn submitted(&self, view: &ViewSubmission) -> Reply {
-        let outcome = self
-            .broker
-            .submit(&view.user, &view.request_form())
-            .await;
+        let outcome = self.broker.submit(&view.user, &view.request_form()).await;
         match outcome {
             Ok(Submission::Invalid(errors)) => Reply::json(views::modal_errors(&errors)),
             Ok(Submission::Recorded(request)) => {

@@ -13,11 +13,11 @@
 )]
 
 use powerpole_core::ports::{Decision, RequestStore, TaskToken};
-use powerpole_core::usecases::open_approval;
 use powerpole_core::{
     AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
     RequestId, RequestState, SlackUserId,
 };
+use powerpole_core::{Broker, Ports, SystemClock};
 use powerpole_slack::{
     ApproverPolicy, Approvers, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress,
     SlackWebApi,
@@ -154,12 +154,11 @@ impl Harness {
             .await;
         assert_eq!(reply, Reply::ack());
         let request = self.only_request().await;
-        open_approval(
-            self.ingress.store(),
-            &self.chat,
-            request.id(),
-            TaskToken("gate-token-1".into()),
+        Broker::new(
+            Ports::new(self.ingress.store(), &self.chat, SystemClock),
+            Vec::new(),
         )
+        .open_approval(request.id(), TaskToken("gate-token-1".into()))
         .await
         .unwrap();
         let card = self.slack.calls_to("chat.postMessage").pop().unwrap();
@@ -531,12 +530,11 @@ async fn every_message_showing_a_reason_escapes_slack_controls() {
     h.interact(&submission(REQUESTER, "READ", "60", reason))
         .await;
     let request = h.only_request().await;
-    open_approval(
-        h.ingress.store(),
-        &h.chat,
-        request.id(),
-        TaskToken("t".into()),
+    Broker::new(
+        Ports::new(h.ingress.store(), &h.chat, SystemClock),
+        Vec::new(),
     )
+    .open_approval(request.id(), TaskToken("t".into()))
     .await
     .unwrap();
 

@@ -15,9 +15,7 @@ mod payload;
 mod sweep;
 
 use powerpole_core::usecases::{Activation, ApprovalGate, Teardown};
-use powerpole_core::{
-    AccessPorts, Broker, BrokerPorts, EvidencePorts, TaskToken, ports::Decision,
-};
+use powerpole_core::{AccessPorts, Broker, BrokerPorts, EvidencePorts, TaskToken, ports::Decision};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -44,7 +42,10 @@ pub fn function_variables() -> std::collections::BTreeMap<String, String> {
 ///
 /// # Errors
 /// [`TaskError`] classified for the state machine.
-pub async fn notify<P: BrokerPorts>(broker: &Broker<P>, payload: Value) -> Result<Value, TaskError> {
+pub async fn notify<P: BrokerPorts>(
+    broker: &Broker<P>,
+    payload: Value,
+) -> Result<Value, TaskError> {
     match Task::parse(Function::Notify, payload)? {
         Task::OpenApproval { request_id, token } => {
             if let ApprovalGate::Closed(request) =

@@ -240,20 +240,27 @@ mod tests {
 
     #[test]
     fn an_unknown_task_or_a_bad_id_is_refused_without_retry() {
-        let unknown =
-            Task::parse(Function::Teardown, json!({"task": "reboot", "request_id": ID}))
-                .unwrap_err();
+        let unknown = Task::parse(
+            Function::Teardown,
+            json!({"task": "reboot", "request_id": ID}),
+        )
+        .unwrap_err();
         let bad_id = Task::parse(
             Function::Teardown,
             json!({"task": "teardown", "request_id": "nope"}),
         )
         .unwrap_err();
-        let no_token =
-            Task::parse(Function::Notify, json!({"task": "open_approval", "request_id": ID}))
-                .unwrap_err();
+        let no_token = Task::parse(
+            Function::Notify,
+            json!({"task": "open_approval", "request_id": ID}),
+        )
+        .unwrap_err();
 
         assert_eq!(unknown.to_string(), "teardown has no task \"reboot\"");
-        assert!(bad_id.to_string().starts_with("bad task payload"), "{bad_id}");
+        assert!(
+            bad_id.to_string().starts_with("bad task payload"),
+            "{bad_id}"
+        );
         assert!(no_token.to_string().contains("token"), "{no_token}");
         for e in [unknown, bad_id, no_token] {
             assert_eq!(e.error_type(), "NonRetryable");

@@ -43,4 +43,3 @@ pub fn sweep_json(report: &SweepReport) -> Value {
         "oldest_user_seconds": report.oldest_account.map(|d| d.whole_seconds()),
     })
 }
-

@@ -17,7 +17,8 @@ use powerpole_tasks::{Function, Task};
 use serde_json::{Map, Value, json};
 
 fn definition() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../statemachine/powerpole.asl.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../statemachine/powerpole.asl.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -69,9 +70,5 @@ fn every_task_state_sends_a_payload_its_function_parses() {
         seen.insert(payload["task"].as_str().unwrap().to_owned());
     }
 
-    assert_eq!(
-        seen.len(),
-        11,
-        "every task is used by some state: {seen:?}"
-    );
+    assert_eq!(seen.len(), 11, "every task is used by some state: {seen:?}");
 }

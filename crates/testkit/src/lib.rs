@@ -12,6 +12,7 @@
 //! When the variable is missing, the test is skipped with a line on stderr on a developer machine,
 //! and fails when `CI` is set: CI must never pass by testing nothing.
 
+pub mod chat;
 pub mod fake_slack;
 pub mod mysql;
 pub mod slack_payloads;

@@ -18,7 +18,7 @@ use apigw::{APPROVERS, Encoding, REQUESTER, SECRET, event, ingress, submission};
 use lambda_http::http::StatusCode;
 use powerpole_core::ports::{RequestStore, TaskToken};
 use powerpole_core::slo::{Metric, Observation};
-use powerpole_core::usecases::open_approval;
+use powerpole_core::{Broker, Ports, SystemClock};
 use powerpole_core::{RequestState, SlackUserId};
 use powerpole_lambda::http::interactions;
 use powerpole_slack::views::APPROVE_ACTION;
@@ -60,12 +60,15 @@ async fn a_decision_reports_its_time_to_approve_once() {
         RetryPolicy::default(),
     )
     .unwrap();
-    open_approval(
-        ingress.store(),
-        &SlackChat::new(web, APPROVERS),
-        id,
-        TaskToken("gate-token".into()),
+    Broker::new(
+        Ports::new(
+            ingress.store(),
+            &SlackChat::new(web, APPROVERS),
+            SystemClock,
+        ),
+        Vec::new(),
     )
+    .open_approval(id, TaskToken("gate-token".into()))
     .await
     .unwrap();
     let card = slack.calls_to("chat.postMessage").pop().unwrap();

@@ -90,19 +90,19 @@ async fn every_lambda_starts_from_its_secrets() {
         .await;
     let vars = moto.vars(&slack, &admin);
 
-    let ports = wiring::access_ports(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
+    let broker = wiring::access_broker(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
         .await
         .unwrap();
-    assert_eq!(ports.clusters.len(), 1);
-    assert_eq!(ports.clusters[0].cluster.as_str(), "orders-prod");
-    assert_eq!(ports.chat.approvers_channel(), "C0APPROVE1");
-    assert_eq!(ports.chat.requests_channel(), Some("C0REQUEST1"));
-    assert_eq!(ports.chat.web().api_url(), "http://127.0.0.1:9/api");
+    assert_eq!(broker.clusters().len(), 1);
+    assert_eq!(broker.clusters()[0].cluster.as_str(), "orders-prod");
+    assert_eq!(broker.chat().approvers_channel(), "C0APPROVE1");
+    assert_eq!(broker.chat().requests_channel(), Some("C0REQUEST1"));
+    assert_eq!(broker.chat().web().api_url(), "http://127.0.0.1:9/api");
 
-    let notify = wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+    let notify = wiring::notify_broker(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
         .await
         .unwrap();
-    assert_eq!(notify.chat.approvers_channel(), "C0APPROVE1");
+    assert_eq!(notify.chat().approvers_channel(), "C0APPROVE1");
 
     let ingress = wiring::ingress(&moto.sdk, IngressConfig::from_env(&vars).unwrap())
         .await
@@ -134,7 +134,7 @@ async fn a_malformed_slack_secret_stops_the_start_without_echoing_it() {
     ] {
         let slack = moto.secret(&value).await;
         let vars = moto.vars(&slack, &admin);
-        let error = wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+        let error = wiring::notify_broker(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
             .await
             .unwrap_err();
         let ConfigError::SecretMalformed { var, arn, .. } = &error else {
@@ -158,7 +158,7 @@ async fn the_endpoints_need_the_signing_secret() {
     let vars = moto.vars(&slack, &admin);
 
     assert!(
-        wiring::notify_ports(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
+        wiring::notify_broker(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
             .await
             .is_ok()
     );
@@ -182,7 +182,7 @@ async fn a_missing_or_malformed_admin_secret_names_the_clusters_variable() {
     let malformed = moto
         .secret(&json!({"username": "admin", "password": 1234, "note": PASSWORD}))
         .await;
-    let error = wiring::access_ports(
+    let error = wiring::access_broker(
         &moto.sdk,
         AccessConfig::from_env(&moto.vars(&slack, &malformed)).unwrap(),
     )
@@ -197,7 +197,7 @@ async fn a_missing_or_malformed_admin_secret_names_the_clusters_variable() {
     assert_no_secret(&error);
 
     let gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:powerpole-no-such-AbCdEf";
-    let error = wiring::access_ports(
+    let error = wiring::access_broker(
         &moto.sdk,
         AccessConfig::from_env(&moto.vars(&slack, gone)).unwrap(),
     )
@@ -225,7 +225,7 @@ async fn a_ca_bundle_without_certificates_is_refused() {
     let mut vars = moto.vars(&slack, &admin);
     vars.push((config::DB_CA_BUNDLE, path.display().to_string()));
 
-    let error = wiring::access_ports(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
+    let error = wiring::access_broker(&moto.sdk, AccessConfig::from_env(&vars).unwrap())
         .await
         .err()
         .unwrap();

@@ -332,7 +332,11 @@ pub async fn notify_broker(
 ) -> Result<NotifyBroker, ConfigError> {
     let secret = slack_secret(sdk, &config.slack).await?;
     let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
-    let ports = Ports::new(store(sdk, &config.table), chat(&web, &config.slack), SystemClock);
+    let ports = Ports::new(
+        store(sdk, &config.table),
+        chat(&web, &config.slack),
+        SystemClock,
+    );
     Ok(Broker::new(ports, Vec::new()))
 }
 
@@ -376,7 +380,14 @@ async fn access_ports(
     let secret = slack_secret(sdk, &config.slack).await?;
     let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
     let accounts = accounts(sdk, &config.clusters, config.db_ca_bundle.as_deref()).await?;
-    let ports = Ports::new(store(sdk, &config.table), chat(&web, &config.slack), SystemClock)
-        .with_access(vault, fleet, accounts);
-    Ok((ports, config.clusters.into_iter().map(|c| c.policy).collect()))
+    let ports = Ports::new(
+        store(sdk, &config.table),
+        chat(&web, &config.slack),
+        SystemClock,
+    )
+    .with_access(vault, fleet, accounts);
+    Ok((
+        ports,
+        config.clusters.into_iter().map(|c| c.policy).collect(),
+    ))
 }
