@@ -333,7 +333,10 @@ impl Ec2Fleet {
             debug!(request = %id, instance = %existing.id.0, "bastion exists, reusing it");
             return Ok(existing);
         }
-        let expires = crate::timefmt::utc_seconds(expires_at);
+        let expires = powerpole_core::timefmt::rfc3339(
+            expires_at,
+            powerpole_core::timefmt::Precision::Seconds,
+        );
         let tagged_expiry = OffsetDateTime::parse(&expires, &Rfc3339).ok();
         let tags = [
             (self.settings.request_tag(), id.to_string()),

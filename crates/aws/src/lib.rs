@@ -20,7 +20,6 @@ pub mod logs;
 pub mod secrets;
 pub mod sessions;
 pub mod store;
-mod timefmt;
 pub mod workflow;
 
 pub use bastions::{Ec2Fleet, Ec2FleetSettings};

@@ -190,7 +190,10 @@ impl SecretsManagerVault {
         expires_at: OffsetDateTime,
     ) -> Result<SecretRef> {
         let name = self.secret_name(id);
-        let expires = crate::timefmt::utc_seconds(expires_at);
+        let expires = powerpole_core::timefmt::rfc3339(
+            expires_at,
+            powerpole_core::timefmt::Precision::Seconds,
+        );
         let request = id.to_string();
         let tags = self
             .settings
@@ -539,7 +542,10 @@ mod tests {
     #[test]
     fn expiry_is_utc_to_the_second() {
         let at = time::macros::datetime!(2026-11-23 23:30:15.75 +09:00);
-        assert_eq!(crate::timefmt::utc_seconds(at), "2026-11-23T14:30:15Z");
+        assert_eq!(
+            powerpole_core::timefmt::rfc3339(at, powerpole_core::timefmt::Precision::Seconds),
+            "2026-11-23T14:30:15Z"
+        );
     }
 
     #[test]

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use powerpole_core::ports::RequestStore;
+use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::{AccessRequest, RequestId};
 use powerpole_local::SqliteStore;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Opens the store of a state directory, read as the running broker wrote it.
 ///
@@ -27,7 +27,7 @@ pub async fn open(state_dir: &Path) -> anyhow::Result<SqliteStore> {
 
 /// A time as the commands print it: RFC 3339.
 pub(crate) fn at(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+    rfc3339(t, Precision::Full)
 }
 
 fn summary(r: &AccessRequest) -> Value {

@@ -3,7 +3,7 @@
 //! runs (the store's writes are conditional) and safe to repeat; run it from cron or a timer.
 
 use powerpole_core::Broker;
-use powerpole_core::sweep::{SweepAction, SweepReport};
+use powerpole_core::sweep::SweepReport;
 use powerpole_core::usecases::SweepPolicy;
 use time::Duration;
 
@@ -63,25 +63,7 @@ fn text(report: &SweepReport) -> String {
         report.problems.len()
     )];
     for action in &report.actions {
-        lines.push(match action {
-            SweepAction::Settled { request, detail } => {
-                format!("settled  request {request}: {detail}")
-            }
-            SweepAction::Removed {
-                kind,
-                resource,
-                request,
-                orphan,
-                detail,
-            } => {
-                let owner = match (request, orphan) {
-                    (Some(id), false) => format!(" of request {id}"),
-                    (Some(id), true) => format!(" (orphan: unknown request {id})"),
-                    (None, _) => " (orphan)".to_owned(),
-                };
-                format!("removed  {} {resource}{owner}: {detail}", kind.as_str())
-            }
-        });
+        lines.push(format!("{:<8} {action}", action.verb()));
     }
     for problem in &report.problems {
         lines.push(format!("problem  {problem}"));

@@ -17,6 +17,7 @@ pub mod receipt;
 pub mod resources;
 pub mod slo;
 pub mod sweep;
+pub mod timefmt;
 pub mod usecases;
 pub mod window;
 

@@ -1,7 +1,7 @@
 //! What a sweep found and did ([`SweepReport`]), as the sweeper's use case returns it and the
 //! chat port and the drivers render it.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use time::{Duration, OffsetDateTime};
 
@@ -32,6 +32,43 @@ pub enum SweepAction {
         /// Why it went and how.
         detail: String,
     },
+}
+
+impl SweepAction {
+    /// `settled` or `removed`.
+    #[must_use]
+    pub const fn verb(&self) -> &'static str {
+        match self {
+            Self::Settled { .. } => "settled",
+            Self::Removed { .. } => "removed",
+        }
+    }
+}
+
+/// The action in words, the one rendering the sweeper's outputs share: `request ID: detail`,
+/// or `kind resource` with its owner (`of request ID`, `(orphan: unknown request ID)`,
+/// `(orphan)`) and what was done.
+impl fmt::Display for SweepAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Settled { request, detail } => write!(f, "request {request}: {detail}"),
+            Self::Removed {
+                kind,
+                resource,
+                request,
+                orphan,
+                detail,
+            } => {
+                write!(f, "{} {resource}", kind.as_str())?;
+                match (request, orphan) {
+                    (Some(id), false) => write!(f, " of request {id}")?,
+                    (Some(id), true) => write!(f, " (orphan: unknown request {id})")?,
+                    (None, _) => f.write_str(" (orphan)")?,
+                }
+                write!(f, ": {detail}")
+            }
+        }
+    }
 }
 
 /// What one sweep found and did.
@@ -83,4 +120,49 @@ fn describe(error: &Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> RequestId {
+        RequestId::parse("01KAW3J5ZQ8X7V2M4N6P8R0T2W").unwrap()
+    }
+
+    #[test]
+    fn each_action_says_what_went_whose_it_was_and_why() {
+        let settled = SweepAction::Settled {
+            request: id(),
+            detail: "expired".into(),
+        };
+        let removed = |request, orphan| SweepAction::Removed {
+            kind: ResourceKind::Bastion,
+            resource: "i-0abc".into(),
+            request,
+            orphan,
+            detail: "terminated".into(),
+        };
+
+        assert_eq!(
+            settled.to_string(),
+            "request 01KAW3J5ZQ8X7V2M4N6P8R0T2W: expired"
+        );
+        assert_eq!(
+            removed(Some(id()), false).to_string(),
+            "bastion i-0abc of request 01KAW3J5ZQ8X7V2M4N6P8R0T2W: terminated"
+        );
+        assert_eq!(
+            removed(Some(id()), true).to_string(),
+            "bastion i-0abc (orphan: unknown request 01KAW3J5ZQ8X7V2M4N6P8R0T2W): terminated"
+        );
+        assert_eq!(
+            removed(None, true).to_string(),
+            "bastion i-0abc (orphan): terminated"
+        );
+        assert_eq!(
+            (settled.verb(), removed(None, true).verb()),
+            ("settled", "removed")
+        );
+    }
 }

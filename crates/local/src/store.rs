@@ -21,6 +21,7 @@
 //! refused rather than trusted.
 
 use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
+use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState, Resources,
@@ -28,9 +29,8 @@ use powerpole_core::{
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Error, Result};
 
@@ -331,12 +331,7 @@ fn sql_count(n: usize) -> i64 {
 
 /// A time as stored: UTC, nine fractional digits, fixed width.
 fn timestamp(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-    let utc = at.to_offset(UtcOffset::UTC);
-    utc.format(format)
-        .or_else(|_| utc.format(&Rfc3339))
-        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
+    rfc3339(at, Precision::Nanos)
 }
 
 /// Groups the joined rows (each request's rows next to each other, events in order) into

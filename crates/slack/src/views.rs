@@ -6,7 +6,7 @@
 //! for a password: the types that reach this module hold references to secrets, never values.
 
 use powerpole_core::ports::Notice;
-use powerpole_core::sweep::{SweepAction, SweepReport};
+use powerpole_core::sweep::SweepReport;
 use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -444,30 +444,7 @@ pub fn sweep_report(report: &SweepReport) -> Value {
     let mut lines: Vec<String> = report
         .actions
         .iter()
-        .map(|action| match action {
-            SweepAction::Settled { request, detail } => {
-                format!("• request `{request}`: {}", escape(detail))
-            }
-            SweepAction::Removed {
-                kind,
-                resource,
-                request,
-                orphan,
-                detail,
-            } => {
-                let owner = match (request, orphan) {
-                    (Some(id), false) => format!(" of request `{id}`"),
-                    (Some(id), true) => format!(" (orphan, named unknown request `{id}`)"),
-                    (None, _) => " (orphan)".to_owned(),
-                };
-                format!(
-                    "• {} `{}`{owner}: {}",
-                    kind.as_str(),
-                    escape(resource),
-                    escape(detail)
-                )
-            }
-        })
+        .map(|action| format!("• {}", escape(&action.to_string())))
         .collect();
     lines.extend(
         report

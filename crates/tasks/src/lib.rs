@@ -14,11 +14,11 @@ mod error;
 mod payload;
 mod sweep;
 
+use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::usecases::{Activation, ApprovalGate, Teardown};
 use powerpole_core::{AccessPorts, Broker, BrokerPorts, EvidencePorts, TaskToken, ports::Decision};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub use error::TaskError;
 pub use payload::{CaughtError, Function, Task};
@@ -96,9 +96,9 @@ pub async fn provision<P: AccessPorts>(
         Task::Schedule { request_id } => {
             let schedule = broker.schedule(request_id).await?;
             Ok(json!({
-                "start_at": timestamp(schedule.start_at)?,
-                "warn_at": timestamp(schedule.warn_at)?,
-                "end_at": timestamp(schedule.end_at)?,
+                "start_at": timestamp(schedule.start_at),
+                "warn_at": timestamp(schedule.warn_at),
+                "end_at": timestamp(schedule.end_at),
             }))
         }
         Task::Provision { request_id } => {
@@ -158,10 +158,8 @@ pub async fn invoke<P: AccessPorts + EvidencePorts>(
 }
 
 /// A timestamp as the state machine's `Wait` reads it: RFC 3339 in UTC.
-fn timestamp(at: OffsetDateTime) -> Result<String, TaskError> {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .map_err(|e| TaskError::NonRetryable(format!("unprintable time: {e}")))
+fn timestamp(at: OffsetDateTime) -> String {
+    rfc3339(at, Precision::Full)
 }
 
 fn first_line(text: &str) -> &str {

@@ -35,7 +35,7 @@ pub fn sweep_json(report: &SweepReport) -> Value {
         })
         .collect();
     json!({
-        "at": timestamp(report.at).unwrap_or_default(),
+        "at": timestamp(report.at),
         "actions": actions,
         "orphans_found": report.orphans_found(),
         "problems": report.problems,

@@ -59,7 +59,7 @@ pub fn request_key(id: RequestId) -> String {
 /// A timestamp as stored: `2026-11-23T14:00:00Z`.
 #[must_use]
 pub fn timestamp(at: OffsetDateTime) -> String {
-    crate::timefmt::utc_seconds(at)
+    powerpole_core::timefmt::rfc3339(at, powerpole_core::timefmt::Precision::Seconds)
 }
 
 /// The `by-deadline` sort-key bound for "deadline before `before`": `before` rounded up to the
