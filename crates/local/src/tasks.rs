@@ -3,6 +3,7 @@
 //! `teardown` function's `receipt` task reads the audit log and the session log the tasks were
 //! given ([`BrokerTasks::with_receipt_sources`]; by default none: receipts say so).
 
+use powerpole_asl::{TaskFailure, TaskHandlers};
 use powerpole_core::Clock;
 use powerpole_core::ports::{
     AuditSource, BastionFleet, Chat, DbAccounts, RequestStore, SecretVault, SessionLog,
@@ -12,7 +13,6 @@ use powerpole_lambda::tasks::{self, AccessPorts};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use crate::asl::{TaskFailure, TaskHandlers};
 use crate::sessions::{NoAuditLog, NoBastionSessions};
 
 /// The broker's tasks in-process, over one set of ports, with the receipt's audit log `U` and

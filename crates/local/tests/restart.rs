@@ -14,9 +14,9 @@ use common::{
     PATIENCE, Reply, Scripted, T0, count, finished, history_until, invoke, runner_with, settle,
     wait_deadlines,
 };
+use powerpole_asl::{Error, sqlite};
+use powerpole_asl::{EventKind, ExecutionStatus};
 use powerpole_core::ManualClock;
-use powerpole_local::asl::{EventKind, ExecutionStatus};
-use powerpole_local::{Error, sqlite};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -52,7 +52,7 @@ fn approval() -> Value {
     })
 }
 
-fn resumed(history: &[powerpole_local::asl::HistoryEvent]) -> usize {
+fn resumed(history: &[powerpole_asl::HistoryEvent]) -> usize {
     count(history, |k| matches!(k, EventKind::ExecutionResumed))
 }
 

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+use powerpole_asl::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
+use powerpole_asl::{EventKind, ExecutionDescription, HistoryEvent};
 use powerpole_core::ManualClock;
-use powerpole_local::asl::{EventKind, ExecutionDescription, HistoryEvent};
-use powerpole_local::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
@@ -152,7 +152,7 @@ pub fn options() -> RunnerOptions {
 pub async fn runner(
     definition: Value,
 ) -> (AslRunner<ManualClock, Scripted>, ManualClock, Scripted) {
-    let pool = powerpole_local::sqlite::in_memory().await.unwrap();
+    let pool = powerpole_asl::sqlite::in_memory().await.unwrap();
     runner_on(pool, definition, ManualClock::new(T0)).await
 }
 

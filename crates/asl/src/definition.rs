@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::choice::Rule;
-use super::path::{Path, Root, Step};
-use super::task::ALL;
-use super::template::{CompileError, Template};
-use super::timefmt;
+use crate::choice::Rule;
 use crate::error::{Error, Result};
+use crate::path::{Path, Root, Step};
+use crate::task::ALL;
+use crate::template::{CompileError, Template};
+use crate::timefmt;
 
 /// A loaded, validated state machine.
 #[derive(Debug, Clone)]

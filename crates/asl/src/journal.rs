@@ -9,8 +9,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 
-use super::timefmt::{self, serde_opt_ts, serde_ts};
 use crate::error::{Error, Result};
+use crate::timefmt::{self, serde_opt_ts, serde_ts};
 
 /// Where an execution is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

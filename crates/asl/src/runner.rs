@@ -24,20 +24,20 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::definition::{
+use crate::definition::{
     DataPath, Definition, Kind, Next, Retrier, State, Task, Text, Timeout, WaitFor,
 };
-use super::journal::{
+use crate::error::{Error, Result};
+use crate::journal::{
     Created, Cursor, EventKind, ExecutionRow, ExecutionStatus, Finish, HistoryEvent, Journal,
     NewEvent, Phase, TokenState,
 };
-use super::task::{
+use crate::task::{
     NO_CHOICE_MATCHED, RESULT_PATH_MATCH_FAILURE, RUNTIME, TIMEOUT, TaskFailure, TaskHandlers,
     error_matches, lambda_result,
 };
-use super::template::resolve;
-use super::timefmt;
-use crate::error::{Error, Result};
+use crate::template::resolve;
+use crate::timefmt;
 
 /// The account and region the local ARNs name.
 const LOCAL_ARN_PREFIX: &str = "arn:aws:states:local:000000000000";

@@ -1,5 +1,6 @@
-//! Opening the SQLite database the embedded adapters keep their state in: a file (WAL, so
-//! readers do not block the writer) or a private in-memory database for tests.
+//! Opening the SQLite database the runner keeps its journal in (and that the embedding program
+//! may share for its own tables): a file (WAL, so readers do not block the writer) or a private
+//! in-memory database for tests.
 
 use std::path::Path;
 use std::time::Duration;
