@@ -1,5 +1,5 @@
-//! The runner through the core's `Workflow` port (as the broker uses it), on a scaled clock,
-//! and loading definitions through the public API.
+//! The runner through the core's `Workflow` port (as the broker uses it), and on a scaled
+//! clock.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,16 +8,16 @@
     reason = "test helpers fail the test loudly"
 )]
 
+#[path = "../../asl/tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration as StdDuration, Instant};
 
 use common::{Scripted, finished, runner};
 use powerpole_asl::{
-    AslRunner, Definition, Error, EventKind, ExecutionStatus, RunnerOptions, TaskFailure,
-    TaskHandlers, sqlite,
+    AslRunner, Definition, EventKind, ExecutionStatus, RunnerOptions, TaskFailure, TaskHandlers,
+    sqlite,
 };
 use powerpole_core::ports::{Decision, Start, Workflow, end_execution_name};
 use powerpole_core::{RequestId, TaskToken};
@@ -268,66 +268,6 @@ async fn a_scaled_clock_compresses_waits() {
     assert!(took < StdDuration::from_secs(5), "waited {took:?}");
     let stop = done.stop_time.unwrap();
     assert!(stop - done.start_time >= time::Duration::seconds(60));
-}
-
-#[test]
-fn definitions_with_unsupported_features_are_refused_naming_state_and_field() {
-    let cases = [
-        (
-            json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "Branches": [], "End": true}}}),
-            "state \"Fan\", field Type",
-        ),
-        (
-            json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.x", "End": true}}}),
-            "state \"Each\", field Type",
-        ),
-        (
-            json!({"StartAt": "Gate", "States": {"Gate": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {"FunctionName": "f", "Payload": {"t.$": "$$.Task.Token"}},
-                "HeartbeatSeconds": 60,
-                "End": true
-            }}}),
-            "state \"Gate\", field HeartbeatSeconds",
-        ),
-        (
-            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "ItemsPath": "$.x", "End": true}}}),
-            "state \"P\", field ItemsPath",
-        ),
-    ];
-    for (definition, expected) in cases {
-        let err = Definition::from_json(&definition.to_string()).unwrap_err();
-        assert!(matches!(err, Error::Definition { .. }), "{err}");
-        assert!(err.to_string().contains(expected), "{err}");
-    }
-}
-
-#[test]
-fn load_requires_every_placeholder_and_no_other() {
-    let text = r#"{"StartAt": "Invoke", "States": {"Invoke": {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": "${provision_function_arn}", "Payload.$": "$"},
-        "End": true}}}"#;
-    let vars = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    };
-    assert!(Definition::load(text, &vars(&[("provision_function_arn", "provision")])).is_ok());
-    assert!(matches!(
-        Definition::load(text, &vars(&[])),
-        Err(Error::Substitution { name, .. }) if name == "provision_function_arn"
-    ));
-    assert!(matches!(
-        Definition::load(
-            text,
-            &vars(&[("provision_function_arn", "provision"), ("typo", "x")])
-        ),
-        Err(Error::Substitution { name, .. }) if name == "typo"
-    ));
 }
 
 fn start_of(id: RequestId) -> Start {

@@ -1,5 +1,6 @@
-//! Shared fixtures of the runner tests: scripted task handlers that record every call with the
-//! clock's time, a runner on a manual clock, and polling helpers.
+//! Shared fixtures of the runner tests (also included by powerpole-local's tests of the workflow
+//! and the store on the runner's database): scripted task handlers that record every call with
+//! the clock's time, a runner on a manual clock, and polling helpers.
 
 #![allow(
     dead_code,
