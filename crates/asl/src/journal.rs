@@ -3,6 +3,7 @@
 //! handed out with their deadline and answer. Every change of an execution is one transaction
 //! that only applies while the execution is still running, so a concurrent stop always wins.
 
+use powerpole_core::ports::ExecutionStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
@@ -12,49 +13,11 @@ use time::OffsetDateTime;
 use crate::error::{Error, Result};
 use crate::timefmt::{self, serde_opt_ts, serde_ts};
 
-/// Where an execution is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExecutionStatus {
-    /// Still going (possibly waiting).
-    Running,
-    /// Reached a `Succeed` state or an `End`.
-    Succeeded,
-    /// Reached a `Fail` state or an error nothing caught.
-    Failed,
-    /// Ran past the state machine's `TimeoutSeconds`.
-    TimedOut,
-    /// Stopped.
-    Aborted,
-}
-
-impl ExecutionStatus {
-    /// The name Step Functions gives the status (`RUNNING`, `SUCCEEDED`, …).
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Aborted => "ABORTED",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self> {
-        Ok(match text {
-            "RUNNING" => Self::Running,
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" => Self::Failed,
-            "TIMED_OUT" => Self::TimedOut,
-            "ABORTED" => Self::Aborted,
-            other => return Err(Error::corrupt("execution status", other)),
-        })
-    }
-}
-
-impl std::fmt::Display for ExecutionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// A stored status read back; a name the journal never writes is corrupt.
+fn parse_status(text: &str) -> Result<ExecutionStatus> {
+    match ExecutionStatus::from_name(text) {
+        ExecutionStatus::Other(other) => Err(Error::corrupt("execution status", other)),
+        status => Ok(status),
     }
 }
 
@@ -641,7 +604,7 @@ fn execution_row(row: &SqliteRow) -> Result<ExecutionRow> {
     let start = get("start_time")?.unwrap_or_default();
     Ok(ExecutionRow {
         input: from_json("execution input", &get("input")?.unwrap_or_default())?,
-        status: ExecutionStatus::parse(&get("status")?.unwrap_or_default())?,
+        status: parse_status(&get("status")?.unwrap_or_default())?,
         start_time: timefmt::parse(&start).ok_or_else(|| Error::corrupt("start time", &start))?,
         deadline: time_col("execution deadline", get("deadline")?)?,
         stop_time: time_col("stop time", get("stop_time")?)?,

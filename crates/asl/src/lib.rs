@@ -27,7 +27,8 @@ mod timefmt;
 
 pub use definition::{Definition, substitute};
 pub use error::{Error, Result};
-pub use journal::{EventKind, ExecutionStatus, HistoryEvent};
+pub use journal::{EventKind, HistoryEvent};
+pub use powerpole_core::ports::ExecutionStatus;
 pub use runner::{AslRunner, ExecutionDescription, RunnerOptions, Started};
 pub use task::{
     ALL, INTRINSIC_FAILURE, NO_CHOICE_MATCHED, RESULT_PATH_MATCH_FAILURE, RUNTIME, TASK_FAILED,

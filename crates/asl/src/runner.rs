@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use powerpole_core::Clock;
+use powerpole_core::ports::ExecutionStatus;
 use rand::RngExt;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
@@ -29,8 +30,8 @@ use crate::definition::{
 };
 use crate::error::{Error, Result};
 use crate::journal::{
-    Created, Cursor, EventKind, ExecutionRow, ExecutionStatus, Finish, HistoryEvent, Journal,
-    NewEvent, Phase, TokenState,
+    Created, Cursor, EventKind, ExecutionRow, Finish, HistoryEvent, Journal, NewEvent, Phase,
+    TokenState,
 };
 use crate::task::{
     NO_CHOICE_MATCHED, RESULT_PATH_MATCH_FAILURE, RUNTIME, TIMEOUT, TaskFailure, TaskHandlers,
