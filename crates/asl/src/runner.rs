@@ -577,6 +577,23 @@ enum Raced {
     Woke(Woke),
 }
 
+/// The token a `.waitForTaskToken` attempt was issued, and when the attempt times out.
+struct IssuedToken {
+    token: String,
+    deadline: Option<OffsetDateTime>,
+}
+
+impl IssuedToken {
+    /// The phase of the attempt once its function returned: waiting for the token.
+    fn invoked(self) -> Phase {
+        Phase::Token {
+            token: self.token,
+            deadline: self.deadline,
+            invoked: true,
+        }
+    }
+}
+
 /// Turns a state error into the step's outcome.
 macro_rules! attempt {
     ($e:expr) => {
@@ -758,13 +775,15 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
             Phase::Token {
                 token,
                 deadline,
-                invoked: false,
-            } => self.invoke_with_token(state, task, token, deadline).await,
-            Phase::Token {
-                token,
-                deadline,
-                invoked: true,
-            } => self.await_token(state, task, token, deadline).await,
+                invoked,
+            } => {
+                let issued = IssuedToken { token, deadline };
+                if invoked {
+                    self.await_token(state, task, issued).await
+                } else {
+                    self.invoke_with_token(state, task, issued).await
+                }
+            }
         }
     }
 
@@ -886,25 +905,20 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         &self,
         state: &State,
         task: &Task,
-        token: String,
-        deadline: Option<OffsetDateTime>,
+        issued: IssuedToken,
     ) -> Result<Outcome> {
-        let (payload, _) = attempt!(self.payload(state, task, Some(&token)));
-        match self.invoke(&task.function, payload, deadline).await {
+        let (payload, _) = attempt!(self.payload(state, task, Some(&issued.token)));
+        match self.invoke(&task.function, payload, issued.deadline).await {
             Raced::Returned(Ok(_)) => Ok(Outcome::Stay {
-                phase: Phase::Token {
-                    token,
-                    deadline,
-                    invoked: true,
-                },
+                phase: issued.invoked(),
                 events: vec![NewEvent::at(&self.cursor.state, EventKind::TaskInvoked)],
                 token: None,
             }),
             Raced::Returned(Err(failure)) => {
                 let why = format!("its function failed: {}", failure.error);
-                self.close_token(token, deadline, why, failure).await
+                self.close_token(issued, why, failure).await
             }
-            Raced::Woke(Woke::Due) => self.expire_token(token, deadline).await,
+            Raced::Woke(Woke::Due) => self.expire_token(issued).await,
             Raced::Woke(woke) => self.ended(woke).await,
         }
     }
@@ -914,19 +928,18 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         &self,
         state: &State,
         task: &Task,
-        token: String,
-        deadline: Option<OffsetDateTime>,
+        issued: IssuedToken,
     ) -> Result<Outcome> {
         loop {
             let row = self
                 .inner
                 .journal
-                .token(&token)
+                .token(&issued.token)
                 .await?
                 .ok_or_else(|| Error::corrupt("task token", "missing token record"))?;
             match row.state {
                 TokenState::Succeeded(output) => {
-                    let context = self.context(Some(&token));
+                    let context = self.context(Some(&issued.token));
                     return Ok(self.task_result(state, task, output, &context));
                 }
                 TokenState::Failed { error, cause } => {
@@ -939,21 +952,17 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
                 }
                 TokenState::Waiting => {}
             }
-            match self.pause(deadline).await {
+            match self.pause(issued.deadline).await {
                 Woke::Signal => {}
-                Woke::Due => return self.expire_token(token, deadline).await,
+                Woke::Due => return self.expire_token(issued).await,
                 woke => return self.ended(woke).await,
             }
         }
     }
 
     /// Closes a token whose task timed out; if it was answered meanwhile, looks again.
-    async fn expire_token(
-        &self,
-        token: String,
-        deadline: Option<OffsetDateTime>,
-    ) -> Result<Outcome> {
-        self.close_token(token, deadline, "timed out".to_owned(), task_timed_out())
+    async fn expire_token(&self, issued: IssuedToken) -> Result<Outcome> {
+        self.close_token(issued, "timed out".to_owned(), task_timed_out())
             .await
     }
 
@@ -961,24 +970,20 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
     /// meanwhile, the task reads the answer instead.
     async fn close_token(
         &self,
-        token: String,
-        deadline: Option<OffsetDateTime>,
+        issued: IssuedToken,
         why: String,
         failure: TaskFailure,
     ) -> Result<Outcome> {
+        let closed = TokenState::Closed(why);
         if self
             .inner
             .journal
-            .settle_token(&token, &TokenState::Closed(why))
+            .settle_token(&issued.token, &closed)
             .await?
         {
             Ok(failure.into())
         } else {
-            Ok(Outcome::Proceed(Phase::Token {
-                token,
-                deadline,
-                invoked: true,
-            }))
+            Ok(Outcome::Proceed(issued.invoked()))
         }
     }
 
