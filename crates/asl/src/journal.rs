@@ -11,6 +11,7 @@ use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
+use crate::sqlite;
 use crate::timefmt::{self, serde_opt_ts, serde_ts};
 
 /// A stored status read back; a name the journal never writes is corrupt.
@@ -317,18 +318,14 @@ type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 impl Journal {
     /// The journal in `pool`'s database, creating its tables if needed.
     pub(crate) async fn new(pool: SqlitePool) -> Result<Self> {
-        for statement in SCHEMA {
-            sqlx::query(*statement)
-                .execute(&pool)
-                .await
-                .map_err(Error::sqlite("create tables"))?;
-        }
+        sqlite::create_schema(&pool, SCHEMA)
+            .await
+            .map_err(Error::sqlite("create tables"))?;
         Ok(Self { pool })
     }
 
     async fn begin(&self) -> Result<Tx> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
+        sqlite::begin_write(&self.pool)
             .await
             .map_err(Error::sqlite("begin"))
     }
@@ -342,7 +339,7 @@ impl Journal {
         for event in events {
             sqlx::query("INSERT INTO asl_events (execution, at, state, event) VALUES (?, ?, ?, ?)")
                 .bind(execution)
-                .bind(timefmt::store(at))
+                .bind(sqlite::timestamp(at))
                 .bind(event.state.as_deref())
                 .bind(to_json(&event.kind)?)
                 .execute(&mut **tx)
@@ -365,8 +362,8 @@ impl Journal {
         )
         .bind(&row.name)
         .bind(to_json(&row.input)?)
-        .bind(timefmt::store(row.start_time))
-        .bind(row.deadline.map(timefmt::store))
+        .bind(sqlite::timestamp(row.start_time))
+        .bind(row.deadline.map(sqlite::timestamp))
         .bind(row.cursor.as_ref().map(to_json).transpose()?)
         .execute(&mut *tx)
         .await
@@ -457,7 +454,7 @@ impl Journal {
             .bind(token)
             .bind(name)
             .bind(&cursor.state)
-            .bind(deadline.map(timefmt::store))
+            .bind(deadline.map(sqlite::timestamp))
             .execute(&mut *tx)
             .await
             .map_err(Error::sqlite("record task token"))?;
@@ -482,7 +479,7 @@ impl Journal {
              WHERE name = ? AND status = 'RUNNING'",
         )
         .bind(finish.status.as_str())
-        .bind(timefmt::store(at))
+        .bind(sqlite::timestamp(at))
         .bind(finish.output.as_ref().map(to_json).transpose()?)
         .bind(finish.error.as_deref())
         .bind(finish.cause.as_deref())

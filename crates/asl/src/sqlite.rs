@@ -1,12 +1,17 @@
-//! Opening the SQLite database the runner keeps its journal in (and that the embedding program
-//! may share for its own tables): a file (WAL, so readers do not block the writer) or a private
-//! in-memory database for tests.
+//! The SQLite database the runner keeps its journal in, which the embedding program may share
+//! for its own tables: opening it (a file in WAL mode, so readers do not block the writer, or a
+//! private in-memory database for tests), and the conventions the journal's tables follow and
+//! other tables in the same file can follow too: the schema created if missing, writes in
+//! `BEGIN IMMEDIATE` transactions, times as fixed-width UTC text.
 
 use std::path::Path;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::error::{Error, Result};
 
@@ -49,4 +54,38 @@ pub async fn in_memory() -> Result<SqlitePool> {
         .connect_with(options)
         .await
         .map_err(Error::sqlite("open in-memory"))
+}
+
+/// Creates what `schema` describes (`CREATE … IF NOT EXISTS` statements, run in order), so
+/// opening a database that has it changes nothing.
+///
+/// # Errors
+/// The driver's error of the first statement that fails.
+pub async fn create_schema(pool: &SqlitePool, schema: &[&'static str]) -> Result<(), sqlx::Error> {
+    for statement in schema {
+        sqlx::query(*statement).execute(pool).await?;
+    }
+    Ok(())
+}
+
+/// Begins a write transaction holding the database's write lock from its first statement
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing when one
+/// upgrades its read lock.
+///
+/// # Errors
+/// The driver's error when no connection or no lock can be had.
+pub async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// A time as stored: RFC 3339 in UTC with nine fractional digits (`2026-11-23T14:00:00.000000000Z`),
+/// fixed width, so text order is time order and nothing is rounded.
+#[must_use]
+pub fn timestamp(at: OffsetDateTime) -> String {
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+    let utc = at.to_offset(UtcOffset::UTC);
+    utc.format(format)
+        .or_else(|_| utc.format(&Rfc3339))
+        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
 }
