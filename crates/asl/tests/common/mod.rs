@@ -181,6 +181,18 @@ pub async fn runner_with(
         .unwrap()
 }
 
+/// A runner of `definition` on the database file `db` with `clock` and `handlers`: a new one on
+/// the same file resumes what the last one left running.
+pub async fn runner_on_file(
+    db: &TempDb,
+    definition: Value,
+    clock: &ManualClock,
+    handlers: &Scripted,
+) -> AslRunner<ManualClock, Scripted> {
+    let pool = powerpole_asl::sqlite::open(db.path()).await.unwrap();
+    runner_with(pool, definition, clock, handlers.clone()).await
+}
+
 /// Waits until the execution's history satisfies `done`; returns it.
 pub async fn history_until(
     runner: &AslRunner<ManualClock, Scripted>,
