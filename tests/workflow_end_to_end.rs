@@ -15,16 +15,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use powerpole_asl::{AslRunner, Definition, ExecutionStatus, RunnerOptions, TaskHandlers};
 use powerpole_core::ports::{RequestStore, SecretVault};
 use powerpole_core::{
     AccessRequest, Broker, ClusterId, ClusterPolicy, EventKind, MemoryStore, Ports, Region,
     RequestId, RequestState, SlackUserId, Unwired,
 };
-use powerpole_local::asl::ExecutionStatus;
-use powerpole_local::{
-    AslRunner, BrokerTasks, Definition, RunnerOptions, ScaledClock, SecretFiles, TaskHandlers,
-    ThisMachine,
-};
+use powerpole_local::{BrokerTasks, JournalWorkflow, ScaledClock, SecretFiles, ThisMachine};
 use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
@@ -66,7 +63,7 @@ struct World {
     store: Arc<MemoryStore>,
     vault: SecretFiles,
     runner: Runner,
-    ingress: SlackIngress<Arc<MemoryStore>, Runner, ScaledClock>,
+    ingress: SlackIngress<Arc<MemoryStore>, JournalWorkflow<ScaledClock, Tasks>, ScaledClock>,
     admin: MySqlConnectOptions,
     requester: String,
     parts: Parts,
@@ -138,7 +135,7 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         },
         vec![cluster],
         store.clone(),
-        runner.clone(),
+        JournalWorkflow::new(runner.clone()),
         clock,
     );
     Some(World {
@@ -186,7 +183,7 @@ impl Parts {
     /// A runner on the state file: a new one resumes whatever the last one left running.
     async fn runner(&self) -> Runner {
         AslRunner::new(
-            powerpole_local::sqlite::open(&self.db).await.unwrap(),
+            powerpole_asl::sqlite::open(&self.db).await.unwrap(),
             definition(),
             self.tasks(self.broker_admin.clone()),
             self.clock,
@@ -441,7 +438,7 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| matches!(e.kind, powerpole_local::asl::EventKind::StateEntered { .. }))
+        .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
         .filter_map(|e| e.state)
         .collect();
     assert_eq!(
@@ -624,10 +621,7 @@ async fn mariadb_down_at_teardown_retries_then_fails_the_request_with_cleanup_ow
         .iter()
         .filter(|e| {
             e.state.as_deref() == Some("Teardown")
-                && matches!(
-                    e.kind,
-                    powerpole_local::asl::EventKind::TaskScheduled { .. }
-                )
+                && matches!(e.kind, powerpole_asl::EventKind::TaskScheduled { .. })
         })
         .count();
     assert_eq!(teardown_attempts, 7, "one attempt and six retries");
@@ -698,7 +692,7 @@ async fn a_runner_that_crashes_between_two_states_is_resumed_by_the_next_one() {
         .await
         .unwrap()
         .iter()
-        .any(|e| matches!(e.kind, powerpole_local::asl::EventKind::ExecutionResumed));
+        .any(|e| matches!(e.kind, powerpole_asl::EventKind::ExecutionResumed));
     assert!(
         resumed,
         "the new runner resumed the execution rather than restarting it"

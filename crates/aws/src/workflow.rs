@@ -26,7 +26,7 @@ use aws_sdk_sfn::operation::describe_execution::DescribeExecutionError;
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus as SdkExecutionStatus;
-use powerpole_core::ports::{Decision, Start, Workflow, end_execution_name};
+use powerpole_core::ports::{Decision, ExecutionStatus, Start, Workflow, end_execution_name};
 use powerpole_core::{RequestId, TaskToken};
 
 use serde_json::Value;
@@ -51,44 +51,16 @@ const MAX_NAME_CHARS: usize = 80;
 /// Error codes of SendTaskSuccess / SendTaskFailure that mean the token's task no longer waits.
 const GONE_TASK_CODES: [&str; 3] = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"];
 
-/// Where an execution is, as Step Functions reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecutionStatus {
-    /// Still going (possibly waiting at the approval gate or a `Wait` state).
-    Running,
-    /// Reached a `Succeed` or end state.
-    Succeeded,
-    /// Reached a `Fail` state or an uncaught error.
-    Failed,
-    /// Ran past the state machine's `TimeoutSeconds`.
-    TimedOut,
-    /// Stopped by StopExecution.
-    Aborted,
-    /// Failed and may still be redriven.
-    PendingRedrive,
-    /// A status this adapter does not know, as AWS spelled it.
-    Other(String),
-}
-
-impl ExecutionStatus {
-    /// Whether the execution may still act.
-    #[must_use]
-    pub fn is_running(&self) -> bool {
-        matches!(self, Self::Running)
-    }
-}
-
-impl From<&SdkExecutionStatus> for ExecutionStatus {
-    fn from(status: &SdkExecutionStatus) -> Self {
-        match status {
-            SdkExecutionStatus::Running => Self::Running,
-            SdkExecutionStatus::Succeeded => Self::Succeeded,
-            SdkExecutionStatus::Failed => Self::Failed,
-            SdkExecutionStatus::TimedOut => Self::TimedOut,
-            SdkExecutionStatus::Aborted => Self::Aborted,
-            SdkExecutionStatus::PendingRedrive => Self::PendingRedrive,
-            other => Self::Other(other.as_str().to_owned()),
-        }
+/// The core's reading of a status Step Functions reports.
+fn execution_status(status: &SdkExecutionStatus) -> ExecutionStatus {
+    match status {
+        SdkExecutionStatus::Running => ExecutionStatus::Running,
+        SdkExecutionStatus::Succeeded => ExecutionStatus::Succeeded,
+        SdkExecutionStatus::Failed => ExecutionStatus::Failed,
+        SdkExecutionStatus::TimedOut => ExecutionStatus::TimedOut,
+        SdkExecutionStatus::Aborted => ExecutionStatus::Aborted,
+        SdkExecutionStatus::PendingRedrive => ExecutionStatus::PendingRedrive,
+        other => ExecutionStatus::Other(other.as_str().to_owned()),
     }
 }
 
@@ -140,7 +112,7 @@ impl StepFunctionsWorkflow {
             .send()
             .await;
         match answer {
-            Ok(out) => Ok(Some(ExecutionStatus::from(out.status()))),
+            Ok(out) => Ok(Some(execution_status(out.status()))),
             Err(err)
                 if err
                     .as_service_error()
@@ -407,10 +379,10 @@ mod tests {
     #[test]
     fn unknown_statuses_keep_their_name() {
         assert_eq!(
-            ExecutionStatus::from(&SdkExecutionStatus::from("PAUSED")),
+            execution_status(&SdkExecutionStatus::from("PAUSED")),
             ExecutionStatus::Other("PAUSED".to_owned())
         );
-        assert!(ExecutionStatus::from(&SdkExecutionStatus::Running).is_running());
-        assert!(!ExecutionStatus::from(&SdkExecutionStatus::Aborted).is_running());
+        assert!(execution_status(&SdkExecutionStatus::Running).is_running());
+        assert!(!execution_status(&SdkExecutionStatus::Aborted).is_running());
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::HistoryEventType;
 use powerpole_aws::Error;
-use powerpole_aws::workflow::{ExecutionStatus, StepFunctionsWorkflow};
-use powerpole_core::ports::{Decision, Start, Workflow};
+use powerpole_aws::workflow::StepFunctionsWorkflow;
+use powerpole_core::ports::{Decision, ExecutionStatus, Start, Workflow};
 use powerpole_core::{RequestId, TaskToken};
 use time::OffsetDateTime;
 

@@ -14,10 +14,11 @@ use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use powerpole_asl::{AslRunner, Definition, RunnerOptions};
 use powerpole_core::{Broker, Clock as _, ClusterPolicy, Ports, Unwired};
 use powerpole_local::{
-    AslRunner, BrokerTasks, Definition, NoBastionSessions, RunnerOptions, ScaledClock, SecretFiles,
-    SqliteStore, ThisMachine,
+    BrokerTasks, JournalWorkflow, NoBastionSessions, ScaledClock, SecretFiles, SqliteStore,
+    ThisMachine,
 };
 use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
@@ -52,13 +53,13 @@ pub type LocalPorts<Audit = Unwired, Sessions = Unwired> = Ports<
 type Tasks = BrokerTasks<LocalPorts<AuditFiles, NoBastionSessions>>;
 /// The runner of the broker's state machine.
 pub type Runner = AslRunner<ScaledClock, Tasks>;
-type Ingress = SlackIngress<Store, Runner, ScaledClock>;
+type Ingress = SlackIngress<Store, JournalWorkflow<ScaledClock, Tasks>, ScaledClock>;
 
 /// The broker's parts, wired once.
 pub struct Server {
     /// The Slack endpoints.
     pub ingress: Ingress,
-    /// The workflow.
+    /// The runner the Slack endpoints' workflow runs on.
     pub runner: Runner,
 }
 
@@ -192,7 +193,7 @@ impl Server {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         create_private_dir(&config.state_dir)?;
         let clock = clock(&config.state_dir, config.clock_speed)?;
-        let pool = powerpole_local::sqlite::open(database(&config.state_dir)).await?;
+        let pool = powerpole_asl::sqlite::open(database(&config.state_dir)).await?;
         let ports = ports(config, &pool, clock).await?;
         let store = ports.store.clone();
         let chat = ports.chat.clone();
@@ -215,7 +216,7 @@ impl Server {
             },
             clusters,
             store,
-            runner.clone(),
+            JournalWorkflow::new(runner.clone()),
             clock,
         );
         tracing::info!(

@@ -275,6 +275,70 @@ pub enum Decision {
     Deny,
 }
 
+/// Where a workflow execution is, by the names Step Functions gives the statuses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ExecutionStatus {
+    /// Still going (possibly waiting at the approval gate or a `Wait` state).
+    Running,
+    /// Reached a `Succeed` state or an end.
+    Succeeded,
+    /// Reached a `Fail` state or an error nothing caught.
+    Failed,
+    /// Ran past the state machine's `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped.
+    Aborted,
+    /// Failed and may still be redriven (Step Functions only).
+    PendingRedrive,
+    /// A status not known here, as the workflow spelled it.
+    Other(String),
+}
+
+impl ExecutionStatus {
+    /// Every status but [`ExecutionStatus::Other`], with its name.
+    const NAMED: [(Self, &'static str); 6] = [
+        (Self::Running, "RUNNING"),
+        (Self::Succeeded, "SUCCEEDED"),
+        (Self::Failed, "FAILED"),
+        (Self::TimedOut, "TIMED_OUT"),
+        (Self::Aborted, "ABORTED"),
+        (Self::PendingRedrive, "PENDING_REDRIVE"),
+    ];
+
+    /// Whether the execution may still act.
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        matches!(self, Self::Running)
+    }
+
+    /// The status's name (`RUNNING`, `SUCCEEDED`, …).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Other(name) => name,
+            known => Self::NAMED
+                .iter()
+                .find(|(status, _)| status == known)
+                .map_or("", |(_, name)| name),
+        }
+    }
+
+    /// The status named `name`; [`ExecutionStatus::Other`] for a name not known here.
+    #[must_use]
+    pub fn from_name(name: &str) -> Self {
+        Self::NAMED
+            .into_iter()
+            .find(|(_, known)| *known == name)
+            .map_or_else(|| Self::Other(name.to_owned()), |(status, _)| status)
+    }
+}
+
+impl std::fmt::Display for ExecutionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Messages to people (Slack).
 pub trait Chat: Send + Sync {
     /// Posts the approval card to the approvers' channel.
@@ -718,5 +782,23 @@ mod borrowed {
         ) -> impl Future<Output = Result<Gathered<Vec<BastionSession>>>> + Send {
             T::sessions(self, bastion, window)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_statuses_read_back_from_their_names() {
+        for (status, name) in ExecutionStatus::NAMED {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(ExecutionStatus::from_name(name), status);
+        }
+        let paused = ExecutionStatus::from_name("PAUSED");
+        assert_eq!(paused, ExecutionStatus::Other("PAUSED".to_owned()));
+        assert_eq!(paused.to_string(), "PAUSED");
+        assert!(ExecutionStatus::Running.is_running());
+        assert!(!paused.is_running());
     }
 }

@@ -4,63 +4,12 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The state machine definition uses something the runner does not implement, or breaks a
-    /// rule of the Amazon States Language. `state` is `None` for a top-level field.
-    #[error(
-        "state machine definition, {}field {field}: {problem}",
-        state.as_ref().map(|s| format!("state {s:?}, ")).unwrap_or_default()
-    )]
-    Definition {
-        /// The state the problem is in, if any.
-        state: Option<String>,
-        /// The field, as a dotted path inside the state (e.g. `Retry[0].BackoffRate`).
-        field: String,
-        /// What is wrong.
-        problem: String,
-    },
-    /// A `${name}` placeholder of the definition has no value, or a value was given for a name
-    /// the definition does not use.
-    #[error("substitution variable {name:?}: {problem}")]
-    Substitution {
-        /// The placeholder's name.
-        name: String,
-        /// What is wrong.
-        problem: String,
-    },
-    /// An execution name is empty, too long, or holds whitespace or control characters.
-    #[error("invalid execution name {0:?}: expected 1 to 80 characters without whitespace")]
-    InvalidExecutionName(String),
-    /// No execution has this name.
-    #[error("execution {0:?} does not exist")]
-    ExecutionDoesNotExist(String),
-    /// An execution with this name exists and was started with another input.
-    #[error("execution {0:?} already exists with a different input")]
-    ExecutionAlreadyExists(String),
-    /// The execution has already finished.
-    #[error("execution {0:?} is not running")]
-    ExecutionNotRunning(String),
-    /// No task was ever handed this token.
-    #[error("no task was issued this task token")]
-    TaskDoesNotExist,
-    /// The token's task no longer waits: it was resumed, failed, timed out, or its execution
-    /// ended.
-    #[error("the task of this token no longer waits ({0})")]
-    TaskNotWaiting(String),
-    /// The execution did not finish within the time the caller was willing to wait.
-    #[error("execution {0:?} is still running")]
-    StillRunning(String),
+    /// The runner failed.
+    #[error(transparent)]
+    Asl(#[from] powerpole_asl::Error),
     /// A clock speed that is not a positive finite number.
     #[error("invalid clock speed {0}: expected a positive finite number")]
     InvalidClockSpeed(f64),
-    /// SQLite failed.
-    #[error("sqlite {operation} failed")]
-    Sqlite {
-        /// What the journal was doing.
-        operation: &'static str,
-        /// The driver's error.
-        #[source]
-        source: sqlx::Error,
-    },
     /// The request store's SQLite database failed.
     #[error("sqlite store {operation} failed")]
     Store {
@@ -80,8 +29,8 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
-    /// The journal holds something the runner cannot read back.
-    #[error("journal holds malformed {what}: {problem}")]
+    /// A record in the SQLite store other than a request does not read back.
+    #[error("sqlite store holds malformed {what}: {problem}")]
     Corrupt {
         /// What was being read.
         what: &'static str,
@@ -91,30 +40,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// A definition error about `field` of `state` (`None`: a top-level field).
-    pub(crate) fn definition(
-        state: Option<&str>,
-        field: impl Into<String>,
-        problem: impl Into<String>,
-    ) -> Self {
-        Self::Definition {
-            state: state.map(str::to_owned),
-            field: field.into(),
-            problem: problem.into(),
-        }
-    }
-
-    /// An SQLite error while doing `operation`.
-    pub(crate) fn sqlite(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
-        move |source| Self::Sqlite { operation, source }
-    }
-
     /// A request store error while doing `operation`.
     pub(crate) fn store(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
         move |source| Self::Store { operation, source }
     }
 
-    /// A journal entry that cannot be read back.
+    /// A stored record that cannot be read back.
     pub(crate) fn corrupt(what: &'static str, problem: impl ToString) -> Self {
         Self::Corrupt {
             what,
@@ -150,36 +81,28 @@ pub(crate) fn is_busy(err: &sqlx::Error) -> bool {
 
 impl From<Error> for powerpole_core::Error {
     fn from(err: Error) -> Self {
-        match err {
-            Error::ExecutionDoesNotExist(_)
-            | Error::TaskDoesNotExist
-            | Error::TaskNotWaiting(_) => Self::NotFound(err.to_string()),
-            Error::ExecutionAlreadyExists(_) | Error::ExecutionNotRunning(_) => {
+        use powerpole_asl::Error as Asl;
+        let backend = |system, retryable, err| Self::Backend {
+            system,
+            retryable,
+            source: Box::new(err),
+        };
+        match &err {
+            Error::Asl(
+                Asl::ExecutionDoesNotExist(_) | Asl::TaskDoesNotExist | Asl::TaskNotWaiting(_),
+            ) => Self::NotFound(err.to_string()),
+            Error::Asl(Asl::ExecutionAlreadyExists(_) | Asl::ExecutionNotRunning(_)) => {
                 Self::Conflict(err.to_string())
             }
-            Error::InvalidExecutionName(_) => {
+            Error::Asl(Asl::InvalidExecutionName(_)) => {
                 Self::invalid(powerpole_core::Field::RequestId, err.to_string())
             }
-            Error::Store { ref source, .. } => Self::Backend {
-                system: STORE_SYSTEM,
-                retryable: is_busy(source),
-                source: Box::new(err),
-            },
-            Error::StoredRequest { .. } => Self::Backend {
-                system: STORE_SYSTEM,
-                retryable: false,
-                source: Box::new(err),
-            },
-            Error::Sqlite { .. } | Error::StillRunning(_) => Self::Backend {
-                system: SYSTEM,
-                retryable: true,
-                source: Box::new(err),
-            },
-            _ => Self::Backend {
-                system: SYSTEM,
-                retryable: false,
-                source: Box::new(err),
-            },
+            Error::Store { source, .. } => backend(STORE_SYSTEM, is_busy(source), err),
+            Error::StoredRequest { .. } | Error::Corrupt { .. } => {
+                backend(STORE_SYSTEM, false, err)
+            }
+            Error::Asl(Asl::Sqlite { .. } | Asl::StillRunning(_)) => backend(SYSTEM, true, err),
+            _ => backend(SYSTEM, false, err),
         }
     }
 }
@@ -187,40 +110,31 @@ impl From<Error> for powerpole_core::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use powerpole_asl::Error as Asl;
 
-    #[test]
-    fn definition_errors_name_the_state_and_the_field() {
-        let err = Error::definition(Some("Approve"), "HeartbeatSeconds", "not supported");
-        assert_eq!(
-            err.to_string(),
-            "state machine definition, state \"Approve\", field HeartbeatSeconds: not supported"
-        );
-        let top = Error::definition(None, "StartAt", "missing");
-        assert_eq!(
-            top.to_string(),
-            "state machine definition, field StartAt: missing"
-        );
+    fn port(err: Asl) -> powerpole_core::Error {
+        Error::from(err).into()
     }
 
     #[test]
     fn runner_errors_map_onto_the_port_classification() {
         assert!(matches!(
-            powerpole_core::Error::from(Error::TaskDoesNotExist),
+            port(Asl::TaskDoesNotExist),
             powerpole_core::Error::NotFound(_)
         ));
         assert!(matches!(
-            powerpole_core::Error::from(Error::TaskNotWaiting("TIMED_OUT".into())),
+            port(Asl::TaskNotWaiting("TIMED_OUT".into())),
             powerpole_core::Error::NotFound(_)
         ));
         assert!(matches!(
-            powerpole_core::Error::from(Error::ExecutionDoesNotExist("x".into())),
+            port(Asl::ExecutionDoesNotExist("x".into())),
             powerpole_core::Error::NotFound(_)
         ));
         assert!(matches!(
-            powerpole_core::Error::from(Error::ExecutionNotRunning("x".into())),
+            port(Asl::ExecutionNotRunning("x".into())),
             powerpole_core::Error::Conflict(_)
         ));
-        let backend = powerpole_core::Error::from(Error::Sqlite {
+        let backend = port(Asl::Sqlite {
             operation: "insert",
             source: sqlx::Error::PoolClosed,
         });

@@ -20,8 +20,8 @@
 //! lifecycle and checked against its stored state and version, so a row edited by hand is
 //! refused rather than trusted.
 
+use powerpole_asl::sqlite::{self, timestamp};
 use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
-use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState, Resources,
@@ -137,24 +137,20 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// The store in `pool`'s database (see [`crate::sqlite`]), creating its tables and indexes
+    /// The store in `pool`'s database (see [`sqlite`]), creating its tables and indexes
     /// if they do not exist yet; opening a database that has them changes nothing.
     ///
     /// # Errors
     /// [`Error::Store`] when the tables cannot be created.
     pub async fn open(pool: SqlitePool) -> Result<Self> {
-        for statement in SCHEMA {
-            sqlx::query(*statement)
-                .execute(&pool)
-                .await
-                .map_err(Error::store("create tables"))?;
-        }
+        sqlite::create_schema(&pool, SCHEMA)
+            .await
+            .map_err(Error::store("create tables"))?;
         Ok(Self { pool })
     }
 
     async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
+        sqlite::begin_write(&self.pool)
             .await
             .map_err(Error::store("begin"))
     }
@@ -327,11 +323,6 @@ impl Columns {
 
 fn sql_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// A time as stored: UTC, nine fractional digits, fixed width.
-fn timestamp(at: OffsetDateTime) -> String {
-    rfc3339(at, Precision::Nanos)
 }
 
 /// Groups the joined rows (each request's rows next to each other, events in order) into

@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use powerpole_asl::{TaskFailure, TaskHandlers};
 use powerpole_core::{AccessPorts, Broker, EvidencePorts};
 use serde_json::Value;
-
-use crate::asl::{TaskFailure, TaskHandlers};
 
 /// The broker's tasks in-process.
 #[derive(Debug)]

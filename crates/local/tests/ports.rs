@@ -1,5 +1,5 @@
-//! The runner through the core's `Workflow` port (as the broker uses it), on a scaled clock,
-//! and loading definitions through the public API.
+//! The runner through the core's `Workflow` port (as the broker uses it), and on a scaled
+//! clock.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,19 +8,20 @@
     reason = "test helpers fail the test loudly"
 )]
 
+#[path = "../../asl/tests/common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration as StdDuration, Instant};
 
 use common::{Scripted, finished, runner};
+use powerpole_asl::{
+    AslRunner, Definition, EventKind, ExecutionStatus, RunnerOptions, TaskFailure, TaskHandlers,
+    sqlite,
+};
 use powerpole_core::ports::{Decision, Start, Workflow, end_execution_name};
 use powerpole_core::{RequestId, TaskToken};
-use powerpole_local::asl::{EventKind, ExecutionStatus, decision_output};
-use powerpole_local::{
-    AslRunner, Definition, Error, RunnerOptions, ScaledClock, TaskFailure, TaskHandlers, sqlite,
-};
+use powerpole_local::{JournalWorkflow, ScaledClock, decision_output};
 use serde_json::{Value, json};
 
 const ID: &str = "01JD5Z7K8M9N0P1Q2R3S4T5V6W";
@@ -70,7 +71,7 @@ async fn token(handlers: &Scripted) -> TaskToken {
     TaskToken(calls[0].payload["token"].as_str().unwrap().to_owned())
 }
 
-fn chosen(history: &[powerpole_local::asl::HistoryEvent]) -> Option<String> {
+fn chosen(history: &[powerpole_asl::HistoryEvent]) -> Option<String> {
     history
         .iter()
         .filter_map(|e| match &e.kind {
@@ -83,9 +84,10 @@ fn chosen(history: &[powerpole_local::asl::HistoryEvent]) -> Option<String> {
 #[tokio::test]
 async fn the_port_starts_one_execution_per_request_and_resumes_it_with_the_decision() {
     let (runner, _clock, handlers) = runner(gate()).await;
+    let workflow = JournalWorkflow::new(runner.clone());
     let id = RequestId::parse(ID).unwrap();
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
     let execution = runner.describe(ID).await.unwrap();
     assert_eq!(
         execution.input,
@@ -95,7 +97,7 @@ async fn the_port_starts_one_execution_per_request_and_resumes_it_with_the_decis
         request: id,
         decide_within: time::Duration::minutes(59),
     };
-    Workflow::start(&runner, &later).await.unwrap();
+    Workflow::start(&workflow, &later).await.unwrap();
     assert_eq!(runner.list(None).await.unwrap().len(), 1);
     token(&handlers).await;
     common::settle().await;
@@ -110,7 +112,7 @@ async fn the_port_starts_one_execution_per_request_and_resumes_it_with_the_decis
     );
 
     let token = token(&handlers).await;
-    runner.resume(&token, Decision::Approve).await.unwrap();
+    workflow.resume(&token, Decision::Approve).await.unwrap();
     let done = finished(&runner, ID).await;
     assert_eq!(
         done.output.unwrap()["approval"],
@@ -121,12 +123,12 @@ async fn the_port_starts_one_execution_per_request_and_resumes_it_with_the_decis
         Some("Approved")
     );
 
-    let again = runner.resume(&token, Decision::Deny).await.unwrap_err();
+    let again = workflow.resume(&token, Decision::Deny).await.unwrap_err();
     assert!(
         matches!(again, powerpole_core::Error::NotFound(_)),
         "{again}"
     );
-    let unknown = runner
+    let unknown = workflow
         .resume(&TaskToken("forged".into()), Decision::Approve)
         .await
         .unwrap_err();
@@ -134,15 +136,16 @@ async fn the_port_starts_one_execution_per_request_and_resumes_it_with_the_decis
         matches!(unknown, powerpole_core::Error::NotFound(_)),
         "{unknown}"
     );
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_deny_takes_the_default_branch() {
     let (runner, _clock, handlers) = runner(gate()).await;
+    let workflow = JournalWorkflow::new(runner.clone());
     let id = RequestId::parse(ID).unwrap();
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
-    runner
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
+    workflow
         .resume(&token(&handlers).await, Decision::Deny)
         .await
         .unwrap();
@@ -157,21 +160,24 @@ async fn a_deny_takes_the_default_branch() {
 #[tokio::test]
 async fn the_port_stops_a_running_execution_and_tolerates_finished_or_missing_ones() {
     let (runner, _clock, handlers) = runner(gate()).await;
+    let workflow = JournalWorkflow::new(runner.clone());
     let id = RequestId::parse(ID).unwrap();
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
     let token = token(&handlers).await;
-    Workflow::stop(&runner, id, "revoked early").await.unwrap();
+    Workflow::stop(&workflow, id, "revoked early")
+        .await
+        .unwrap();
     let stopped = runner.describe(ID).await.unwrap();
     assert_eq!(stopped.status, ExecutionStatus::Aborted);
     assert_eq!(stopped.error.as_deref(), Some("powerpole.Stopped"));
     assert_eq!(stopped.cause.as_deref(), Some("revoked early"));
-    Workflow::stop(&runner, id, "again").await.unwrap();
+    Workflow::stop(&workflow, id, "again").await.unwrap();
     let other = RequestId::parse("01JD5Z7K8M9N0P1Q2R3S4T5V6X").unwrap();
-    Workflow::stop(&runner, other, "never started")
+    Workflow::stop(&workflow, other, "never started")
         .await
         .unwrap();
     assert!(matches!(
-        runner.resume(&token, Decision::Approve).await,
+        workflow.resume(&token, Decision::Approve).await,
         Err(powerpole_core::Error::NotFound(_))
     ));
 }
@@ -179,10 +185,11 @@ async fn the_port_stops_a_running_execution_and_tolerates_finished_or_missing_on
 #[tokio::test]
 async fn ending_early_stops_the_execution_and_starts_its_teardown_once() {
     let (runner, _clock, handlers) = runner(gate()).await;
+    let workflow = JournalWorkflow::new(runner.clone());
     let id = RequestId::parse(ID).unwrap();
-    Workflow::start(&runner, &start_of(id)).await.unwrap();
+    Workflow::start(&workflow, &start_of(id)).await.unwrap();
     let token = token(&handlers).await;
-    runner.end_early(id).await.unwrap();
+    workflow.end_early(id).await.unwrap();
     let stopped = runner.describe(ID).await.unwrap();
     assert_eq!(stopped.status, ExecutionStatus::Aborted);
     assert_eq!(stopped.error.as_deref(), Some("powerpole.Stopped"));
@@ -194,12 +201,12 @@ async fn ending_early_stops_the_execution_and_starts_its_teardown_once() {
         handlers.calls_of("teardown")[0].payload,
         json!({"request_id": ID})
     );
-    runner.end_early(id).await.unwrap();
+    workflow.end_early(id).await.unwrap();
     common::settle().await;
     assert_eq!(handlers.calls_of("teardown").len(), 1, "teardown ran twice");
     assert_eq!(runner.list(None).await.unwrap().len(), 2);
     assert!(matches!(
-        runner.resume(&token, Decision::Approve).await,
+        workflow.resume(&token, Decision::Approve).await,
         Err(powerpole_core::Error::NotFound(_))
     ));
 }
@@ -261,66 +268,6 @@ async fn a_scaled_clock_compresses_waits() {
     assert!(took < StdDuration::from_secs(5), "waited {took:?}");
     let stop = done.stop_time.unwrap();
     assert!(stop - done.start_time >= time::Duration::seconds(60));
-}
-
-#[test]
-fn definitions_with_unsupported_features_are_refused_naming_state_and_field() {
-    let cases = [
-        (
-            json!({"StartAt": "Fan", "States": {"Fan": {"Type": "Parallel", "Branches": [], "End": true}}}),
-            "state \"Fan\", field Type",
-        ),
-        (
-            json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.x", "End": true}}}),
-            "state \"Each\", field Type",
-        ),
-        (
-            json!({"StartAt": "Gate", "States": {"Gate": {
-                "Type": "Task",
-                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-                "Parameters": {"FunctionName": "f", "Payload": {"t.$": "$$.Task.Token"}},
-                "HeartbeatSeconds": 60,
-                "End": true
-            }}}),
-            "state \"Gate\", field HeartbeatSeconds",
-        ),
-        (
-            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "ItemsPath": "$.x", "End": true}}}),
-            "state \"P\", field ItemsPath",
-        ),
-    ];
-    for (definition, expected) in cases {
-        let err = Definition::from_json(&definition.to_string()).unwrap_err();
-        assert!(matches!(err, Error::Definition { .. }), "{err}");
-        assert!(err.to_string().contains(expected), "{err}");
-    }
-}
-
-#[test]
-fn load_requires_every_placeholder_and_no_other() {
-    let text = r#"{"StartAt": "Invoke", "States": {"Invoke": {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::lambda:invoke",
-        "Parameters": {"FunctionName": "${provision_function_arn}", "Payload.$": "$"},
-        "End": true}}}"#;
-    let vars = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    };
-    assert!(Definition::load(text, &vars(&[("provision_function_arn", "provision")])).is_ok());
-    assert!(matches!(
-        Definition::load(text, &vars(&[])),
-        Err(Error::Substitution { name, .. }) if name == "provision_function_arn"
-    ));
-    assert!(matches!(
-        Definition::load(
-            text,
-            &vars(&[("provision_function_arn", "provision"), ("typo", "x")])
-        ),
-        Err(Error::Substitution { name, .. }) if name == "typo"
-    ));
 }
 
 fn start_of(id: RequestId) -> Start {

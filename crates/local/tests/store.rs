@@ -10,20 +10,21 @@
     reason = "test helpers fail the test loudly"
 )]
 
+#[path = "../../asl/tests/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use common::{T0, TempDb, finished, invoke, runner_on};
+use powerpole_asl::ExecutionStatus;
+use powerpole_asl::sqlite;
 use powerpole_core::ports::{Orphan, RequestStore};
 use powerpole_core::{
     AccessRequest, Actor, BastionId, Component, Error, ManualClock, MessageRef, RequestId,
     RequestState, SecretRef, SlackUserId, TaskToken, Transition,
 };
 use powerpole_local::SqliteStore;
-use powerpole_local::asl::ExecutionStatus;
-use powerpole_local::sqlite;
 use powerpole_testkit::store_contract::{fresh_user, pending_request};
 use serde_json::json;
 use sqlx::SqlitePool;

@@ -11,12 +11,12 @@
 mod common;
 
 use common::{
-    PATIENCE, Reply, Scripted, T0, count, finished, history_until, invoke, runner_with, settle,
+    PATIENCE, Reply, Scripted, T0, count, finished, history_until, invoke, runner_on_file, settle,
     wait_deadlines,
 };
+use powerpole_asl::Error;
+use powerpole_asl::{EventKind, ExecutionStatus};
 use powerpole_core::ManualClock;
-use powerpole_local::asl::{EventKind, ExecutionStatus};
-use powerpole_local::{Error, sqlite};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -52,7 +52,7 @@ fn approval() -> Value {
     })
 }
 
-fn resumed(history: &[powerpole_local::asl::HistoryEvent]) -> usize {
+fn resumed(history: &[powerpole_asl::HistoryEvent]) -> usize {
     count(history, |k| matches!(k, EventKind::ExecutionResumed))
 }
 
@@ -61,13 +61,7 @@ async fn a_wait_keeps_its_deadline_across_a_restart() {
     let db = common::TempDb::new("wait");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        hold_then_invoke(),
-        &clock,
-        first.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, hold_then_invoke(), &clock, &first).await;
     runner
         .start_execution("e1", json!({"id": "r1"}))
         .await
@@ -78,13 +72,7 @@ async fn a_wait_keeps_its_deadline_across_a_restart() {
 
     clock.set(T0 + Duration::minutes(30));
     let second = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        hold_then_invoke(),
-        &clock,
-        second.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, hold_then_invoke(), &clock, &second).await;
     let history = runner.history("e1").await.unwrap();
     assert_eq!(resumed(&history), 1);
     assert_eq!(wait_deadlines(&history), [T0 + Duration::hours(1)]);
@@ -114,13 +102,7 @@ async fn a_token_wait_keeps_its_token_and_timeout_across_a_restart() {
     let db = common::TempDb::new("token");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        approval(),
-        &clock,
-        first.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, approval(), &clock, &first).await;
     for name in ["answered", "expires"] {
         runner
             .start_execution(name, json!({"request_id": name, "approval_timeout": 1800}))
@@ -148,13 +130,7 @@ async fn a_token_wait_keeps_its_token_and_timeout_across_a_restart() {
 
     clock.set(T0 + Duration::minutes(10));
     let second = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        approval(),
-        &clock,
-        second.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, approval(), &clock, &second).await;
     runner
         .send_task_success(&answered, json!({"decision": "approve"}))
         .await
@@ -196,13 +172,7 @@ async fn a_token_task_whose_function_had_not_returned_is_invoked_again_with_the_
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
     first.script("approve", [Reply::Hang]);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        approval(),
-        &clock,
-        first.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, approval(), &clock, &first).await;
     runner
         .start_execution("e1", json!({"request_id": "r1", "approval_timeout": 60}))
         .await
@@ -212,13 +182,7 @@ async fn a_token_task_whose_function_had_not_returned_is_invoked_again_with_the_
     drop(runner);
 
     let second = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        approval(),
-        &clock,
-        second.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, approval(), &clock, &second).await;
     let again = second.wait_calls("approve", 1).await;
     assert_eq!(again[0].payload["token"], token);
     runner
@@ -248,13 +212,7 @@ async fn a_task_in_progress_is_invoked_again_after_a_restart() {
     });
     let first = Scripted::new(&clock);
     first.script("f", [Reply::Hang]);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        definition.clone(),
-        &clock,
-        first.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, definition.clone(), &clock, &first).await;
     runner.start_execution("e1", json!({"n": 1})).await.unwrap();
     first.wait_calls("f", 1).await;
     runner.shutdown().await;
@@ -262,13 +220,7 @@ async fn a_task_in_progress_is_invoked_again_after_a_restart() {
 
     let second = Scripted::new(&clock);
     second.script("f", [Reply::Hang]);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        definition,
-        &clock,
-        second.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, definition, &clock, &second).await;
     let calls = second.wait_calls("f", 1).await;
     assert_eq!(calls[0].payload, json!({"n": 1}));
     clock.set(T0 + Duration::seconds(300));
@@ -285,13 +237,7 @@ async fn dropping_the_last_runner_handle_stops_its_executions_until_a_new_runner
     let db = common::TempDb::new("drop");
     let clock = ManualClock::new(T0);
     let first = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        hold_then_invoke(),
-        &clock,
-        first.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, hold_then_invoke(), &clock, &first).await;
     let clone = runner.clone();
     runner.start_execution("e1", json!({})).await.unwrap();
     history_until(&runner, "e1", "the wait", |h| !wait_deadlines(h).is_empty()).await;
@@ -310,13 +256,7 @@ async fn dropping_the_last_runner_handle_stops_its_executions_until_a_new_runner
     assert!(first.calls().is_empty(), "the dropped runner went on");
 
     let second = Scripted::new(&clock);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        hold_then_invoke(),
-        &clock,
-        second.clone(),
-    )
-    .await;
+    let runner = runner_on_file(&db, hold_then_invoke(), &clock, &second).await;
     let done = runner.wait_for_completion("e1", PATIENCE).await.unwrap();
     assert_eq!(done.status, ExecutionStatus::Succeeded);
     assert_eq!(resumed(&runner.history("e1").await.unwrap()), 1);
@@ -328,25 +268,13 @@ async fn finished_executions_are_not_resumed() {
     let db = common::TempDb::new("finished");
     let clock = ManualClock::new(T0);
     let definition = json!({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}});
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        definition.clone(),
-        &clock,
-        Scripted::new(&clock),
-    )
-    .await;
+    let runner = runner_on_file(&db, definition.clone(), &clock, &Scripted::new(&clock)).await;
     runner.start_execution("e1", json!({})).await.unwrap();
     finished(&runner, "e1").await;
     let before = runner.history("e1").await.unwrap();
     runner.shutdown().await;
     drop(runner);
-    let runner = runner_with(
-        sqlite::open(db.path()).await.unwrap(),
-        definition,
-        &clock,
-        Scripted::new(&clock),
-    )
-    .await;
+    let runner = runner_on_file(&db, definition, &clock, &Scripted::new(&clock)).await;
     assert_eq!(runner.history("e1").await.unwrap(), before);
     assert_eq!(
         runner.describe("e1").await.unwrap().status,

@@ -1,32 +1,18 @@
-//! Timestamps as the States Language and the journal write them.
+//! Timestamps as the States Language writes them, and in journal records (the stored form is
+//! [`crate::sqlite::timestamp`]).
 
+use powerpole_core::timefmt::{Precision, rfc3339};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 timestamp (`2026-11-23T14:00:00Z`, `2026-11-23T23:00:00+09:00`).
 pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
-/// The journal's form: RFC 3339 in UTC with nine fractional digits, so that stored times sort
-/// as text.
-pub(crate) fn store(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-    let utc = at.to_offset(UtcOffset::UTC);
-    utc.format(format)
-        .or_else(|_| utc.format(&Rfc3339))
-        .unwrap_or_else(|_| utc.unix_timestamp().to_string())
-}
-
 /// The context object's form, as Step Functions writes it: UTC, milliseconds, `Z`.
 pub(crate) fn context(at: OffsetDateTime) -> String {
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    at.to_offset(UtcOffset::UTC)
-        .format(format)
-        .unwrap_or_else(|_| store(at))
+    rfc3339(at, Precision::Millis)
 }
 
 /// Serde adapter for timestamps in journal records.
@@ -35,7 +21,7 @@ pub(crate) mod serde_ts {
     use time::OffsetDateTime;
 
     pub(crate) fn serialize<S: Serializer>(at: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&super::store(*at))
+        s.serialize_str(&crate::sqlite::timestamp(*at))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
@@ -54,7 +40,7 @@ pub(crate) mod serde_opt_ts {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match at {
-            Some(at) => s.serialize_some(&super::store(*at)),
+            Some(at) => s.serialize_some(&crate::sqlite::timestamp(*at)),
             None => s.serialize_none(),
         }
     }
@@ -74,17 +60,18 @@ pub(crate) mod serde_opt_ts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sqlite::timestamp;
     use time::macros::datetime;
 
     #[test]
     fn timestamps_round_trip_through_the_journal() {
         let at = datetime!(2026-11-23 14:00:01.123456789 UTC);
-        assert_eq!(parse(&store(at)), Some(at));
+        assert_eq!(parse(&timestamp(at)), Some(at));
         let tokyo = datetime!(2026-11-23 23:00 +09:00);
-        assert_eq!(store(tokyo), "2026-11-23T14:00:00.000000000Z");
+        assert_eq!(timestamp(tokyo), "2026-11-23T14:00:00.000000000Z");
         let (whole, half) = (
-            store(tokyo),
-            store(tokyo + time::Duration::milliseconds(500)),
+            timestamp(tokyo),
+            timestamp(tokyo + time::Duration::milliseconds(500)),
         );
         assert!(whole < half, "{whole} sorts after {half}");
     }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use powerpole_core::Clock;
+use powerpole_core::ports::ExecutionStatus;
 use rand::RngExt;
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
@@ -24,20 +25,20 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::definition::{
-    DataPath, Definition, Kind, Next, Retrier, State, Task, Text, Timeout, WaitFor,
+use crate::definition::{
+    Catcher, DataPath, Definition, Kind, Next, Retrier, State, Task, Text, Timeout, WaitFor,
 };
-use super::journal::{
-    Created, Cursor, EventKind, ExecutionRow, ExecutionStatus, Finish, HistoryEvent, Journal,
-    NewEvent, Phase, TokenState,
+use crate::error::{Error, Result};
+use crate::journal::{
+    Created, Cursor, EventKind, ExecutionRow, Finish, HistoryEvent, Journal, NewEvent, Phase,
+    TokenState,
 };
-use super::task::{
+use crate::task::{
     NO_CHOICE_MATCHED, RESULT_PATH_MATCH_FAILURE, RUNTIME, TIMEOUT, TaskFailure, TaskHandlers,
     error_matches, lambda_result,
 };
-use super::template::resolve;
-use super::timefmt;
-use crate::error::{Error, Result};
+use crate::template::resolve;
+use crate::timefmt;
 
 /// The account and region the local ARNs name.
 const LOCAL_ARN_PREFIX: &str = "arn:aws:states:local:000000000000";
@@ -552,6 +553,12 @@ enum Outcome {
     Done,
 }
 
+impl From<TaskFailure> for Outcome {
+    fn from(failure: TaskFailure) -> Self {
+        Self::Error(failure, Vec::new())
+    }
+}
+
 /// Why a pause ended.
 enum Woke {
     /// The deadline passed.
@@ -570,12 +577,29 @@ enum Raced {
     Woke(Woke),
 }
 
+/// The token a `.waitForTaskToken` attempt was issued, and when the attempt times out.
+struct IssuedToken {
+    token: String,
+    deadline: Option<OffsetDateTime>,
+}
+
+impl IssuedToken {
+    /// The phase of the attempt once its function returned: waiting for the token.
+    fn invoked(self) -> Phase {
+        Phase::Token {
+            token: self.token,
+            deadline: self.deadline,
+            invoked: true,
+        }
+    }
+}
+
 /// Turns a state error into the step's outcome.
 macro_rules! attempt {
     ($e:expr) => {
         match $e {
             Ok(value) => value,
-            Err(failure) => return Ok(Outcome::Error(failure, Vec::new())),
+            Err(failure) => return Ok(failure.into()),
         }
     };
 }
@@ -684,13 +708,11 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
                     }
                 }
                 let Some(next) = chosen.or(default.as_ref()) else {
-                    return Ok(Outcome::Error(
-                        TaskFailure::new(
-                            NO_CHOICE_MATCHED,
-                            "no Choice rule matched and there is no Default",
-                        ),
-                        Vec::new(),
-                    ));
+                    return Ok(TaskFailure::new(
+                        NO_CHOICE_MATCHED,
+                        "no Choice rule matched and there is no Default",
+                    )
+                    .into());
                 };
                 Ok(Outcome::Go {
                     output: attempt!(output_path(state, effective)),
@@ -702,17 +724,17 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
                 })
             }
             Kind::Wait { until, next } => match self.cursor.phase.clone() {
-                Phase::Waiting { until } => match self.wait_until(Some(until)).await? {
-                    Some(Woke::Due) => {
-                        let effective = attempt!(input_path(state, &self.cursor.input));
-                        Ok(Outcome::Go {
-                            output: attempt!(output_path(state, effective)),
-                            next: next.clone(),
-                            events: Vec::new(),
-                        })
+                Phase::Waiting { until } => {
+                    if !self.wait_until(until).await? {
+                        return Ok(Outcome::Done);
                     }
-                    _ => Ok(Outcome::Done),
-                },
+                    let effective = attempt!(input_path(state, &self.cursor.input));
+                    Ok(Outcome::Go {
+                        output: attempt!(output_path(state, effective)),
+                        next: next.clone(),
+                        events: Vec::new(),
+                    })
+                }
                 _ => {
                     let effective = attempt!(input_path(state, &self.cursor.input));
                     let until = attempt!(self.wait_deadline(until, &effective));
@@ -740,190 +762,238 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         }
     }
 
+    /// A Task state's step, by how far its current attempt got.
     async fn task_step(&mut self, state: &State, task: &Task) -> Result<Outcome> {
         match self.cursor.phase.clone() {
-            Phase::Ready | Phase::Waiting { .. } => {
-                let effective = attempt!(input_path(state, &self.cursor.input));
-                let deadline = match &task.timeout {
-                    None => None,
-                    Some(Timeout::Seconds(s)) => Some(self.now() + seconds(*s)),
-                    Some(Timeout::Path(path)) => {
-                        let value = attempt!(resolve(path, &effective, &Value::Null));
-                        match value.as_u64() {
-                            Some(s) if s > 0 => Some(self.now() + seconds(s)),
-                            _ => {
-                                return Ok(Outcome::Error(
-                                    TaskFailure::runtime(format!(
-                                        "TimeoutSecondsPath {path} is not a positive integer: {value}"
-                                    )),
-                                    Vec::new(),
-                                ));
-                            }
-                        }
-                    }
-                };
-                self.cursor.attempts += 1;
-                let attempt = self.cursor.attempts;
-                let function = task.function.clone();
-                if task.wait_for_token {
-                    let token = new_token();
-                    tracing::info!(state = %self.cursor.state, attempt, "task token issued");
-                    Ok(Outcome::Stay {
-                        phase: Phase::Token {
-                            token: token.clone(),
-                            deadline,
-                            invoked: false,
-                        },
-                        events: vec![NewEvent::at(
-                            &self.cursor.state,
-                            EventKind::TaskTokenIssued {
-                                function,
-                                attempt,
-                                token: token.clone(),
-                                timeout_at: deadline,
-                            },
-                        )],
-                        token: Some((token, deadline)),
-                    })
-                } else {
-                    Ok(Outcome::Stay {
-                        phase: Phase::Invoking { deadline },
-                        events: vec![NewEvent::at(
-                            &self.cursor.state,
-                            EventKind::TaskScheduled {
-                                function,
-                                attempt,
-                                timeout_at: deadline,
-                            },
-                        )],
-                        token: None,
-                    })
-                }
-            }
-            Phase::Backoff { until } => match self.wait_until(Some(until)).await? {
-                Some(Woke::Due) => Ok(Outcome::Proceed(Phase::Ready)),
-                _ => Ok(Outcome::Done),
-            },
-            Phase::Invoking { deadline } => {
-                let effective = attempt!(input_path(state, &self.cursor.input));
-                let context = self.context(None);
-                let payload = attempt!(task.payload.eval(&effective, &context));
-                tracing::debug!(state = %self.cursor.state, function = %task.function, "invoking");
-                match self.invoke(&task.function, payload, deadline).await {
-                    Raced::Returned(Ok(output)) => {
-                        let request_id = format!(
-                            "{}-{}-{}",
-                            self.name(),
-                            self.cursor.state,
-                            self.cursor.attempts
-                        );
-                        let result = lambda_result(output, &request_id);
-                        Ok(self.task_result(state, task, result, &context))
-                    }
-                    Raced::Returned(Err(failure)) => Ok(Outcome::Error(failure, Vec::new())),
-                    Raced::Woke(Woke::Due) => Ok(Outcome::Error(task_timed_out(), Vec::new())),
-                    Raced::Woke(Woke::TimedOut) => {
-                        self.time_out().await?;
-                        Ok(Outcome::Done)
-                    }
-                    Raced::Woke(_) => Ok(Outcome::Done),
-                }
-            }
+            Phase::Ready | Phase::Waiting { .. } => Ok(self.schedule_attempt(state, task)),
+            Phase::Backoff { until } => Ok(if self.wait_until(until).await? {
+                Outcome::Proceed(Phase::Ready)
+            } else {
+                Outcome::Done
+            }),
+            Phase::Invoking { deadline } => self.invoke_attempt(state, task, deadline).await,
             Phase::Token {
                 token,
+                deadline,
+                invoked,
+            } => {
+                let issued = IssuedToken { token, deadline };
+                if invoked {
+                    self.await_token(state, task, issued).await
+                } else {
+                    self.invoke_with_token(state, task, issued).await
+                }
+            }
+        }
+    }
+
+    /// Starts the next attempt: its deadline, and for a `.waitForTaskToken` task a new token.
+    fn schedule_attempt(&mut self, state: &State, task: &Task) -> Outcome {
+        let deadline = match input_path(state, &self.cursor.input)
+            .and_then(|effective| self.task_deadline(task, &effective))
+        {
+            Ok(deadline) => deadline,
+            Err(failure) => return failure.into(),
+        };
+        self.cursor.attempts += 1;
+        let attempt = self.cursor.attempts;
+        let function = task.function.clone();
+        if !task.wait_for_token {
+            return Outcome::Stay {
+                phase: Phase::Invoking { deadline },
+                events: vec![NewEvent::at(
+                    &self.cursor.state,
+                    EventKind::TaskScheduled {
+                        function,
+                        attempt,
+                        timeout_at: deadline,
+                    },
+                )],
+                token: None,
+            };
+        }
+        let token = new_token();
+        tracing::info!(state = %self.cursor.state, attempt, "task token issued");
+        Outcome::Stay {
+            phase: Phase::Token {
+                token: token.clone(),
                 deadline,
                 invoked: false,
-            } => {
-                let effective = attempt!(input_path(state, &self.cursor.input));
-                let context = self.context(Some(&token));
-                let payload = attempt!(task.payload.eval(&effective, &context));
-                match self.invoke(&task.function, payload, deadline).await {
-                    Raced::Returned(Ok(_)) => Ok(Outcome::Stay {
-                        phase: Phase::Token {
-                            token,
-                            deadline,
-                            invoked: true,
-                        },
-                        events: vec![NewEvent::at(&self.cursor.state, EventKind::TaskInvoked)],
-                        token: None,
-                    }),
-                    Raced::Returned(Err(failure)) => {
-                        let closed =
-                            TokenState::Closed(format!("its function failed: {}", failure.error));
-                        if self.inner.journal.settle_token(&token, &closed).await? {
-                            Ok(Outcome::Error(failure, Vec::new()))
-                        } else {
-                            Ok(Outcome::Proceed(Phase::Token {
-                                token,
-                                deadline,
-                                invoked: true,
-                            }))
-                        }
+            },
+            events: vec![NewEvent::at(
+                &self.cursor.state,
+                EventKind::TaskTokenIssued {
+                    function,
+                    attempt,
+                    token: token.clone(),
+                    timeout_at: deadline,
+                },
+            )],
+            token: Some((token, deadline)),
+        }
+    }
+
+    /// When an attempt starting now times out: `TimeoutSeconds`, or `TimeoutSecondsPath` read
+    /// from the state's effective input.
+    fn task_deadline(
+        &self,
+        task: &Task,
+        effective: &Value,
+    ) -> Result<Option<OffsetDateTime>, TaskFailure> {
+        let timeout = match &task.timeout {
+            None => return Ok(None),
+            Some(Timeout::Seconds(s)) => *s,
+            Some(Timeout::Path(path)) => {
+                let value = resolve(path, effective, &Value::Null)?;
+                match value.as_u64() {
+                    Some(s) if s > 0 => s,
+                    _ => {
+                        return Err(TaskFailure::runtime(format!(
+                            "TimeoutSecondsPath {path} is not a positive integer: {value}"
+                        )));
                     }
-                    Raced::Woke(Woke::Due) => Ok(self.expire_token(token, deadline).await?),
-                    Raced::Woke(Woke::TimedOut) => {
-                        self.time_out().await?;
-                        Ok(Outcome::Done)
-                    }
-                    Raced::Woke(_) => Ok(Outcome::Done),
                 }
             }
-            Phase::Token {
-                token,
-                deadline,
-                invoked: true,
-            } => loop {
-                let row = self
-                    .inner
-                    .journal
-                    .token(&token)
-                    .await?
-                    .ok_or_else(|| Error::corrupt("task token", "missing token record"))?;
-                match row.state {
-                    TokenState::Succeeded(output) => {
-                        let context = self.context(Some(&token));
-                        return Ok(self.task_result(state, task, output, &context));
-                    }
-                    TokenState::Failed { error, cause } => {
-                        return Ok(Outcome::Error(TaskFailure::new(error, cause), Vec::new()));
-                    }
-                    TokenState::Closed(why) => {
-                        return Ok(Outcome::Error(
-                            TaskFailure::runtime(format!("the task token was closed: {why}")),
-                            Vec::new(),
-                        ));
-                    }
-                    TokenState::Waiting => {}
+        };
+        Ok(Some(self.now() + seconds(timeout)))
+    }
+
+    /// The task's `Payload` over the state's effective input, and the context object it was
+    /// computed with (holding `token`, if any).
+    fn payload(
+        &self,
+        state: &State,
+        task: &Task,
+        token: Option<&str>,
+    ) -> Result<(Value, Value), TaskFailure> {
+        let effective = input_path(state, &self.cursor.input)?;
+        let context = self.context(token);
+        let payload = task.payload.eval(&effective, &context)?;
+        Ok((payload, context))
+    }
+
+    /// Invokes the function of a `lambda:invoke` attempt until its deadline and reads its
+    /// result.
+    async fn invoke_attempt(
+        &self,
+        state: &State,
+        task: &Task,
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<Outcome> {
+        let (payload, context) = attempt!(self.payload(state, task, None));
+        tracing::debug!(state = %self.cursor.state, function = %task.function, "invoking");
+        match self.invoke(&task.function, payload, deadline).await {
+            Raced::Returned(Ok(output)) => {
+                let request_id = format!(
+                    "{}-{}-{}",
+                    self.name(),
+                    self.cursor.state,
+                    self.cursor.attempts
+                );
+                let result = lambda_result(output, &request_id);
+                Ok(self.task_result(state, task, result, &context))
+            }
+            Raced::Returned(Err(failure)) => Ok(failure.into()),
+            Raced::Woke(Woke::Due) => Ok(task_timed_out().into()),
+            Raced::Woke(woke) => self.ended(woke).await,
+        }
+    }
+
+    /// Invokes the function of a `.waitForTaskToken` attempt with its token; once the function
+    /// returned, the task waits for the token.
+    async fn invoke_with_token(
+        &self,
+        state: &State,
+        task: &Task,
+        issued: IssuedToken,
+    ) -> Result<Outcome> {
+        let (payload, _) = attempt!(self.payload(state, task, Some(&issued.token)));
+        match self.invoke(&task.function, payload, issued.deadline).await {
+            Raced::Returned(Ok(_)) => Ok(Outcome::Stay {
+                phase: issued.invoked(),
+                events: vec![NewEvent::at(&self.cursor.state, EventKind::TaskInvoked)],
+                token: None,
+            }),
+            Raced::Returned(Err(failure)) => {
+                let why = format!("its function failed: {}", failure.error);
+                self.close_token(issued, why, failure).await
+            }
+            Raced::Woke(Woke::Due) => self.expire_token(issued).await,
+            Raced::Woke(woke) => self.ended(woke).await,
+        }
+    }
+
+    /// Waits until the token is answered or the attempt's deadline passes.
+    async fn await_token(
+        &self,
+        state: &State,
+        task: &Task,
+        issued: IssuedToken,
+    ) -> Result<Outcome> {
+        loop {
+            let row = self
+                .inner
+                .journal
+                .token(&issued.token)
+                .await?
+                .ok_or_else(|| Error::corrupt("task token", "missing token record"))?;
+            match row.state {
+                TokenState::Succeeded(output) => {
+                    let context = self.context(Some(&issued.token));
+                    return Ok(self.task_result(state, task, output, &context));
                 }
-                match self.pause(deadline).await {
-                    Woke::Signal => {}
-                    Woke::Due => return self.expire_token(token, deadline).await,
-                    Woke::TimedOut => {
-                        self.time_out().await?;
-                        return Ok(Outcome::Done);
-                    }
-                    Woke::Stopped => return Ok(Outcome::Done),
+                TokenState::Failed { error, cause } => {
+                    return Ok(TaskFailure::new(error, cause).into());
                 }
-            },
+                TokenState::Closed(why) => {
+                    return Ok(
+                        TaskFailure::runtime(format!("the task token was closed: {why}")).into(),
+                    );
+                }
+                TokenState::Waiting => {}
+            }
+            match self.pause(issued.deadline).await {
+                Woke::Signal => {}
+                Woke::Due => return self.expire_token(issued).await,
+                woke => return self.ended(woke).await,
+            }
         }
     }
 
     /// Closes a token whose task timed out; if it was answered meanwhile, looks again.
-    async fn expire_token(
+    async fn expire_token(&self, issued: IssuedToken) -> Result<Outcome> {
+        self.close_token(issued, "timed out".to_owned(), task_timed_out())
+            .await
+    }
+
+    /// Closes a waiting token for `why`, failing the attempt with `failure`; if it was answered
+    /// meanwhile, the task reads the answer instead.
+    async fn close_token(
         &self,
-        token: String,
-        deadline: Option<OffsetDateTime>,
+        issued: IssuedToken,
+        why: String,
+        failure: TaskFailure,
     ) -> Result<Outcome> {
-        let closed = TokenState::Closed("timed out".to_owned());
-        if self.inner.journal.settle_token(&token, &closed).await? {
-            Ok(Outcome::Error(task_timed_out(), Vec::new()))
+        let closed = TokenState::Closed(why);
+        if self
+            .inner
+            .journal
+            .settle_token(&issued.token, &closed)
+            .await?
+        {
+            Ok(failure.into())
         } else {
-            Ok(Outcome::Proceed(Phase::Token {
-                token,
-                deadline,
-                invoked: true,
-            }))
+            Ok(Outcome::Proceed(issued.invoked()))
         }
+    }
+
+    /// The outcome once a pause ended with the execution over: a timeout is recorded, a stop
+    /// already was.
+    async fn ended(&self, woke: Woke) -> Result<Outcome> {
+        if matches!(woke, Woke::TimedOut) {
+            self.time_out().await?;
+        }
+        Ok(Outcome::Done)
     }
 
     /// `ResultSelector`, `ResultPath`, `OutputPath` over a task's result.
@@ -970,17 +1040,15 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         }
     }
 
-    /// Waits until `until`; `Some(Due)` when reached, otherwise the execution is over (a
-    /// timeout has been recorded).
-    async fn wait_until(&self, until: Option<OffsetDateTime>) -> Result<Option<Woke>> {
+    /// Waits until `until`; `false` when the execution ended first (a timeout is recorded).
+    async fn wait_until(&self, until: OffsetDateTime) -> Result<bool> {
         loop {
-            match self.pause(until).await {
+            match self.pause(Some(until)).await {
                 Woke::Signal => {}
-                Woke::Due => return Ok(Some(Woke::Due)),
-                Woke::Stopped => return Ok(None),
-                Woke::TimedOut => {
-                    self.time_out().await?;
-                    return Ok(None);
+                Woke::Due => return Ok(true),
+                woke => {
+                    self.ended(woke).await?;
+                    return Ok(false);
                 }
             }
         }
@@ -1085,51 +1153,72 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
                 cause: failure.cause.clone(),
             },
         ));
-        let matches = |names: &[String]| names.iter().any(|n| error_matches(n, &failure.error));
-        if let Some(i) = task.retry.iter().position(|r| matches(&r.errors)) {
-            if self.cursor.retries.len() <= i {
-                self.cursor.retries.resize(i + 1, 0);
-            }
-            let retrier = &task.retry[i];
-            let done = self.cursor.retries[i];
-            if done < retrier.max_attempts {
-                let retry = done + 1;
-                self.cursor.retries[i] = retry;
-                let until = self.now() + backoff(retrier, retry);
-                tracing::info!(state = %here, error = %failure.error, retry, "retry scheduled");
-                events.push(NewEvent::at(
-                    &here,
-                    EventKind::RetryScheduled {
-                        error: failure.error.clone(),
-                        retry,
-                        until,
-                    },
-                ));
-                return self.stay(Phase::Backoff { until }, events, None).await;
-            }
+        if let Some((retry, until)) = self.next_retry(&task.retry, &failure.error) {
+            tracing::info!(state = %here, error = %failure.error, retry, "retry scheduled");
+            events.push(NewEvent::at(
+                &here,
+                EventKind::RetryScheduled {
+                    error: failure.error.clone(),
+                    retry,
+                    until,
+                },
+            ));
+            return self.stay(Phase::Backoff { until }, events, None).await;
         }
-        if let Some(catcher) = task.catch.iter().find(|c| matches(&c.errors)) {
-            let output = match result_path_apply(
-                &catcher.result_path,
-                &self.cursor.input,
-                failure.to_value(),
-            ) {
+        match task
+            .catch
+            .iter()
+            .find(|c| handles(&c.errors, &failure.error))
+        {
+            Some(catcher) => self.catch(catcher, failure, events).await,
+            None => self.fail(failure, events).await,
+        }
+    }
+
+    /// The retry the first retrier matching `error` still allows: its number (from 1, counted
+    /// in the cursor) and when it starts. `None` when no retrier matches or it is used up.
+    fn next_retry(&mut self, retriers: &[Retrier], error: &str) -> Option<(u64, OffsetDateTime)> {
+        let i = retriers.iter().position(|r| handles(&r.errors, error))?;
+        let retrier = &retriers[i];
+        if self.cursor.retries.len() <= i {
+            self.cursor.retries.resize(i + 1, 0);
+        }
+        let done = self.cursor.retries[i];
+        if done >= retrier.max_attempts {
+            return None;
+        }
+        let retry = done + 1;
+        self.cursor.retries[i] = retry;
+        Some((retry, self.now() + backoff(retrier, retry)))
+    }
+
+    /// Goes to the catcher's next state with the error placed at its `ResultPath`.
+    async fn catch(
+        &mut self,
+        catcher: &Catcher,
+        failure: TaskFailure,
+        mut events: Vec<NewEvent>,
+    ) -> Result<Flow> {
+        let output =
+            match result_path_apply(&catcher.result_path, &self.cursor.input, failure.to_value()) {
                 Ok(output) => output,
                 Err(problem) => return self.fail(problem, events).await,
             };
-            tracing::info!(state = %here, error = %failure.error, next = %catcher.next, "error caught");
-            events.push(NewEvent::at(
-                &here,
-                EventKind::ErrorCaught {
-                    error: failure.error.clone(),
-                    next: catcher.next.clone(),
-                },
-            ));
-            return self
-                .transition(output, &Next::State(catcher.next.clone()), events)
-                .await;
-        }
-        self.fail(failure, events).await
+        tracing::info!(
+            state = %self.cursor.state,
+            error = %failure.error,
+            next = %catcher.next,
+            "error caught"
+        );
+        events.push(NewEvent::at(
+            &self.cursor.state,
+            EventKind::ErrorCaught {
+                error: failure.error,
+                next: catcher.next.clone(),
+            },
+        ));
+        self.transition(output, &Next::State(catcher.next.clone()), events)
+            .await
     }
 
     async fn stay(
@@ -1242,6 +1331,11 @@ impl<C: Clock + 'static, H: TaskHandlers> Run<'_, C, H> {
         }
         Ok(Flow::Done)
     }
+}
+
+/// Whether a `Retry` or `Catch` entry naming `names` handles `error`.
+fn handles(names: &[String], error: &str) -> bool {
+    names.iter().any(|name| error_matches(name, error))
 }
 
 /// The `States.Timeout` of a task.

@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::path::{Path, Root};
-use super::task::{INTRINSIC_FAILURE, TaskFailure};
+use crate::path::{Path, Root};
+use crate::task::{INTRINSIC_FAILURE, TaskFailure};
 
 /// A compiled payload template.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
-//! Shared fixtures of the runner tests: scripted task handlers that record every call with the
-//! clock's time, a runner on a manual clock, and polling helpers.
+//! Shared fixtures of the runner tests (also included by powerpole-local's tests of the workflow
+//! and the store on the runner's database): scripted task handlers that record every call with
+//! the clock's time, a runner on a manual clock, and polling helpers.
 
 #![allow(
     dead_code,
@@ -12,9 +13,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
+use powerpole_asl::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
+use powerpole_asl::{EventKind, ExecutionDescription, HistoryEvent};
 use powerpole_core::ManualClock;
-use powerpole_local::asl::{EventKind, ExecutionDescription, HistoryEvent};
-use powerpole_local::{AslRunner, Definition, RunnerOptions, TaskFailure, TaskHandlers};
 use serde_json::{Value, json};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
@@ -152,7 +153,7 @@ pub fn options() -> RunnerOptions {
 pub async fn runner(
     definition: Value,
 ) -> (AslRunner<ManualClock, Scripted>, ManualClock, Scripted) {
-    let pool = powerpole_local::sqlite::in_memory().await.unwrap();
+    let pool = powerpole_asl::sqlite::in_memory().await.unwrap();
     runner_on(pool, definition, ManualClock::new(T0)).await
 }
 
@@ -178,6 +179,18 @@ pub async fn runner_with(
     AslRunner::new(pool, definition, handlers, clock.clone(), options())
         .await
         .unwrap()
+}
+
+/// A runner of `definition` on the database file `db` with `clock` and `handlers`: a new one on
+/// the same file resumes what the last one left running.
+pub async fn runner_on_file(
+    db: &TempDb,
+    definition: Value,
+    clock: &ManualClock,
+    handlers: &Scripted,
+) -> AslRunner<ManualClock, Scripted> {
+    let pool = powerpole_asl::sqlite::open(db.path()).await.unwrap();
+    runner_with(pool, definition, clock, handlers.clone()).await
 }
 
 /// Waits until the execution's history satisfies `done`; returns it.

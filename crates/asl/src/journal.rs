@@ -3,58 +3,22 @@
 //! handed out with their deadline and answer. Every change of an execution is one transaction
 //! that only applies while the execution is still running, so a concurrent stop always wins.
 
+use powerpole_core::ports::ExecutionStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use time::OffsetDateTime;
 
-use super::timefmt::{self, serde_opt_ts, serde_ts};
 use crate::error::{Error, Result};
+use crate::sqlite;
+use crate::timefmt::{self, serde_opt_ts, serde_ts};
 
-/// Where an execution is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExecutionStatus {
-    /// Still going (possibly waiting).
-    Running,
-    /// Reached a `Succeed` state or an `End`.
-    Succeeded,
-    /// Reached a `Fail` state or an error nothing caught.
-    Failed,
-    /// Ran past the state machine's `TimeoutSeconds`.
-    TimedOut,
-    /// Stopped.
-    Aborted,
-}
-
-impl ExecutionStatus {
-    /// The name Step Functions gives the status (`RUNNING`, `SUCCEEDED`, …).
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Aborted => "ABORTED",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self> {
-        Ok(match text {
-            "RUNNING" => Self::Running,
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" => Self::Failed,
-            "TIMED_OUT" => Self::TimedOut,
-            "ABORTED" => Self::Aborted,
-            other => return Err(Error::corrupt("execution status", other)),
-        })
-    }
-}
-
-impl std::fmt::Display for ExecutionStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+/// A stored status read back; a name the journal never writes is corrupt.
+fn parse_status(text: &str) -> Result<ExecutionStatus> {
+    match ExecutionStatus::from_name(text) {
+        ExecutionStatus::Other(other) => Err(Error::corrupt("execution status", other)),
+        status => Ok(status),
     }
 }
 
@@ -354,18 +318,14 @@ type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 impl Journal {
     /// The journal in `pool`'s database, creating its tables if needed.
     pub(crate) async fn new(pool: SqlitePool) -> Result<Self> {
-        for statement in SCHEMA {
-            sqlx::query(*statement)
-                .execute(&pool)
-                .await
-                .map_err(Error::sqlite("create tables"))?;
-        }
+        sqlite::create_schema(&pool, SCHEMA)
+            .await
+            .map_err(Error::sqlite("create tables"))?;
         Ok(Self { pool })
     }
 
     async fn begin(&self) -> Result<Tx> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
+        sqlite::begin_write(&self.pool)
             .await
             .map_err(Error::sqlite("begin"))
     }
@@ -379,7 +339,7 @@ impl Journal {
         for event in events {
             sqlx::query("INSERT INTO asl_events (execution, at, state, event) VALUES (?, ?, ?, ?)")
                 .bind(execution)
-                .bind(timefmt::store(at))
+                .bind(sqlite::timestamp(at))
                 .bind(event.state.as_deref())
                 .bind(to_json(&event.kind)?)
                 .execute(&mut **tx)
@@ -402,8 +362,8 @@ impl Journal {
         )
         .bind(&row.name)
         .bind(to_json(&row.input)?)
-        .bind(timefmt::store(row.start_time))
-        .bind(row.deadline.map(timefmt::store))
+        .bind(sqlite::timestamp(row.start_time))
+        .bind(row.deadline.map(sqlite::timestamp))
         .bind(row.cursor.as_ref().map(to_json).transpose()?)
         .execute(&mut *tx)
         .await
@@ -494,7 +454,7 @@ impl Journal {
             .bind(token)
             .bind(name)
             .bind(&cursor.state)
-            .bind(deadline.map(timefmt::store))
+            .bind(deadline.map(sqlite::timestamp))
             .execute(&mut *tx)
             .await
             .map_err(Error::sqlite("record task token"))?;
@@ -519,7 +479,7 @@ impl Journal {
              WHERE name = ? AND status = 'RUNNING'",
         )
         .bind(finish.status.as_str())
-        .bind(timefmt::store(at))
+        .bind(sqlite::timestamp(at))
         .bind(finish.output.as_ref().map(to_json).transpose()?)
         .bind(finish.error.as_deref())
         .bind(finish.cause.as_deref())
@@ -641,7 +601,7 @@ fn execution_row(row: &SqliteRow) -> Result<ExecutionRow> {
     let start = get("start_time")?.unwrap_or_default();
     Ok(ExecutionRow {
         input: from_json("execution input", &get("input")?.unwrap_or_default())?,
-        status: ExecutionStatus::parse(&get("status")?.unwrap_or_default())?,
+        status: parse_status(&get("status")?.unwrap_or_default())?,
         start_time: timefmt::parse(&start).ok_or_else(|| Error::corrupt("start time", &start))?,
         deadline: time_col("execution deadline", get("deadline")?)?,
         stop_time: time_col("stop time", get("stop_time")?)?,

@@ -11,8 +11,8 @@
 mod common;
 
 use common::{Reply, T0, count, finished, history_until, invoke, runner, settle, wait_deadlines};
-use powerpole_local::Error;
-use powerpole_local::asl::{EventKind, ExecutionStatus};
+use powerpole_asl::Error;
+use powerpole_asl::{EventKind, ExecutionStatus};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -214,7 +214,7 @@ fn flaky(retry: Value, catch: Value) -> Value {
     )
 }
 
-fn retry_deadlines(history: &[powerpole_local::asl::HistoryEvent]) -> Vec<time::OffsetDateTime> {
+fn retry_deadlines(history: &[powerpole_asl::HistoryEvent]) -> Vec<time::OffsetDateTime> {
     history
         .iter()
         .filter_map(|e| match e.kind {
@@ -586,7 +586,7 @@ async fn issued_token(handlers: &common::Scripted) -> String {
     calls[0].payload["token"].as_str().unwrap().to_owned()
 }
 
-fn last_state(history: &[powerpole_local::asl::HistoryEvent]) -> Option<String> {
+fn last_state(history: &[powerpole_asl::HistoryEvent]) -> Option<String> {
     history.iter().rev().find_map(|e| match e.kind {
         EventKind::StateEntered { .. } => e.state.clone(),
         _ => None,

@@ -8,10 +8,10 @@ use std::cmp::Ordering;
 use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 
-use super::path::Path;
-use super::task::TaskFailure;
-use super::template::{CompileError, resolve};
-use super::timefmt;
+use crate::path::Path;
+use crate::task::TaskFailure;
+use crate::template::{CompileError, resolve};
+use crate::timefmt;
 
 /// A compiled Choice rule (without its `Next`).
 #[derive(Debug, Clone, PartialEq)]

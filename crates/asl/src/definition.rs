@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::choice::Rule;
-use super::path::{Path, Root, Step};
-use super::task::ALL;
-use super::template::{CompileError, Template};
-use super::timefmt;
+use crate::choice::Rule;
 use crate::error::{Error, Result};
+use crate::path::{Path, Root, Step};
+use crate::task::ALL;
+use crate::template::{CompileError, Template};
+use crate::timefmt;
 
 /// A loaded, validated state machine.
 #[derive(Debug, Clone)]
@@ -809,16 +809,24 @@ fn error_names<'a>(
     Ok(names)
 }
 
-fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>> {
-    let Some(value) = f.take("Retry") else {
+/// Reads `Retry` or `Catch` (`key`): an array of objects, each with its `ErrorEquals` (a
+/// `States.ALL` entry only in the last one) and an optional `Comment`; `entry` reads the rest of
+/// each object, which must then have no other field.
+fn error_handlers<'a, T>(
+    f: &mut Fields<'a>,
+    key: &str,
+    what: &str,
+    mut entry: impl FnMut(&mut Fields<'a>, Vec<String>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let Some(value) = f.take(key) else {
         return Ok(Vec::new());
     };
     let Value::Array(items) = value else {
-        return Err(f.err("Retry", "expected an array of retriers"));
+        return Err(f.err(key, format!("expected an array of {what}s")));
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let field = format!("Retry[{i}]");
+        let field = format!("{key}[{i}]");
         let Value::Object(map) = item else {
             return Err(f.err(&field, "expected an object"));
         };
@@ -826,12 +834,20 @@ fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>> {
         if errors.iter().any(|n| n == ALL) && i + 1 != items.len() {
             return Err(f.err(
                 &format!("{field}.ErrorEquals"),
-                "a retrier with States.ALL must be the last one",
+                format!("a {what} with States.ALL must be the last one"),
             ));
         }
-        let mut r = Fields::new(f.state, &format!("{field}."), map);
-        r.take("ErrorEquals");
-        r.string("Comment")?;
+        let mut fields = Fields::new(f.state, &format!("{field}."), map);
+        fields.take("ErrorEquals");
+        fields.string("Comment")?;
+        out.push(entry(&mut fields, errors)?);
+        fields.finish(&format!("a {what}"))?;
+    }
+    Ok(out)
+}
+
+fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>> {
+    error_handlers(f, "Retry", "retrier", |r, errors| {
         let interval_seconds = r.uint("IntervalSeconds", 1)?.unwrap_or(1);
         let max_attempts = r.uint("MaxAttempts", 0)?.unwrap_or(3);
         let max_delay_seconds = r.uint("MaxDelaySeconds", 1)?;
@@ -850,54 +866,29 @@ fn parse_retry(f: &mut Fields<'_>) -> Result<Vec<Retrier>> {
                 "only NONE is supported by the local ASL runner",
             ));
         }
-        r.finish("a retrier")?;
-        out.push(Retrier {
+        Ok(Retrier {
             errors,
             interval_seconds,
             max_attempts,
             backoff_rate,
             max_delay_seconds,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 fn parse_catch(f: &mut Fields<'_>) -> Result<Vec<Catcher>> {
-    let Some(value) = f.take("Catch") else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(items) = value else {
-        return Err(f.err("Catch", "expected an array of catchers"));
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let field = format!("Catch[{i}]");
-        let Value::Object(map) = item else {
-            return Err(f.err(&field, "expected an object"));
-        };
-        let errors = error_names(f, map, &field)?;
-        if errors.iter().any(|n| n == ALL) && i + 1 != items.len() {
-            return Err(f.err(
-                &format!("{field}.ErrorEquals"),
-                "a catcher with States.ALL must be the last one",
-            ));
-        }
-        let mut c = Fields::new(f.state, &format!("{field}."), map);
-        c.take("ErrorEquals");
-        c.string("Comment")?;
+    error_handlers(f, "Catch", "catcher", |c, errors| {
         let next = c
             .string("Next")?
             .ok_or_else(|| c.err("Next", "missing"))?
             .to_owned();
         let result_path = c.data_path("ResultPath")?;
-        c.finish("a catcher")?;
-        out.push(Catcher {
+        Ok(Catcher {
             errors,
             next,
             result_path,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 #[cfg(test)]
