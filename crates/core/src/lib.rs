@@ -3,6 +3,7 @@
 //! compiles in seconds and is testable without AWS, Slack or a database.
 
 pub mod account;
+pub mod arn;
 pub mod audit;
 pub mod clock;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
+pub use arn::{Arn, StateMachineArn};
 pub use audit::{AuditOperation, AuditRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};

@@ -1,9 +1,10 @@
 //! The AWS resources every Lambda names: the request table, the state machine, and the shape of
-//! a secret's ARN (the Slack secret, the clusters' admin secrets).
+//! a secret's ARN (the Slack secret, the clusters' admin secrets), checked with the core's
+//! [`Arn`] parser.
 
 use std::fmt;
 
-use powerpole_core::Region;
+use powerpole_core::{Arn, Region, StateMachineArn};
 
 use super::env::{ConfigError, Vars, required};
 
@@ -14,10 +15,7 @@ pub const STATE_MACHINE_ARN: &str = "POWERPOLE_STATE_MACHINE_ARN";
 
 /// The ARN of a Secrets Manager secret, and the region it lives in (where it must be read).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretArn {
-    arn: String,
-    region: String,
-}
+pub struct SecretArn(Arn);
 
 impl SecretArn {
     /// Checks the shape `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`.
@@ -25,51 +23,37 @@ impl SecretArn {
     /// # Errors
     /// The problem, phrased for the person who set it.
     pub fn parse(arn: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = arn.splitn(7, ':').collect();
-        match parts.as_slice() {
-            [
-                "arn",
-                partition,
-                "secretsmanager",
-                region,
-                account,
-                "secret",
-                name,
-            ] if !partition.is_empty()
-                && Region::parse(region).is_ok()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && !name.is_empty()
-                && !arn.chars().any(char::is_whitespace) =>
-            {
-                Ok(Self {
-                    arn: arn.to_owned(),
-                    region: (*region).to_owned(),
-                })
-            }
-            _ => Err(
+        Arn::parse(arn)
+            .ok()
+            .filter(|parsed| {
+                parsed.resource_id("secretsmanager", "secret:").is_some()
+                    && Region::parse(parsed.region()).is_ok()
+                    && parsed.account().len() == 12
+                    && parsed.account().bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(Self)
+            .ok_or_else(|| {
                 "expected a secret ARN, arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
-                    .to_owned(),
-            ),
-        }
+                    .to_owned()
+            })
     }
 
     /// The ARN.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.arn
+        self.0.as_str()
     }
 
     /// The region the secret is in.
     #[must_use]
     pub fn region(&self) -> &str {
-        &self.region
+        self.0.region()
     }
 }
 
 impl fmt::Display for SecretArn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.arn)
+        self.0.fmt(f)
     }
 }
 
@@ -79,18 +63,17 @@ impl fmt::Display for SecretArn {
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`].
 pub fn table(vars: &(impl Vars + ?Sized)) -> Result<String, ConfigError> {
     let value = required(vars, TABLE)?;
+    let not_a_table = || {
+        ConfigError::invalid(
+            TABLE,
+            "expected a table name or arn:…:dynamodb:…:table/NAME",
+        )
+    };
+    let arn;
     let name = if value.starts_with("arn:") {
-        let parts: Vec<&str> = value.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", _, "dynamodb", _, _, resource] => resource.strip_prefix("table/"),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            ConfigError::invalid(
-                TABLE,
-                "expected a table name or arn:…:dynamodb:…:table/NAME",
-            )
-        })?
+        arn = Arn::parse(&value).map_err(|_| not_a_table())?;
+        arn.resource_id("dynamodb", "table/")
+            .ok_or_else(not_a_table)?
     } else {
         value.as_str()
     };
@@ -113,32 +96,12 @@ pub fn table(vars: &(impl Vars + ?Sized)) -> Result<String, ConfigError> {
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`].
 pub fn state_machine_arn(vars: &(impl Vars + ?Sized)) -> Result<String, ConfigError> {
     let value = required(vars, STATE_MACHINE_ARN)?;
-    let parts: Vec<&str> = value.split(':').collect();
-    let valid = match parts.as_slice() {
-        [
-            "arn",
-            partition,
-            "states",
-            region,
-            account,
-            "stateMachine",
-            name,
-            ..,
-        ] => {
-            [partition, region, account, name]
-                .iter()
-                .all(|p| !p.is_empty())
-                && parts.len() <= 8
-                && !value.chars().any(char::is_whitespace)
-        }
-        _ => false,
-    };
-    if !valid {
-        return Err(ConfigError::invalid(
+    StateMachineArn::parse(&value).map_err(|_| {
+        ConfigError::invalid(
             STATE_MACHINE_ARN,
             "expected arn:aws:states:REGION:ACCOUNT:stateMachine:NAME",
-        ));
-    }
+        )
+    })?;
     Ok(value)
 }
 
