@@ -21,7 +21,7 @@ pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
 pub use arn::{Arn, StateMachineArn};
-pub use audit::{AuditOperation, AuditRecord};
+pub use audit::{AuditLineError, AuditOperation, AuditRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};
