@@ -12,6 +12,7 @@ mod demo;
 mod requests;
 mod serve;
 mod slo;
+mod state;
 mod sweep;
 
 use std::io::IsTerminal as _;
@@ -237,7 +238,7 @@ async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow
 async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     let store = requests::open(&config.state_dir).await?;
-    let now = slo::broker_now(&config.state_dir, config.clock_speed);
+    let now = state::broker_now(&config.state_dir, config.clock_speed);
     print_answer(&slo::show(&store, limit, now, as_json).await?)?;
     Ok(())
 }
