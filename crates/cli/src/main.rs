@@ -8,6 +8,7 @@
 
 mod audit;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod requests;
 mod serve;
@@ -46,6 +47,7 @@ enum Command {
     /// Shows the broker at work on this machine: one request from /powerpole to the end, with a
     /// simulated Slack and a compressed clock, against a MySQL/MariaDB server; leaves nothing
     /// behind. `scripts/demo.sh` starts a throw-away MariaDB for it.
+    #[cfg(feature = "demo")]
     Demo {
         /// An administrator URL of the server to use (mysql://USER:PASSWORD@HOST:PORT).
         #[arg(long, env = "POWERPOLE_DEMO_ADMIN_URL", hide_env_values = true)]
@@ -139,6 +141,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Preview { email, permission } => preview(&email, &permission),
         Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(&config))),
+        #[cfg(feature = "demo")]
         Command::Demo { admin_url, speed } => runtime().and_then(|rt| {
             powerpole_slack::install_crypto_provider();
             rt.block_on(demo::run(&admin_url, speed))
