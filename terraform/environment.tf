@@ -1,4 +1,4 @@
-# Each Lambda's environment, by the configuration it reads (lambdas/shared/src/config.rs):
+# Each Lambda's environment, by the configuration it reads (lambdas/shared/src/config/):
 # IngressConfig (request, approve), NotifyConfig (notify), AccessConfig (provision, teardown),
 # SweepConfig (sweep). Optional variables are always set; blank means "use the default".
 # tests/terraform checks these maps against the code: keep each one a merge() of the env_* maps.

@@ -129,7 +129,7 @@ class ConsistencyTest(unittest.TestCase):
 
     def test_a_variable_the_code_starts_reading_is_found(self):
         self.checkout.edit(
-            "lambdas/shared/src/config.rs",
+            "lambdas/shared/src/config/resources.rs",
             lambda t: t.replace(
                 'pub const TABLE: &str = "POWERPOLE_TABLE";',
                 'pub const TABLE: &str = "POWERPOLE_TABLE";\n/// New.\npub const REGION_HINT: &str = "POWERPOLE_REGION_HINT";',

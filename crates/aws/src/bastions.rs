@@ -27,7 +27,7 @@ use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification, VolumeType,
 };
 use powerpole_core::ports::{Bastion, BastionFleet, BastionStatus};
-use powerpole_core::{BastionId, RequestId};
+use powerpole_core::{Arn, BastionId, RequestId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::debug;
@@ -278,9 +278,7 @@ fn check_params(params: &InstanceParams) -> Result<()> {
             "must be 1 to 128 ASCII letters, digits and +=,.@_-",
         )?,
         Some(InstanceProfile::Arn(arn)) => check(
-            arn.starts_with("arn:")
-                && arn.contains(":instance-profile/")
-                && !arn.chars().any(char::is_whitespace),
+            Arn::parse(arn).is_ok_and(|arn| arn.resource_id("iam", "instance-profile/").is_some()),
             "instance profile ARN",
             "must look like arn:aws:iam::123456789012:instance-profile/name",
         )?,

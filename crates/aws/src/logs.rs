@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
+use powerpole_core::audit::{AuditLineError, parse_line};
 use powerpole_core::ports::AuditSource;
 use powerpole_core::{AccessWindow, AuditRecord, ClusterId, DbUsername};
-use powerpole_mysql::{AuditLineError, parse_line};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::{Error, Result, sdk};

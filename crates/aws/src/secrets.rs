@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
 use powerpole_core::ports::{SecretVault, StoredSecret};
-use powerpole_core::{BastionId, DbPassword, DbUsername, RequestId, SecretRef};
+use powerpole_core::{Arn, BastionId, DbPassword, DbUsername, RequestId, SecretRef};
 use time::OffsetDateTime;
 use tracing::debug;
 
@@ -441,24 +441,20 @@ impl SecretVault for SecretsManagerVault {
 /// The ARN of instance `instance_id` in the partition, region and account of `secret_arn`
 /// (`arn:aws:secretsmanager:<region>:<account>:secret:<name>`).
 fn instance_arn(secret_arn: &str, instance_id: &str) -> Result<String> {
-    let parts: Vec<&str> = secret_arn.splitn(7, ':').collect();
-    match parts[..] {
-        [
-            "arn",
-            partition,
-            "secretsmanager",
-            region,
-            account,
-            "secret",
-            _,
-        ] => Ok(format!(
-            "arn:{partition}:ec2:{region}:{account}:instance/{instance_id}"
-        )),
-        _ => Err(Error::malformed(
+    let not_a_secret = || {
+        Error::malformed(
             "secret ARN",
             format!("{secret_arn:?} is not a Secrets Manager secret ARN"),
-        )),
-    }
+        )
+    };
+    let secret = Arn::parse(secret_arn).map_err(|_| not_a_secret())?;
+    secret
+        .resource_id("secretsmanager", "secret:")
+        .ok_or_else(not_a_secret)?;
+    secret
+        .sibling("ec2", &format!("instance/{instance_id}"))
+        .map(|arn| arn.to_string())
+        .map_err(|e| Error::malformed("instance ARN", e.to_string()))
 }
 
 /// The secret's JSON value, serialised straight from borrowed strings into the one `String` the

@@ -27,7 +27,7 @@ use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
 use aws_sdk_sfn::types::ExecutionStatus as SdkExecutionStatus;
 use powerpole_core::ports::{Decision, ExecutionStatus, Start, Workflow, end_execution_name};
-use powerpole_core::{RequestId, TaskToken};
+use powerpole_core::{RequestId, StateMachineArn, TaskToken};
 
 use serde_json::Value;
 
@@ -44,9 +44,6 @@ const MAX_ERROR_CHARS: usize = 256;
 
 /// Step Functions' limit on a `cause`, in characters.
 const MAX_CAUSE_CHARS: usize = 32_768;
-
-/// Step Functions' limit on a state machine name, in characters.
-const MAX_NAME_CHARS: usize = 80;
 
 /// Error codes of SendTaskSuccess / SendTaskFailure that mean the token's task no longer waits.
 const GONE_TASK_CODES: [&str; 3] = ["InvalidToken", "TaskDoesNotExist", "TaskTimedOut"];
@@ -272,48 +269,9 @@ where
 
 /// `arn:P:states:R:A:stateMachine:NAME[:QUALIFIER]` → `arn:P:states:R:A:execution:NAME:`.
 fn execution_prefix(state_machine_arn: &str) -> Result<String> {
-    let malformed = |problem: &str| Error::invalid_setting("state machine ARN", problem);
-    let parts: Vec<&str> = state_machine_arn.split(':').collect();
-    let [
-        arn,
-        partition,
-        service,
-        region,
-        account,
-        kind,
-        name,
-        qualifier @ ..,
-    ] = parts.as_slice()
-    else {
-        return Err(malformed(
-            "expected arn:PARTITION:states:REGION:ACCOUNT:stateMachine:NAME",
-        ));
-    };
-    if *arn != "arn" || partition.is_empty() || *service != "states" {
-        return Err(malformed("expected an arn:…:states:… ARN"));
-    }
-    if region.is_empty() || account.is_empty() {
-        return Err(malformed("the region and the account must not be empty"));
-    }
-    if *kind != "stateMachine" {
-        return Err(malformed("expected a …:stateMachine:NAME ARN"));
-    }
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(malformed(
-            "the state machine name must be 1 to 80 characters without whitespace",
-        ));
-    }
-    if qualifier.len() > 1 || qualifier.first().is_some_and(|q| q.is_empty()) {
-        return Err(malformed(
-            "only one version or alias may follow the state machine name",
-        ));
-    }
-    Ok(format!(
-        "arn:{partition}:states:{region}:{account}:execution:{name}:"
-    ))
+    StateMachineArn::parse(state_machine_arn)
+        .map(|arn| arn.execution_prefix())
+        .map_err(|e| Error::invalid_setting("state machine ARN", e.to_string()))
 }
 
 /// The first `max` characters of `s`.

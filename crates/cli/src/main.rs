@@ -8,10 +8,12 @@
 
 mod audit;
 mod config;
+#[cfg(feature = "demo")]
 mod demo;
 mod requests;
 mod serve;
 mod slo;
+mod state;
 mod sweep;
 
 use std::io::IsTerminal as _;
@@ -45,6 +47,7 @@ enum Command {
     /// Shows the broker at work on this machine: one request from /powerpole to the end, with a
     /// simulated Slack and a compressed clock, against a MySQL/MariaDB server; leaves nothing
     /// behind. `scripts/demo.sh` starts a throw-away MariaDB for it.
+    #[cfg(feature = "demo")]
     Demo {
         /// An administrator URL of the server to use (mysql://USER:PASSWORD@HOST:PORT).
         #[arg(long, env = "POWERPOLE_DEMO_ADMIN_URL", hide_env_values = true)]
@@ -138,6 +141,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Preview { email, permission } => preview(&email, &permission),
         Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(&config))),
+        #[cfg(feature = "demo")]
         Command::Demo { admin_url, speed } => runtime().and_then(|rt| {
             powerpole_slack::install_crypto_provider();
             rt.block_on(demo::run(&admin_url, speed))
@@ -237,7 +241,7 @@ async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow
 async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     let store = requests::open(&config.state_dir).await?;
-    let now = slo::broker_now(&config.state_dir, config.clock_speed);
+    let now = state::broker_now(&config.state_dir, config.clock_speed);
     print_answer(&slo::show(&store, limit, now, as_json).await?)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 /// # Errors
 /// When there is no state there yet or it cannot be opened.
 pub async fn open(state_dir: &Path) -> anyhow::Result<SqliteStore> {
-    let file = crate::serve::database(state_dir);
+    let file = crate::state::database(state_dir);
     anyhow::ensure!(
         file.exists(),
         "no broker state at {} (has `powerpole serve` run with this configuration?)",

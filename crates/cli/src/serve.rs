@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
+use crate::state;
 
 /// The state machine definition, built into the binary so `serve` runs the file the tests ran.
 pub const DEFINITION: &str = include_str!("../../../statemachine/powerpole.asl.json");
@@ -61,12 +62,6 @@ pub struct Server {
     pub ingress: Ingress,
     /// The runner the Slack endpoints' workflow runs on.
     pub runner: Runner,
-}
-
-/// The SQLite file of a state directory.
-#[must_use]
-pub fn database(state_dir: &Path) -> std::path::PathBuf {
-    state_dir.join("powerpole.sqlite")
 }
 
 /// Checks that every cluster answers as its administrator, naming the cluster that does not.
@@ -128,9 +123,9 @@ pub fn audit_files(config: &Config) -> AuditFiles {
 /// # Errors
 /// When the anchor file cannot be read or written.
 pub fn clock(state_dir: &Path, speed: f64) -> anyhow::Result<ScaledClock> {
-    let path = state_dir.join("clock.json");
+    let path = state::clock_anchor(state_dir);
     let now = OffsetDateTime::now_utc();
-    let at = crate::slo::broker_now(state_dir, speed);
+    let at = state::broker_now(state_dir, speed);
     let anchor = (now.unix_timestamp_nanos(), at.unix_timestamp_nanos(), speed);
     std::fs::write(&path, serde_json::to_vec(&anchor)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -193,7 +188,7 @@ impl Server {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
         create_private_dir(&config.state_dir)?;
         let clock = clock(&config.state_dir, config.clock_speed)?;
-        let pool = powerpole_asl::sqlite::open(database(&config.state_dir)).await?;
+        let pool = powerpole_asl::sqlite::open(state::database(&config.state_dir)).await?;
         let ports = ports(config, &pool, clock).await?;
         let store = ports.store.clone();
         let chat = ports.chat.clone();

@@ -3,8 +3,6 @@
 //! met or missed. The same derivation as the Lambdas' CloudWatch metrics
 //! ([`powerpole_core::slo`]), plus the orphans `powerpole sweep` recorded.
 
-use std::path::Path;
-
 use powerpole_core::ports::{Orphan, RequestStore as _};
 use powerpole_core::slo::{Objective, Objectives, Oldest, SloFigures, Spread, Status};
 use powerpole_local::SqliteStore;
@@ -15,24 +13,6 @@ use crate::requests::at;
 
 /// The most requests the figures cover (the store's own ceiling for one listing).
 pub const MAX_REQUESTS: usize = 10_000;
-
-/// The broker's time now, read from the state directory's clock anchor without touching it: a
-/// compressed demo clock runs ahead of the wall clock, and the state's times are on its
-/// timeline. The wall clock when there is no anchor or it was made at another speed.
-#[must_use]
-pub fn broker_now(state_dir: &Path, speed: f64) -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    let anchor: Option<(i128, i128, f64)> = std::fs::read(state_dir.join("clock.json"))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    match anchor {
-        Some((real, shown, anchored_speed)) if (anchored_speed - speed).abs() < f64::EPSILON => {
-            let elapsed = ((now.unix_timestamp_nanos() - real) as f64 * speed) as i128;
-            OffsetDateTime::from_unix_timestamp_nanos(shown + elapsed).unwrap_or(now)
-        }
-        _ => now,
-    }
-}
 
 /// The figures of the `limit` most recent requests at `now`, as text or JSON.
 ///

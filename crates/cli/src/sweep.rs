@@ -9,7 +9,7 @@ use time::Duration;
 
 use crate::config::Config;
 use crate::requests::at;
-use crate::serve;
+use crate::{serve, state};
 
 /// What a sweep printed, and whether it met problems (the command then fails).
 pub struct Outcome {
@@ -26,7 +26,7 @@ pub struct Outcome {
 pub async fn run(config: &Config, grace: Duration, as_json: bool) -> anyhow::Result<Outcome> {
     serve::create_private_dir(&config.state_dir)?;
     let clock = serve::clock(&config.state_dir, config.clock_speed)?;
-    let pool = powerpole_local::sqlite::open(serve::database(&config.state_dir)).await?;
+    let pool = powerpole_local::sqlite::open(state::database(&config.state_dir)).await?;
     let broker = Broker::new(
         serve::ports(config, &pool, clock).await?,
         serve::clusters(config),

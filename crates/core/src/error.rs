@@ -33,6 +33,8 @@ pub enum Field {
     DbPassword,
     /// A database schema name.
     Schema,
+    /// An Amazon Resource Name.
+    Arn,
 }
 
 impl Field {
@@ -52,6 +54,7 @@ impl Field {
             Self::DbUsername => "db_username",
             Self::DbPassword => "db_password",
             Self::Schema => "schema",
+            Self::Arn => "arn",
         }
     }
 }

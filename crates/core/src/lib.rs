@@ -3,6 +3,7 @@
 //! compiles in seconds and is testable without AWS, Slack or a database.
 
 pub mod account;
+pub mod arn;
 pub mod audit;
 pub mod broker;
 pub mod clock;
@@ -22,7 +23,8 @@ pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
-pub use audit::{AuditOperation, AuditRecord};
+pub use arn::{Arn, StateMachineArn};
+pub use audit::{AuditLineError, AuditOperation, AuditRecord};
 pub use broker::{AccessPorts, Broker, BrokerPorts, EvidencePorts, IntakePorts, Ports, Unwired};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};

@@ -1,19 +1,19 @@
 //! The [`AuditSource`] port on the `server_audit` log file of a MySQL/MariaDB server on this
 //! machine (local mode): the file the plugin writes (`server_audit_file_path`) and the rotated
-//! copies next to it (`<file>.1` … `<file>.9`), read whole and parsed with [`parse_line`].
-//! Records are kept when their user is exactly the one asked for and their time falls in the
-//! window, widened by a grace period at both ends (a session's `DISCONNECT` comes after the
-//! window closes). Malformed lines are logged and skipped.
+//! copies next to it (`<file>.1` … `<file>.9`), read whole and parsed with
+//! [`parse_line`](powerpole_core::audit::parse_line). Records are kept when their user is
+//! exactly the one asked for and their time falls in the window, widened by a grace period at
+//! both ends (a session's `DISCONNECT` comes after the window closes). Malformed lines are
+//! logged and skipped.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use powerpole_core::audit::parse_lines;
 use powerpole_core::ports::AuditSource;
 use powerpole_core::{AccessWindow, AuditRecord, ClusterId, DbUsername};
 use time::Duration;
-
-use crate::audit_log::parse_lines;
 
 /// How many rotated copies of a log are read at most (`server_audit_file_rotations` ≤ 999, the
 /// default keeps 9).

@@ -1,8 +1,6 @@
 //! The one error type of the MySQL adapter.
 
-use powerpole_core::{ClusterId, DbUsername};
-
-use crate::audit_log::AuditLineError;
+use powerpole_core::{AuditLineError, ClusterId, DbUsername};
 
 /// What can go wrong talking to a MySQL server.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,6 @@
-//! Parser for one line of the database audit log, into the core's [`AuditRecord`].
+//! Parser for one line of the database audit log, into an [`AuditRecord`]. Pure text in,
+//! records out: the MySQL adapter reads local `server_audit` files with it, the AWS adapter
+//! the lines CloudWatch Logs returns.
 //!
 //! The MariaDB `server_audit` plugin and Aurora MySQL advanced auditing write the same ten
 //! comma-separated fields:
@@ -36,7 +38,7 @@
 use std::fmt;
 use std::num::ParseIntError;
 
-use powerpole_core::{AuditOperation, AuditRecord};
+use super::{AuditOperation, AuditRecord};
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -365,8 +367,8 @@ mod tests {
     use proptest::prelude::*;
     use time::macros::datetime;
 
-    const SLIDES: &str = include_str!("../tests/fixtures/aurora_slides.log");
-    const MARIADB: &str = include_str!("../tests/fixtures/mariadb_sample.log");
+    const SLIDES: &str = include_str!("../../tests/fixtures/aurora_slides.log");
+    const MARIADB: &str = include_str!("../../tests/fixtures/mariadb_sample.log");
 
     fn line_of(text: &str, number: usize) -> &str {
         text.lines().nth(number - 1).unwrap()

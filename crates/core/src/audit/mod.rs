@@ -1,6 +1,9 @@
 //! One line of the database audit log, in the domain's terms. The MariaDB `server_audit` plugin
-//! and Aurora's advanced auditing write the same ten fields; the parser lives with the MySQL
-//! adapter, the meaning lives here.
+//! and Aurora's advanced auditing write the same ten fields; [`line`](mod@line) reads them.
+
+pub mod line;
+
+pub use line::{AuditField, AuditLineError, parse_line, parse_lines, parse_log};
 
 use time::OffsetDateTime;
 

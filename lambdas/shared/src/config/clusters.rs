@@ -1,0 +1,201 @@
+//! The clusters the broker serves ([`CLUSTERS`]), each with its limits and the ARN of its admin
+//! secret.
+
+use std::collections::BTreeSet;
+
+use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::env::{ConfigError, Vars, required};
+use super::resources::SecretArn;
+
+/// The clusters served, as a JSON array.
+pub const CLUSTERS: &str = "POWERPOLE_CLUSTERS";
+
+/// One cluster the broker serves, and where its admin credentials are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The cluster and its limits.
+    pub policy: ClusterPolicy,
+    /// The secret with the admin (master) user's `username` and `password`.
+    pub admin_secret: SecretArn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClusterEntry {
+    id: String,
+    region: String,
+    endpoint: String,
+    #[serde(default)]
+    max_duration_minutes: Option<i64>,
+    #[serde(default)]
+    levels: Option<Vec<String>>,
+    admin_secret_arn: String,
+}
+
+pub(super) fn is_host_name(host: &str) -> bool {
+    (1..=253).contains(&host.len())
+        && host.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
+    let id = ClusterId::parse(&entry.id).map_err(|e| e.to_string())?;
+    let region = Region::parse(&entry.region).map_err(|e| e.to_string())?;
+    let endpoint = entry.endpoint.trim();
+    if !is_host_name(endpoint) {
+        return Err(
+            "endpoint must be a host name such as db.cluster-abc.region.rds.amazonaws.com".into(),
+        );
+    }
+    let mut policy = ClusterPolicy::new(id, region).with_endpoint(endpoint);
+    if let Some(minutes) = entry.max_duration_minutes {
+        policy.window = WindowPolicy::new(time::Duration::minutes(minutes))
+            .map_err(|_| format!("max_duration_minutes must be 15 to 480, not {minutes}"))?;
+    }
+    if let Some(levels) = entry.levels {
+        let mut allowed = BTreeSet::new();
+        for level in &levels {
+            allowed.insert(
+                level
+                    .parse::<Permission>()
+                    .map_err(|_| format!("levels: {level:?} is not READ, DML or DDL"))?,
+            );
+        }
+        if allowed.is_empty() {
+            return Err("levels must name at least one of READ, DML, DDL".into());
+        }
+        policy.levels = allowed.into_iter().collect();
+    }
+    let admin_secret = SecretArn::parse(entry.admin_secret_arn.trim())
+        .map_err(|p| format!("admin_secret_arn: {p}"))?;
+    Ok(ClusterConfig {
+        policy,
+        admin_secret,
+    })
+}
+
+/// [`CLUSTERS`]: a JSON array of
+/// `{"id", "region", "endpoint", "max_duration_minutes"?, "levels"?, "admin_secret_arn"}`, at
+/// least one, ids unique. `max_duration_minutes` defaults to 480 (8 h, the most allowed),
+/// `levels` to all three.
+///
+/// # Errors
+/// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
+pub fn clusters(vars: &(impl Vars + ?Sized)) -> Result<Vec<ClusterConfig>, ConfigError> {
+    let value = required(vars, CLUSTERS)?;
+    let bad = |problem: String| ConfigError::invalid(CLUSTERS, problem);
+    let entries: Vec<Value> = serde_json::from_str(&value)
+        .map_err(|e| bad(format!("expected a JSON array of clusters: {e}")))?;
+    if entries.is_empty() {
+        return Err(bad("no cluster is configured".into()));
+    }
+    let mut clusters: Vec<ClusterConfig> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        let name = entry.get("id").and_then(Value::as_str).map_or_else(
+            || format!("cluster #{}", index + 1),
+            |id| format!("cluster {id:?}"),
+        );
+        let parsed = serde_json::from_value::<ClusterEntry>(entry)
+            .map_err(|e| e.to_string())
+            .and_then(cluster)
+            .map_err(|problem| bad(format!("{name}: {problem}")))?;
+        if clusters
+            .iter()
+            .any(|c| c.policy.cluster == parsed.policy.cluster)
+        {
+            return Err(bad(format!("{name} is listed twice")));
+        }
+        clusters.push(parsed);
+    }
+    Ok(clusters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::fixtures::*;
+
+    #[test]
+    fn bad_cluster_entries_are_named_with_the_problem() {
+        let entry = |changes: serde_json::Value| {
+            let mut base = serde_json::json!({
+                "id": "orders",
+                "region": "ap-northeast-1",
+                "endpoint": "orders.example.internal",
+                "admin_secret_arn": ADMIN_ARN,
+            });
+            for (k, v) in changes.as_object().unwrap() {
+                if v.is_null() {
+                    base.as_object_mut().unwrap().remove(k);
+                } else {
+                    base[k] = v.clone();
+                }
+            }
+            base
+        };
+        let cases = [
+            (serde_json::json!([]), "no cluster"),
+            (
+                serde_json::json!([entry(serde_json::json!({"id": "Bad_Id"}))]),
+                "cluster \"Bad_Id\"",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"region": "tokyo"}))]),
+                "region",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"endpoint": "http://x"}))]),
+                "endpoint",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"max_duration_minutes": 600}))]),
+                "max_duration_minutes",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"levels": ["ADMIN"]}))]),
+                "ADMIN",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"levels": []}))]),
+                "levels",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"admin_secret_arn": null}))]),
+                "admin_secret_arn",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"admin_secret_arn": "x"}))]),
+                "admin_secret_arn",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"max_duration": 60}))]),
+                "max_duration",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({})), entry(serde_json::json!({}))]),
+                "twice",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({})), {"region": "x"}]),
+                "cluster #2",
+            ),
+        ];
+        for (value, expected) in cases {
+            let error = clusters(&[(CLUSTERS, value.to_string())]).unwrap_err();
+            assert_eq!(only_var(&error), CLUSTERS);
+            let text = error.to_string();
+            assert!(text.contains(expected), "{value}: {text}");
+        }
+        let error = clusters(&[(CLUSTERS, "[{")]).unwrap_err();
+        assert!(error.to_string().contains("JSON array"), "{error}");
+    }
+}

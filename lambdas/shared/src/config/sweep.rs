@@ -1,0 +1,88 @@
+//! What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+
+use powerpole_core::usecases::SweepPolicy;
+
+use super::access::AccessConfig;
+use super::env::{ConfigError, Problems, Vars, optional};
+
+/// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
+pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
+
+/// [`SWEEP_GRACE_MINUTES`]: the sweeper's grace period, [`SweepPolicy::DEFAULT_GRACE`] when
+/// unset.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is not a whole number of minutes from 1 to 240.
+pub fn sweep_grace(vars: &(impl Vars + ?Sized)) -> Result<time::Duration, ConfigError> {
+    let Some(text) = optional(vars, SWEEP_GRACE_MINUTES) else {
+        return Ok(SweepPolicy::DEFAULT_GRACE);
+    };
+    match text.parse::<i64>() {
+        Ok(minutes @ 1..=240) => Ok(time::Duration::minutes(minutes)),
+        _ => Err(ConfigError::invalid(
+            SWEEP_GRACE_MINUTES,
+            "expected a whole number of minutes from 1 to 240",
+        )),
+    }
+}
+
+/// What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// The ports' settings, as for `teardown`.
+    pub access: AccessConfig,
+    /// [`SWEEP_GRACE_MINUTES`].
+    pub grace: time::Duration,
+}
+
+impl SweepConfig {
+    /// Reads the `sweep` Lambda's variables.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn from_env(vars: &(impl Vars + ?Sized)) -> Result<Self, ConfigError> {
+        let mut p = Problems::default();
+        let access = p.take(AccessConfig::from_env(vars));
+        let grace = p.take(sweep_grace(vars));
+        let (Some(access), Some(grace)) = (access, grace) else {
+            return Err(p.into_error());
+        };
+        Ok(Self { access, grace })
+    }
+
+    /// The sweeper's policy: the default limits with this grace period.
+    #[must_use]
+    pub fn policy(&self) -> SweepPolicy {
+        SweepPolicy {
+            grace: self.grace,
+            ..SweepPolicy::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TABLE;
+    use crate::config::fixtures::*;
+
+    #[test]
+    fn the_sweeper_reads_the_teardown_variables_and_its_grace_period() {
+        let default = SweepConfig::from_env(&good()).unwrap();
+        assert_eq!(default.grace, SweepPolicy::DEFAULT_GRACE);
+        assert_eq!(default.access, AccessConfig::from_env(&good()).unwrap());
+
+        let set = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(" 30 "))])).unwrap();
+        assert_eq!(set.policy().grace, time::Duration::minutes(30));
+        assert_eq!(set.policy().max_age, SweepPolicy::MAX_AGE);
+
+        for bad in ["0", "241", "15m", "-5"] {
+            let error =
+                SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(bad))])).unwrap_err();
+            assert_eq!(error.vars(), vec![SWEEP_GRACE_MINUTES], "{bad}");
+        }
+        let both = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some("0")), (TABLE, None)]))
+            .unwrap_err();
+        assert_eq!(both.vars(), vec![TABLE, SWEEP_GRACE_MINUTES]);
+    }
+}
