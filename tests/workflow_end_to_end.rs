@@ -107,7 +107,7 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
     .with_endpoint("127.0.0.1");
     let store = Arc::new(MemoryStore::new());
     let dir = std::env::temp_dir().join(format!(
-        "powerpole-e2e-{tag}-{}-{}",
+        "powerpole-tests-{tag}-{}-{}",
         std::process::id(),
         time::OffsetDateTime::now_utc().unix_timestamp_nanos()
     ));

@@ -5,12 +5,12 @@
 //! Reads [`IngressConfig`] from the environment at cold start (see `lambdas/README.md`).
 
 use lambda_http::{run, service_fn};
-use powerpole_lambda::config::{IngressConfig, ProcessEnv};
-use powerpole_lambda::{emf, http, startup_failed, wiring};
+use powerpole_lambda_shared::config::{IngressConfig, ProcessEnv};
+use powerpole_lambda_shared::{emf, http, startup_failed, wiring};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    powerpole_lambda::init_tracing();
+    powerpole_lambda_shared::init_tracing();
     powerpole_slack::install_crypto_provider();
     let config = IngressConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;

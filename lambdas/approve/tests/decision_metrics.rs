@@ -20,7 +20,7 @@ use powerpole_core::ports::{RequestStore, TaskToken};
 use powerpole_core::slo::{Metric, Observation};
 use powerpole_core::{Broker, Ports, SystemClock};
 use powerpole_core::{RequestState, SlackUserId};
-use powerpole_lambda::http::interactions;
+use powerpole_lambda_shared::http::interactions;
 use powerpole_slack::views::APPROVE_ACTION;
 use powerpole_slack::{RetryPolicy, SlackChat, SlackWebApi};
 use powerpole_testkit::fake_slack::signed_form_headers;

@@ -15,7 +15,7 @@ use apigw::{CLUSTER, Encoding, REQUESTER, SECRET, event, ingress, json_body, sub
 use lambda_http::http::{StatusCode, header};
 use powerpole_core::SlackUserId;
 use powerpole_core::ports::RequestStore;
-use powerpole_lambda::http::interactions;
+use powerpole_lambda_shared::http::interactions;
 use powerpole_testkit::fake_slack::signed_form_headers;
 
 const PATH: &str = "/slack/interactions";

@@ -5,9 +5,9 @@
 //! Reads [`NotifyConfig`] from the environment at cold start (see `lambdas/README.md`).
 
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
-use powerpole_lambda::config::{NotifyConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, NotifyBroker};
-use powerpole_lambda::{diagnostic, emf, startup_failed};
+use powerpole_lambda_shared::config::{NotifyConfig, ProcessEnv};
+use powerpole_lambda_shared::wiring::{self, NotifyBroker};
+use powerpole_lambda_shared::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
 async fn handler(broker: &NotifyBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
@@ -18,7 +18,7 @@ async fn handler(broker: &NotifyBroker, event: LambdaEvent<Value>) -> Result<Val
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::init_tracing();
+    powerpole_lambda_shared::init_tracing();
     powerpole_slack::install_crypto_provider();
     let config = NotifyConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;

@@ -7,9 +7,9 @@
 //! (see `lambdas/README.md`).
 
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
-use powerpole_lambda::config::{AccessConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, AccessBroker};
-use powerpole_lambda::{diagnostic, emf, startup_failed};
+use powerpole_lambda_shared::config::{AccessConfig, ProcessEnv};
+use powerpole_lambda_shared::wiring::{self, AccessBroker};
+use powerpole_lambda_shared::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
 async fn handler(broker: &AccessBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
@@ -20,7 +20,7 @@ async fn handler(broker: &AccessBroker, event: LambdaEvent<Value>) -> Result<Val
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::init_tracing();
+    powerpole_lambda_shared::init_tracing();
     powerpole_slack::install_crypto_provider();
     let config = AccessConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let sdk = powerpole_aws::config::load(None).await;

@@ -10,10 +10,10 @@
 )]
 
 use aws_config::SdkConfig;
-use powerpole_lambda::config::{
+use powerpole_lambda_shared::config::{
     self, AccessConfig, ConfigError, IngressConfig, NotifyConfig, SecretArn,
 };
-use powerpole_lambda::wiring;
+use powerpole_lambda_shared::wiring;
 use secrecy::ExposeSecret;
 use serde_json::json;
 

@@ -13,7 +13,7 @@ mod apigw;
 
 use apigw::{CLUSTER, Encoding, SECRET, event, ingress, json_body, slash_command};
 use lambda_http::http::{StatusCode, header};
-use powerpole_lambda::http::commands;
+use powerpole_lambda_shared::http::commands;
 use powerpole_testkit::fake_slack::{sign, signed_form_headers, unix_now};
 
 const PATH: &str = "/slack/commands";

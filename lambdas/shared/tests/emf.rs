@@ -15,7 +15,7 @@
 
 use powerpole_core::RequestId;
 use powerpole_core::slo::{Metric, Observation, Unit};
-use powerpole_lambda::emf::{self, render};
+use powerpole_lambda_shared::emf::{self, render};
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};

@@ -13,9 +13,9 @@
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_core::slo::Observation;
 use powerpole_core::usecases::SweepPolicy;
-use powerpole_lambda::config::{ProcessEnv, SweepConfig};
-use powerpole_lambda::wiring::{self, AccessBroker};
-use powerpole_lambda::{TaskError, diagnostic, emf, startup_failed};
+use powerpole_lambda_shared::config::{ProcessEnv, SweepConfig};
+use powerpole_lambda_shared::wiring::{self, AccessBroker};
+use powerpole_lambda_shared::{TaskError, diagnostic, emf, startup_failed};
 use serde_json::Value;
 
 async fn handler(
@@ -45,7 +45,7 @@ async fn handler(
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::init_tracing();
+    powerpole_lambda_shared::init_tracing();
     powerpole_slack::install_crypto_provider();
     let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let policy = config.policy();

@@ -8,9 +8,9 @@
 //! clusters' admin secrets at cold start (see `lambdas/README.md`).
 
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
-use powerpole_lambda::config::{self, AccessConfig, ProcessEnv};
-use powerpole_lambda::wiring::{self, TeardownBroker};
-use powerpole_lambda::{diagnostic, emf, startup_failed};
+use powerpole_lambda_shared::config::{self, AccessConfig, ProcessEnv};
+use powerpole_lambda_shared::wiring::{self, TeardownBroker};
+use powerpole_lambda_shared::{diagnostic, emf, startup_failed};
 use serde_json::Value;
 
 async fn handler(broker: &TeardownBroker, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
@@ -21,7 +21,7 @@ async fn handler(broker: &TeardownBroker, event: LambdaEvent<Value>) -> Result<V
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    powerpole_lambda::init_tracing();
+    powerpole_lambda_shared::init_tracing();
     powerpole_slack::install_crypto_provider();
     let config = AccessConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let session_log_group = config::session_log_group(&ProcessEnv).map_err(startup_failed)?;

@@ -10,7 +10,7 @@
 //! By concern: `env` (where variables come from, [`ConfigError`]), `resources` (the table, the
 //! state machine, secret ARNs), `slack`, `clusters`, `secret_values` (the secrets' JSON shapes),
 //! and one module per kind of Lambda (`ingress`, `notify`, `access`, `sweep`). Everything is
-//! used from here, `powerpole_lambda::config::…`.
+//! used from here, `powerpole_lambda_shared::config::…`.
 
 mod access;
 mod clusters;
