@@ -20,6 +20,8 @@ ASL_VALIDATOR_VERSION=4.0.0
 PYTHON_HCL2_VERSION=8.1.4
 CHECKOV_VERSION=3.3.30
 WAIT_SECONDS=60
+# What clippy and the test build of the workspace write to an empty target dir (CI settings).
+NEEDED_DISK_MB=4500
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE_DIR=${POWERPOLE_CACHE_DIR:-${HOME:-/root}/.cache/powerpole}
@@ -39,6 +41,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORK=""
 MOTO_PID=""
+TARGET_DIR=""
 
 cleanup() {
     local rc=$?
@@ -46,6 +49,7 @@ cleanup() {
     trap "" INT TERM
     set +e
     if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
+    if [[ -n $TARGET_DIR ]]; then disk_report "at exit"; fi
     stop_group "$CHILD_PID" 10
     stop_group "$MOTO_PID" 10
     stop_group "$MARIADB_PID" 30
@@ -241,6 +245,23 @@ read -r MYSQL_PORT MOTO_PORT < <(free_ports)
 start_mariadb "$MYSQL_PORT"
 export POWERPOLE_TEST_MYSQL_URL=$MARIADB_URL POWERPOLE_TEST_MYSQL_AUDIT_LOG=$MARIADB_AUDIT_LOG
 start_moto "$MOTO_PORT"
+
+# A fresh CI clone builds everything once: incremental caches (~2 GB of the ~6 GB target) and
+# debug info buy nothing there, and a CI machine once ran out of disk with them.
+if [[ -n ${CI:-} ]]; then
+    export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=false
+fi
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+disk_report() {
+    local free_kb
+    mkdir -p "$TARGET_DIR"
+    free_kb=$(df -Pk "$TARGET_DIR" | awk 'NR == 2 { print $4 }')
+    log "disk: $((free_kb / 1024)) MB free for $TARGET_DIR ($(du -sh "$TARGET_DIR" | cut -f1) used) $*"
+    if ((free_kb < NEEDED_DISK_MB * 1024)); then
+        log "WARNING: a build from scratch needs about $NEEDED_DISK_MB MB in $TARGET_DIR"
+    fi
+}
+disk_report "before the build"
 
 if [[ ${POWERPOLE_SKIP_LINT:-} == 1 ]]; then
     phase_end
