@@ -31,19 +31,30 @@ use crate::config::{Config, ConfigError};
 #[derive(Debug, Parser)]
 #[command(name = "powerpole", version, about)]
 struct Cli {
+    /// The configuration file (see powerpole.example.toml), before or after the subcommand.
+    #[arg(long, short, global = true, env = "POWERPOLE_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The configuration file, which every subcommand but `demo` and `preview` reads.
+    fn config_path(&self) -> Result<&std::path::Path, ConfigError> {
+        self.config.as_deref().ok_or_else(|| ConfigError {
+            key: "--config".into(),
+            problem: "this command reads a configuration file: pass --config FILE \
+                      (anywhere on the command line) or set POWERPOLE_CONFIG"
+                .into(),
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the whole broker on this machine: Slack endpoints, SQLite state, the workflow, the
     /// MySQL adapter (see powerpole.example.toml).
-    Serve {
-        /// The configuration file.
-        #[arg(long, short, env = "POWERPOLE_CONFIG")]
-        config: PathBuf,
-    },
+    Serve,
     /// Shows the broker at work on this machine: one request from /powerpole to the end, with a
     /// simulated Slack and a compressed clock, against a MySQL/MariaDB server; leaves nothing
     /// behind. `scripts/demo.sh` starts a throw-away MariaDB for it.
@@ -58,9 +69,6 @@ enum Command {
     },
     /// Shows the requests the broker's state holds.
     Requests {
-        /// The configuration file (its state directory is read).
-        #[arg(long, short, env = "POWERPOLE_CONFIG")]
-        config: PathBuf,
         #[command(subcommand)]
         what: RequestsCommand,
     },
@@ -68,9 +76,6 @@ enum Command {
     /// no live request owns (what the sweep Lambda does every 5 minutes on AWS). Safe while
     /// `serve` runs; exits 1 when something could not be done (the next sweep retries).
     Sweep {
-        /// The configuration file.
-        #[arg(long, short, env = "POWERPOLE_CONFIG")]
-        config: PathBuf,
         /// Minutes past a deadline left to the workflow before the sweeper acts.
         #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=240))]
         grace_minutes: u16,
@@ -81,9 +86,6 @@ enum Command {
     /// Shows the service-level figures of the broker's state, each objective met or missed:
     /// build success, time to ready and to approve, teardowns, oldest live bastion and DB user.
     Slo {
-        /// The configuration file (its state directory is read).
-        #[arg(long, short, env = "POWERPOLE_CONFIG")]
-        config: PathBuf,
         /// Over at most this many of the most recent requests.
         #[arg(long, default_value_t = slo::MAX_REQUESTS)]
         limit: usize,
@@ -95,9 +97,6 @@ enum Command {
     /// statements by kind, every DDL/DCL statement, failures, tables touched (read from the
     /// clusters' `audit_log` files).
     Audit {
-        /// The configuration file (its state directory and audit log files are read).
-        #[arg(long, short, env = "POWERPOLE_CONFIG")]
-        config: PathBuf,
         /// The request id.
         id: String,
         /// JSON instead of markdown.
@@ -138,34 +137,7 @@ enum RequestsCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
-        Command::Preview { email, permission } => preview(&email, &permission),
-        Command::Serve { config } => runtime().and_then(|rt| rt.block_on(serve(&config))),
-        #[cfg(feature = "demo")]
-        Command::Demo { admin_url, speed } => runtime().and_then(|rt| {
-            powerpole_slack::install_crypto_provider();
-            rt.block_on(demo::run(&admin_url, speed))
-        }),
-        Command::Requests { config, what } => {
-            runtime().and_then(|rt| rt.block_on(requests(&config, what)))
-        }
-        Command::Sweep {
-            config,
-            grace_minutes,
-            json,
-        } => runtime().and_then(|rt| {
-            powerpole_slack::install_crypto_provider();
-            rt.block_on(sweep(&config, grace_minutes, json))
-        }),
-        Command::Slo {
-            config,
-            limit,
-            json,
-        } => runtime().and_then(|rt| rt.block_on(slo(&config, limit, json))),
-        Command::Audit { config, id, json } => {
-            runtime().and_then(|rt| rt.block_on(audit(&config, &id, json)))
-        }
-    };
+    let outcome = run(&cli);
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -176,6 +148,29 @@ fn main() -> ExitCode {
             eprintln!("powerpole: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<()> {
+    let config = || cli.config_path();
+    match &cli.command {
+        Command::Preview { email, permission } => preview(email, permission),
+        #[cfg(feature = "demo")]
+        Command::Demo { admin_url, speed } => {
+            powerpole_slack::install_crypto_provider();
+            runtime()?.block_on(demo::run(admin_url, *speed))
+        }
+        Command::Serve => runtime()?.block_on(serve(config()?)),
+        Command::Requests { what } => runtime()?.block_on(requests(config()?, what)),
+        Command::Sweep {
+            grace_minutes,
+            json,
+        } => {
+            powerpole_slack::install_crypto_provider();
+            runtime()?.block_on(sweep(config()?, *grace_minutes, *json))
+        }
+        Command::Slo { limit, json } => runtime()?.block_on(slo(config()?, *limit, *json)),
+        Command::Audit { id, json } => runtime()?.block_on(audit(config()?, id, *json)),
     }
 }
 
@@ -216,12 +211,12 @@ async fn serve(path: &std::path::Path) -> anyhow::Result<()> {
     broker.serve(listener).await
 }
 
-async fn requests(path: &std::path::Path, what: RequestsCommand) -> anyhow::Result<()> {
+async fn requests(path: &std::path::Path, what: &RequestsCommand) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     let store = requests::open(&config.state_dir).await?;
     let shown = match what {
-        RequestsCommand::List { limit, json } => requests::list(&store, limit, json).await?,
-        RequestsCommand::Show { id, json } => requests::show(&store, &id, json).await?,
+        RequestsCommand::List { limit, json } => requests::list(&store, *limit, *json).await?,
+        RequestsCommand::Show { id, json } => requests::show(&store, id, *json).await?,
     };
     print_answer(&shown)?;
     Ok(())
@@ -241,7 +236,7 @@ async fn sweep(path: &std::path::Path, grace_minutes: u16, json: bool) -> anyhow
 async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     let store = requests::open(&config.state_dir).await?;
-    let now = state::broker_now(&config.state_dir, config.clock_speed);
+    let now = state::broker_now(&config.state_dir);
     print_answer(&slo::show(&store, limit, now, as_json).await?)?;
     Ok(())
 }

@@ -58,27 +58,52 @@ pub async fn list(store: &SqliteStore, limit: usize, as_json: bool) -> anyhow::R
         let all: Vec<Value> = requests.iter().map(summary).collect();
         return Ok(serde_json::to_string_pretty(&all)?);
     }
-    let mut out = format!(
-        "{:<26}  {:<12}  {:<20}  {:<4}  {:<20}  {}",
-        "ID", "STATE", "CLUSTER", "LVL", "DB USER", "WINDOW (UTC)"
+    let rows: Vec<[String; 6]> = requests
+        .iter()
+        .map(|r| {
+            let w = r.window();
+            [
+                r.id().to_string(),
+                r.state().as_str().to_owned(),
+                r.spec().cluster.to_string(),
+                r.spec().permission.to_string(),
+                r.db_username().to_string(),
+                format!("{} → {}", at(w.start()), at(w.end())),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        ["ID", "STATE", "CLUSTER", "LVL", "DB USER", "WINDOW (UTC)"],
+        &rows,
     );
-    for r in &requests {
-        let w = r.window();
-        out.push_str(&format!(
-            "\n{:<26}  {:<12}  {:<20}  {:<4}  {:<20}  {} → {}",
-            r.id(),
-            r.state().as_str(),
-            r.spec().cluster,
-            r.spec().permission,
-            r.db_username(),
-            at(w.start()),
-            at(w.end())
-        ));
-    }
     if requests.is_empty() {
         out.push_str("\n(no requests yet)");
     }
     Ok(out)
+}
+
+/// `rows` under `headers`, each column as wide as its widest cell, two spaces apart.
+fn table<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; N]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut lines = vec![line(headers)];
+    lines.extend(
+        rows.iter()
+            .map(|row| line(row.each_ref().map(String::as_str))),
+    );
+    lines.join("\n")
 }
 
 /// One request with its events.

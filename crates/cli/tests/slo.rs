@@ -1,6 +1,7 @@
 //! `powerpole slo --config FILE [--json]` as a separate process over a state directory holding
 //! request histories built through the lifecycle: the figures, and each objective met, missed or
-//! without data.
+//! without data. Also what every state reader shares: `--config` anywhere on the command line,
+//! and `requests list` as a table whose columns line up.
 
 #![allow(
     clippy::unwrap_used,
@@ -361,4 +362,93 @@ async fn a_reader_that_goes_away_is_not_a_crash() {
         assert!(out.status.success(), "{command}: {stderr}");
         assert!(!stderr.contains("panicked"), "{command}: {stderr}");
     }
+}
+
+fn powerpole(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_powerpole"))
+        .args(args)
+        .env_remove("POWERPOLE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn config_is_taken_before_or_after_the_subcommand_and_its_absence_is_explained() {
+    let dir = temp_dir("config");
+    let config = write_config(&dir);
+    let store = store(&dir).await;
+    store
+        .insert(&ended(built(Duration::hours(2), "placed", 60, 40)))
+        .await
+        .unwrap();
+    let file = config.to_str().unwrap();
+
+    let mut answers = Vec::new();
+    for args in [
+        vec!["requests", "list", "--config", file],
+        vec!["requests", "--config", file, "list"],
+        vec!["--config", file, "requests", "list"],
+        vec!["requests", "list", "-c", file],
+    ] {
+        let out = powerpole(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        answers.push(String::from_utf8(out.stdout).unwrap());
+    }
+    assert!(answers[0].contains("slo-orders"), "{}", answers[0]);
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:#?}");
+    let slo = powerpole(&["slo", "--json", "--config", file]);
+    assert!(
+        slo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&slo.stderr)
+    );
+
+    let missing = powerpole(&["requests", "list"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("--config FILE") && stderr.contains("POWERPOLE_CONFIG"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_requests_table_lines_up_whatever_the_lengths_of_its_cells() {
+    let dir = temp_dir("table");
+    let config = write_config(&dir);
+    let store = store(&dir).await;
+    for (ago, who) in [(3, "al"), (2, "bartholomewfeath"), (1, "cy")] {
+        store
+            .insert(&ended(built(Duration::hours(ago), who, 60, 40)))
+            .await
+            .unwrap();
+    }
+
+    let out = powerpole(&["requests", "list", "--config", config.to_str().unwrap()]);
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Vec<char>> = table.lines().map(|l| l.chars().collect()).collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    let header: String = lines[0].iter().collect();
+    for column in ["STATE", "CLUSTER", "LVL", "DB USER", "WINDOW (UTC)"] {
+        let at = header[..header.find(column).unwrap()].chars().count();
+        for line in &lines[1..] {
+            assert!(
+                line[at - 2..at].iter().all(|c| *c == ' ') && line[at] != ' ',
+                "{column} starts at column {at} in every row:\n{table}"
+            );
+        }
+    }
+    assert!(table.contains("bartholomewfeath  "), "{table}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
