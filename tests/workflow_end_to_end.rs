@@ -21,7 +21,9 @@ use powerpole_core::{
     AccessRequest, Broker, ClusterId, ClusterPolicy, EventKind, MemoryStore, Ports, Region,
     RequestId, RequestState, SlackUserId, Unwired,
 };
-use powerpole_local::{BrokerTasks, JournalWorkflow, ScaledClock, SecretFiles, ThisMachine};
+use powerpole_local::{
+    BrokerTasks, JournalWorkflow, OnBrokerClock, ScaledClock, SecretFiles, ThisMachine,
+};
 use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
@@ -52,7 +54,7 @@ type Tasks = BrokerTasks<
         MySqlAccounts,
         Unwired,
         Unwired,
-        AuditFiles,
+        OnBrokerClock<AuditFiles>,
         powerpole_local::NoBastionSessions,
     >,
 >;
@@ -174,7 +176,10 @@ impl Parts {
         let ports = Ports::new(self.store.clone(), self.chat.clone(), self.clock)
             .with_access(self.vault.clone(), ThisMachine, accounts)
             .with_evidence(
-                AuditFiles::new().with_cluster(self.cluster.cluster.clone(), &self.audit_log),
+                OnBrokerClock::new(
+                    AuditFiles::new().with_cluster(self.cluster.cluster.clone(), &self.audit_log),
+                    self.clock,
+                ),
                 powerpole_local::NoBastionSessions,
             );
         BrokerTasks::new(Broker::new(ports, vec![self.cluster.clone()]))
@@ -418,13 +423,11 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
     let card = w.slack.calls_to("chat.update").pop().unwrap();
     assert!(card.body["blocks"].to_string().contains("access has ended"));
     let receipt = w.receipt(&ts).await;
+    let summary = receipt.str("text").unwrap();
+    assert!(summary.contains(&request.id().to_string()), "{summary}");
     assert!(
-        receipt
-            .str("text")
-            .unwrap()
-            .contains(&request.id().to_string()),
-        "{:?}",
-        receipt.str("text")
+        !summary.contains(" 0 statement(s)") && summary.contains(" 0 outside the window"),
+        "the SELECT run in the window is counted in it on a {SPEED}x clock: {summary}"
     );
     let shown = receipt.body["blocks"].to_string();
     assert!(

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use powerpole_core::receipt::{BastionSession, DbActivity, Gathered, Statement};
-use powerpole_core::{Actor, Broker, Ports, Receipt, RequestId, StatementKind, SystemClock};
-use powerpole_local::NoBastionSessions;
+use powerpole_core::{Actor, Broker, Ports, Receipt, RequestId, StatementKind};
+use powerpole_local::{NoBastionSessions, ScaledClock};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -20,8 +20,12 @@ use crate::requests::at;
 pub async fn show(config: &Config, id: &str, as_json: bool) -> anyhow::Result<String> {
     let id = RequestId::parse(id).context("not a request id")?;
     let store = crate::requests::open(&config.state_dir).await?;
-    let ports = Ports::new(store, crate::serve::chat(config)?, SystemClock)
-        .with_evidence(crate::serve::audit_files(config), NoBastionSessions);
+    let clock = match crate::state::saved_clock(&config.state_dir) {
+        Some(clock) => clock,
+        None => ScaledClock::new(1.0)?,
+    };
+    let ports = Ports::new(store, crate::serve::chat(config)?, clock)
+        .with_evidence(crate::serve::audit_files(config, clock), NoBastionSessions);
     let broker = Broker::new(ports, crate::serve::clusters(config));
     let receipt = match broker.receipt(id).await {
         Err(powerpole_core::Error::NotFound(what)) if what == format!("request {id}") => {

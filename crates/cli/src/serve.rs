@@ -17,15 +17,14 @@ use hyper_util::rt::TokioIo;
 use powerpole_asl::{AslRunner, Definition, RunnerOptions};
 use powerpole_core::{Broker, Clock as _, ClusterPolicy, Ports, Unwired};
 use powerpole_local::{
-    BrokerTasks, JournalWorkflow, NoBastionSessions, ScaledClock, SecretFiles, SqliteStore,
-    ThisMachine,
+    BrokerTasks, JournalWorkflow, NoBastionSessions, OnBrokerClock, ScaledClock, SecretFiles,
+    SqliteStore, ThisMachine,
 };
 use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
 use sqlx::{ConnectOptions as _, Connection as _};
-use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError};
@@ -51,7 +50,9 @@ pub type LocalPorts<Audit = Unwired, Sessions = Unwired> = Ports<
     Audit,
     Sessions,
 >;
-type Tasks = BrokerTasks<LocalPorts<AuditFiles, NoBastionSessions>>;
+/// The clusters' audit log files on the broker's timeline.
+pub type AuditLog = OnBrokerClock<AuditFiles>;
+type Tasks = BrokerTasks<LocalPorts<AuditLog, NoBastionSessions>>;
 /// The runner of the broker's state machine.
 pub type Runner = AslRunner<ScaledClock, Tasks>;
 type Ingress = SlackIngress<Store, JournalWorkflow<ScaledClock, Tasks>, ScaledClock>;
@@ -105,16 +106,18 @@ fn summary(e: &sqlx::Error) -> String {
     }
 }
 
-/// The audit log files of the clusters that name one (`audit_log`), for session receipts.
+/// The audit log files of the clusters that name one (`audit_log`), for session receipts, read
+/// on `clock`'s timeline (the server logs real time; the broker's clock may be compressed).
 #[must_use]
-pub fn audit_files(config: &Config) -> AuditFiles {
-    config
+pub fn audit_files(config: &Config, clock: ScaledClock) -> AuditLog {
+    let files = config
         .clusters
         .iter()
         .fold(AuditFiles::new(), |files, c| match &c.audit_log {
             Some(path) => files.with_cluster(c.policy.cluster.clone(), path),
             None => files,
-        })
+        });
+    OnBrokerClock::new(files, clock)
 }
 
 /// The clock, continuing the timeline of the state directory across restarts: a compressed
@@ -123,13 +126,13 @@ pub fn audit_files(config: &Config) -> AuditFiles {
 /// # Errors
 /// When the anchor file cannot be read or written.
 pub fn clock(state_dir: &Path, speed: f64) -> anyhow::Result<ScaledClock> {
-    let path = state::clock_anchor(state_dir);
-    let now = OffsetDateTime::now_utc();
-    let at = state::broker_now(state_dir, speed);
-    let anchor = (now.unix_timestamp_nanos(), at.unix_timestamp_nanos(), speed);
-    std::fs::write(&path, serde_json::to_vec(&anchor)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(ScaledClock::starting_at(at, speed)?)
+    let clock = match state::saved_clock(state_dir) {
+        Some(saved) if (saved.speed() - speed).abs() < f64::EPSILON => saved,
+        _ => ScaledClock::new(speed)?,
+    };
+    state::save_clock(state_dir, &clock)
+        .with_context(|| format!("cannot write {}", state::clock_anchor(state_dir).display()))?;
+    Ok(clock)
 }
 
 /// The ports of the local broker: the SQLite store in `pool`, secret files in the state
@@ -195,7 +198,7 @@ impl Server {
         let web = chat.web().clone();
         let clusters = clusters(config);
         let tasks = BrokerTasks::new(Broker::new(
-            ports.with_evidence(audit_files(config), NoBastionSessions),
+            ports.with_evidence(audit_files(config, clock), NoBastionSessions),
             clusters.clone(),
         ));
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;

@@ -37,6 +37,11 @@ fn temp_dir() -> PathBuf {
 
 /// An ended request of `U0REQUESTER`, approved by `U0APPROVER`, for 10:00–11:00.
 fn ended() -> AccessRequest {
+    ended_approved_at(T0 - Duration::minutes(5))
+}
+
+/// [`ended`], approved at `approved`: a late approval moves the window to start then.
+fn ended_approved_at(approved: OffsetDateTime) -> AccessRequest {
     let spec = AccessSpec {
         cluster: ClusterId::parse("orders-prod").unwrap(),
         region: Region::parse("ap-northeast-1").unwrap(),
@@ -55,20 +60,21 @@ fn ended() -> AccessRequest {
     let workflow = || Actor::System(Component::Workflow);
     let approver = Actor::User(SlackUserId::parse("U0APPROVER").unwrap());
     request
-        .apply(Transition::Approve, approver, T0 - Duration::minutes(5), "")
+        .apply(Transition::Approve, approver, approved, "")
         .unwrap();
+    let granted = request.window();
     for (transition, at) in [
-        (Transition::StartProvisioning, T0),
-        (Transition::Activate, T0),
-        (Transition::StartTeardown, T0 + Duration::hours(1)),
+        (Transition::StartProvisioning, granted.start()),
+        (Transition::Activate, granted.start()),
+        (Transition::StartTeardown, granted.end()),
     ] {
         request.apply(transition, workflow(), at, "").unwrap();
     }
     request
-        .record_cleanup(workflow(), T0 + Duration::hours(1), "DB user dropped")
+        .record_cleanup(workflow(), granted.end(), "DB user dropped")
         .unwrap();
     request
-        .apply(Transition::Finish, workflow(), T0 + Duration::hours(1), "")
+        .apply(Transition::Finish, workflow(), granted.end(), "")
         .unwrap();
     request
 }
@@ -86,6 +92,11 @@ const AUDIT_LOG: &str = "\
 
 /// A state directory holding [`ended`] and a configuration whose cluster reads `audit.log`.
 async fn recorded() -> PathBuf {
+    recorded_with(&ended(), AUDIT_LOG).await
+}
+
+/// A state directory holding `request` and a configuration whose cluster reads `log`.
+async fn recorded_with(request: &AccessRequest, log: &str) -> PathBuf {
     let dir = temp_dir();
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
@@ -95,10 +106,10 @@ async fn recorded() -> PathBuf {
     SqliteStore::open(pool)
         .await
         .unwrap()
-        .insert(&ended())
+        .insert(request)
         .await
         .unwrap();
-    std::fs::write(dir.join("audit.log"), AUDIT_LOG).unwrap();
+    std::fs::write(dir.join("audit.log"), log).unwrap();
     let config = dir.join("powerpole.toml");
     std::fs::write(
         &config,
@@ -230,4 +241,90 @@ async fn an_unknown_or_malformed_id_fails_with_a_clear_message() {
     let malformed = audit(&config, &["not-an-id"]);
     assert_eq!(malformed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("not a request id"));
+}
+
+fn receipt_json(config: &Path) -> Value {
+    let out = audit(config, &[ID, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn times(statements: &Value) -> Vec<&str> {
+    statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["at"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_second_of_the_window_is_inside_it() {
+    let approved = T0 + Duration::milliseconds(355);
+    let config = recorded_with(
+        &ended_approved_at(approved),
+        "\
+20261123 09:59:59,db,keisuke.owato,10.0.0.9,41,0,CONNECT,shop,,0
+20261123 09:59:59,db,keisuke.owato,10.0.0.9,41,1,QUERY,shop,'SELECT 0',0
+20261123 10:00:00,db,keisuke.owato,10.0.0.9,41,2,QUERY,shop,'SELECT 1',0
+20261123 11:00:00,db,keisuke.owato,10.0.0.9,41,3,QUERY,shop,'SELECT 2',0
+20261123 11:00:01,db,keisuke.owato,10.0.0.9,41,4,QUERY,shop,'SELECT 3',0
+",
+    )
+    .await;
+
+    let receipt = receipt_json(&config);
+
+    assert_eq!(receipt["granted"]["start"], "2026-11-23T10:00:00.355Z");
+    assert_eq!(
+        times(&receipt["database"]["outside_window"]),
+        ["2026-11-23T09:59:59Z", "2026-11-23T11:00:01Z"],
+        "the server logs whole seconds: 10:00:00 and 11:00:00 may be inside a window of \
+         10:00:00.355–11:00:00.355"
+    );
+}
+
+#[tokio::test]
+async fn on_a_compressed_clock_the_log_is_read_on_the_brokers_time() {
+    // At real 08:00:00 the broker's clock (60 times faster) showed T0 = 10:00: its window of
+    // 10:00–11:00 is one real minute, 08:00:00–08:01:00, in which the server logged.
+    let config = recorded_with(
+        &ended_approved_at(T0),
+        "\
+20261123 07:59:30,db,keisuke.owato,10.0.0.9,41,1,QUERY,shop,'SELECT 0',0
+20261123 08:00:10,db,keisuke.owato,10.0.0.9,41,0,CONNECT,shop,,0
+20261123 08:00:20,db,keisuke.owato,10.0.0.9,41,2,QUERY,shop,'SELECT 1',0
+20261123 08:00:50,db,keisuke.owato,10.0.0.9,41,3,QUERY,shop,'SELECT 2',0
+20261123 08:01:30,db,keisuke.owato,10.0.0.9,41,4,QUERY,shop,'SELECT 3',0
+20261123 08:01:40,db,keisuke.owato,10.0.0.9,41,0,DISCONNECT,shop,,0
+",
+    )
+    .await;
+    let state = config.parent().unwrap().join("state");
+    let anchor = (
+        datetime!(2026-11-23 08:00 UTC).unix_timestamp_nanos(),
+        T0.unix_timestamp_nanos(),
+        60.0,
+    );
+    std::fs::write(
+        state.join("clock.json"),
+        serde_json::to_vec(&anchor).unwrap(),
+    )
+    .unwrap();
+
+    let receipt = receipt_json(&config);
+
+    let db = &receipt["database"];
+    assert_eq!(db["statements"], 4, "{db}");
+    assert_eq!(
+        times(&db["outside_window"]),
+        ["2026-11-23T09:30:00Z", "2026-11-23T11:30:00Z"],
+        "{db}"
+    );
+    assert_eq!(db["used"]["first_connect"], "2026-11-23T10:10:00Z");
+    assert_eq!(db["used"]["last_disconnect"], "2026-11-23T11:40:00Z");
 }

@@ -18,7 +18,7 @@ pub mod tasks;
 pub mod vault;
 pub mod workflow;
 
-pub use clock::ScaledClock;
+pub use clock::{OnBrokerClock, ScaledClock};
 pub use error::{Error, Result};
 pub use fleet::ThisMachine;
 pub use powerpole_asl as asl;

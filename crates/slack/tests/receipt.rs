@@ -57,6 +57,7 @@ fn approved() -> AccessRequest {
 fn query(request: &AccessRequest, minute: i64, object: &str, retcode: i32) -> AuditRecord {
     AuditRecord {
         at: T0 + time::Duration::minutes(minute),
+        resolution: time::Duration::SECOND,
         server_host: "db".into(),
         username: request.db_username().as_str().into(),
         host: "10.0.0.1".into(),

@@ -40,7 +40,7 @@ use std::num::ParseIntError;
 
 use super::{AuditOperation, AuditRecord};
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 /// How much of an offending value an error keeps, in characters.
 const SNIPPET_CHARS: usize = 40;
@@ -165,7 +165,7 @@ pub fn parse_line(line: &str) -> Result<AuditRecord, AuditLineError> {
             }
             other => return Err(AuditLineError::FieldCount { found: other.len() }),
         };
-    let at = timestamp(ts.plain(AuditField::Timestamp)?)?;
+    let (at, resolution) = timestamp(ts.plain(AuditField::Timestamp)?)?;
     let query_id = match query_id {
         Some(raw) => number(raw.plain(AuditField::QueryId)?, AuditField::QueryId)?,
         None => 0,
@@ -176,6 +176,7 @@ pub fn parse_line(line: &str) -> Result<AuditRecord, AuditLineError> {
     };
     Ok(AuditRecord {
         at,
+        resolution,
         server_host: server_host.plain(AuditField::ServerHost)?.to_owned(),
         username: username.plain(AuditField::Username)?.to_owned(),
         host: host.plain(AuditField::Host)?.to_owned(),
@@ -305,19 +306,22 @@ fn column(line: &str, byte: usize) -> usize {
     line.get(..byte).map_or(0, |before| before.chars().count()) + 1
 }
 
-fn timestamp(text: &str) -> Result<OffsetDateTime, AuditLineError> {
+/// The time a timestamp names and how precise it is.
+fn timestamp(text: &str) -> Result<(OffsetDateTime, Duration), AuditLineError> {
     let bad = || AuditLineError::BadTimestamp {
         value: snippet(text),
     };
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let micros: u64 = text.parse().map_err(|_| bad())?;
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|_| bad())
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+            .map(|at| (at, Duration::MICROSECOND))
+            .map_err(|_| bad())
     } else {
         PrimitiveDateTime::parse(
             text,
             format_description!("[year][month][day] [hour]:[minute]:[second]"),
         )
-        .map(PrimitiveDateTime::assume_utc)
+        .map(|at| (at.assume_utc(), Duration::SECOND))
         .map_err(|_| bad())
     }
 }
@@ -450,6 +454,7 @@ mod tests {
             record,
             AuditRecord {
                 at: datetime!(2023-03-10 05:43:25.974410 UTC),
+                resolution: Duration::MICROSECOND,
                 server_host: String::new(),
                 username: "keisuke.owato".to_owned(),
                 host: String::new(),
@@ -886,6 +891,7 @@ mod tests {
             let micros = if whole_seconds { micros - micros % 1_000_000 } else { micros };
             AuditRecord {
                 at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).unwrap(),
+                resolution: if whole_seconds { Duration::SECOND } else { Duration::MICROSECOND },
                 server_host, username, host, connection_id, query_id, operation, database, object, retcode,
             }
         }

@@ -5,7 +5,9 @@ pub mod line;
 
 pub use line::{AuditField, AuditLineError, parse_line, parse_lines, parse_log};
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
+
+use crate::window::AccessWindow;
 
 /// What an audit record reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,8 +27,11 @@ pub enum AuditOperation {
 /// One audit-log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
-    /// When it happened.
+    /// When it happened, as precisely as the log tells: somewhere in `[at, at + resolution)`.
     pub at: OffsetDateTime,
+    /// How precise `at` is: one second for MariaDB's `YYYYMMDD HH:MM:SS`, one microsecond for
+    /// Aurora's epoch microseconds.
+    pub resolution: Duration,
     /// The server that logged it.
     pub server_host: String,
     /// The DB user.
@@ -45,4 +50,13 @@ pub struct AuditRecord {
     pub object: String,
     /// The server's return code (0 = success).
     pub retcode: i32,
+}
+
+impl AuditRecord {
+    /// Whether the record may have happened inside `window`, at the log's precision: a line
+    /// stamped `21:11:33` by a whole-second log is inside a window that starts at `21:11:33.355`.
+    #[must_use]
+    pub fn logged_within(&self, window: &AccessWindow) -> bool {
+        self.at + self.resolution > window.start() && self.at < window.end()
+    }
 }

@@ -228,7 +228,7 @@ impl DbActivity {
         if record.retcode != 0 {
             self.failed.push(statement());
         }
-        if !granted.contains(record.at) {
+        if !record.logged_within(granted) {
             self.outside_window.push(statement());
         }
     }
@@ -374,6 +374,7 @@ mod tests {
     fn record(at: OffsetDateTime, op: AuditOperation, object: &str, retcode: i32) -> AuditRecord {
         AuditRecord {
             at,
+            resolution: time::Duration::SECOND,
             server_host: "db".into(),
             username: "keisuke.owato".into(),
             host: "10.0.0.9".into(),
@@ -491,5 +492,43 @@ mod tests {
         let activity = DbActivity::from_records(&user(), &window(), &[]);
         assert_eq!(activity.used, None);
         assert_eq!(activity.counts.total(), 0);
+    }
+
+    #[test]
+    fn a_whole_second_stamp_is_compared_at_its_precision() {
+        let granted = AccessWindow::from_parts(
+            datetime!(2026-11-23 10:00:00.355 UTC),
+            datetime!(2026-11-23 10:30:00.355 UTC),
+        )
+        .unwrap();
+        let at = |t, resolution| AuditRecord {
+            resolution,
+            ..record(t, AuditOperation::Query, "SELECT 1", 0)
+        };
+        let records = [
+            at(datetime!(2026-11-23 09:59:59 UTC), time::Duration::SECOND),
+            at(datetime!(2026-11-23 10:00:00 UTC), time::Duration::SECOND),
+            at(datetime!(2026-11-23 10:30:00 UTC), time::Duration::SECOND),
+            at(
+                datetime!(2026-11-23 10:00:00.1 UTC),
+                time::Duration::MICROSECOND,
+            ),
+            at(
+                datetime!(2026-11-23 10:30:00.355 UTC),
+                time::Duration::MICROSECOND,
+            ),
+        ];
+
+        let activity = DbActivity::from_records(&user(), &granted, &records);
+
+        let outside: Vec<_> = activity.outside_window.iter().map(|s| s.at).collect();
+        assert_eq!(
+            outside,
+            [
+                datetime!(2026-11-23 09:59:59 UTC),
+                datetime!(2026-11-23 10:00:00.1 UTC),
+                datetime!(2026-11-23 10:30:00.355 UTC),
+            ]
+        );
     }
 }

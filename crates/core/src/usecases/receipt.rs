@@ -209,6 +209,7 @@ mod tests {
     fn query(request: &AccessRequest, object: &str) -> AuditRecord {
         AuditRecord {
             at: request.window().start() + time::Duration::minutes(1),
+            resolution: time::Duration::SECOND,
             server_host: "db".into(),
             username: request.db_username().as_str().into(),
             host: "h".into(),
