@@ -24,14 +24,6 @@ phase_end() {
     PHASE=""
 }
 
-phase_end() {
-    local how=${1:-done in}
-    if [[ -n $PHASE ]]; then
-        log "$PHASE: $how $(fmt_ms $(($(now_ms) - PHASE_MS)))"
-    fi
-    PHASE=""
-}
-
 phase() {
     phase_end
     PHASE=$1
@@ -128,7 +120,7 @@ start_mariadb() {
         --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$d/pid" \
         --log-error="$d/err.log" --plugin-load-add=server_audit --server-audit-logging=ON \
         --server-audit-events=CONNECT,QUERY --server-audit-file-path="$d/audit.log" \
-        --server-audit-file-rotations=0 </dev/null >/dev/null 2>&1 &
+        --server-audit-file-rotations=0 --event-scheduler=ON </dev/null >/dev/null 2>&1 &
     MARIADB_PID=$!
     for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
         if ! kill -0 "$MARIADB_PID" 2>/dev/null; then

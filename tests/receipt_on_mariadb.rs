@@ -127,7 +127,14 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
         MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
     let plan = GrantPlan::new(Permission::Ddl, [SchemaName::parse(&schema).unwrap()]).unwrap();
     accounts
-        .create(&cluster, request.id(), &username, &password, &plan)
+        .create(
+            &cluster,
+            request.id(),
+            &username,
+            &password,
+            &plan,
+            time::Duration::hours(1),
+        )
         .await
         .unwrap();
 

@@ -308,6 +308,7 @@ async fn the_sweeper_removes_exactly_the_leftovers_and_keeps_an_active_request()
             &orphan_user,
             &DbPassword::generate(),
             &GrantPlan::new(Permission::Read, []).unwrap(),
+            time::Duration::hours(1),
         )
         .await
         .unwrap();

@@ -147,16 +147,16 @@ pub async fn ports(
 ) -> anyhow::Result<LocalPorts> {
     let store = Arc::new(SqliteStore::open(pool.clone()).await?);
     let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
-    let accounts = config
-        .clusters
-        .iter()
-        .fold(MySqlAccounts::new(), |accounts, c| {
+    let accounts = config.clusters.iter().fold(
+        MySqlAccounts::new().with_clock_speed(clock.speed())?,
+        |accounts, c| {
             accounts.with_cluster(
                 c.policy.cluster.clone(),
                 c.admin.clone(),
                 AccountSettings::new(),
             )
-        });
+        },
+    );
     Ok(Ports::new(store, chat(config)?, clock).with_access(vault, ThisMachine, accounts))
 }
 

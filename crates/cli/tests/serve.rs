@@ -468,6 +468,7 @@ async fn powerpole_sweep_removes_what_no_request_owns_and_leaves_an_active_reque
         &powerpole_core::DbUsername::parse(&stray).unwrap(),
         &powerpole_core::DbPassword::generate(),
         &powerpole_core::GrantPlan::new(powerpole_core::Permission::Read, []).unwrap(),
+        time::Duration::hours(1),
     )
     .await
     .unwrap();

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbPassword, DbUsername, Email};
 use crate::audit::AuditRecord;
@@ -436,6 +436,8 @@ pub trait Directory: Send + Sync {
 pub trait DbAccounts: Send + Sync {
     /// Creates the request's account with `password` and applies `plan`; creating it again for
     /// the same request leaves one account, with that password and exactly the plan's grants.
+    /// The server itself locks the account and kills its sessions `lock_within` from now (the
+    /// [`Backstop`]), whatever becomes of the broker; a new create moves that deadline.
     ///
     /// # Errors
     /// [`crate::Error::Conflict`] when an account with that name exists that the broker does not
@@ -447,7 +449,8 @@ pub trait DbAccounts: Send + Sync {
         username: &DbUsername,
         password: &DbPassword,
         plan: &GrantPlan,
-    ) -> impl Future<Output = Result<()>> + Send;
+        lock_within: Duration,
+    ) -> impl Future<Output = Result<Backstop>> + Send;
 
     /// Ends access: locks the account, kills its sessions and drops it. Removing an account that
     /// is already gone is [`Removal::AlreadyGone`].
@@ -478,6 +481,35 @@ pub struct ManagedAccount {
     pub exists: bool,
     /// Whether the account is locked (a removal that could not drop it leaves it locked).
     pub locked: bool,
+    /// Whether the server will lock it by itself.
+    pub backstop: Backstop,
+}
+
+/// The database's own guarantee that an account ends: a scheduled event on the server that
+/// locks the account and kills its sessions at a deadline, even when every part of the broker
+/// is gone by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backstop {
+    /// The event is scheduled and the server's event scheduler runs.
+    Armed,
+    /// The event is scheduled but the server's event scheduler is off: it will not fire.
+    SchedulerOff,
+    /// There is no event for the account.
+    Missing,
+}
+
+impl Backstop {
+    /// What is wrong, if anything, in words for a report.
+    #[must_use]
+    pub const fn problem(self) -> Option<&'static str> {
+        match self {
+            Self::Armed => None,
+            Self::SchedulerOff => {
+                Some("the server's event_scheduler is OFF: its backstop event will not lock it")
+            }
+            Self::Missing => Some("no backstop event: only the broker will remove it"),
+        }
+    }
 }
 
 /// How an account removal ended.
@@ -743,8 +775,17 @@ mod borrowed {
             username: &DbUsername,
             password: &DbPassword,
             plan: &GrantPlan,
-        ) -> impl Future<Output = Result<()>> + Send {
-            T::create(self, cluster, request, username, password, plan)
+            lock_within: Duration,
+        ) -> impl Future<Output = Result<Backstop>> + Send {
+            T::create(
+                self,
+                cluster,
+                request,
+                username,
+                password,
+                plan,
+                lock_within,
+            )
         }
 
         fn remove(

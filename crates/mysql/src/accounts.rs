@@ -7,6 +7,13 @@
 //! the two leaves a row the sweeper can act on, and an account of the same name that has no row is
 //! someone else's and is never touched. The `powerpole` schema is excluded from every grant.
 //!
+//! **The backstop.** Each account gets a one-off `EVENT`, `powerpole.backstop_<user>`, that
+//! locks it and kills its sessions at the deadline the broker gives (window end plus a grace):
+//! access ends even if every Lambda, the workflow and the sweeper are gone. It needs the
+//! server's `event_scheduler=ON` (on Aurora: the DB cluster parameter group); when it is off
+//! the account is still made, and provisioning and the sweeper say so. Removal drops the event;
+//! a fired event drops itself (`ON COMPLETION NOT PRESERVE`).
+//!
 //! Only SQL that both MySQL 8.0 (Aurora MySQL 3) and MariaDB 10.11 accept is used. Statement
 //! logging is off on every connection, and errors of statements that carry the password are
 //! replaced by fixed text, so the password reaches the server and nothing else.
@@ -14,7 +21,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use powerpole_core::ports::{DbAccounts, ManagedAccount, Removal};
+use powerpole_core::ports::{Backstop, DbAccounts, ManagedAccount, Removal};
 use powerpole_core::{ClusterId, DbPassword, DbUsername, GrantPlan, RequestId, SchemaName};
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, MySql, Row};
@@ -117,9 +124,18 @@ struct Cluster {
 }
 
 /// The broker's accounts on the configured clusters, one small connection pool per cluster.
-#[derive(Default)]
 pub struct MySqlAccounts {
     clusters: HashMap<ClusterId, Cluster>,
+    clock_speed: f64,
+}
+
+impl Default for MySqlAccounts {
+    fn default() -> Self {
+        Self {
+            clusters: HashMap::new(),
+            clock_speed: 1.0,
+        }
+    }
 }
 
 /// A registry row.
@@ -152,13 +168,29 @@ impl MySqlAccounts {
         self
     }
 
+    /// For a broker whose clock runs `speed` times faster than the servers' (embedded mode's
+    /// compressed clock): the backstop deadlines it gives are divided by `speed`, so the
+    /// server's event fires on the broker's timeline.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `speed` is not a positive finite number.
+    pub fn with_clock_speed(mut self, speed: f64) -> Result<Self> {
+        if !speed.is_finite() || speed <= 0.0 {
+            return Err(Error::Config(format!(
+                "clock speed must be a positive number, not {speed}"
+            )));
+        }
+        self.clock_speed = speed;
+        Ok(self)
+    }
+
     fn cluster(&self, id: &ClusterId) -> Result<&Cluster> {
         self.clusters
             .get(id)
             .ok_or_else(|| Error::UnknownCluster(id.clone()))
     }
 
-    /// Creates the account (see [`DbAccounts::create`]).
+    /// Creates the account and its backstop (see [`DbAccounts::create`]).
     ///
     /// # Errors
     /// [`Error::Foreign`], [`Error::OwnedByOtherRequest`], [`Error::Statement`].
@@ -169,7 +201,8 @@ impl MySqlAccounts {
         username: &DbUsername,
         password: &DbPassword,
         plan: &GrantPlan,
-    ) -> Result<()> {
+        lock_within: time::Duration,
+    ) -> Result<Backstop> {
         let cluster = self.cluster(cluster_id)?;
         let run = Runner {
             cluster_id,
@@ -243,7 +276,15 @@ impl MySqlAccounts {
             )
             .await?;
         }
-        Ok(())
+        let seconds = (lock_within.as_seconds_f64() / self.clock_speed)
+            .ceil()
+            .max(1.0);
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a positive whole number of seconds, at least 1"
+        )]
+        run.arm_backstop(user, host, request, seconds as u64).await
     }
 
     /// The schemas a plan's grants go to: the plan's own if it lists any, else the cluster's
@@ -298,16 +339,19 @@ impl MySqlAccounts {
                     username: username.clone(),
                 });
             }
+            run.disarm_backstop(user).await?;
             return Ok(Removal::AlreadyGone);
         };
         let account = sql::account(user, &reg.host);
         if !run.account_exists(user, &reg.host).await? {
+            run.disarm_backstop(user).await?;
             run.unregister(user).await?;
             return Ok(Removal::AlreadyGone);
         }
         run.exec("lock account", format!("ALTER USER {account} ACCOUNT LOCK"))
             .await?;
         let sessions_killed = run.kill_sessions(user).await?;
+        run.disarm_backstop(user).await?;
         match run
             .exec("drop account", format!("DROP USER IF EXISTS {account}"))
             .await
@@ -352,6 +396,8 @@ impl MySqlAccounts {
         .fetch_all(&cluster.pool)
         .await
         .map_err(|e| statement_error("list accounts", cluster_id, e))?;
+        let events = run.backstop_events().await?;
+        let scheduler_on = run.scheduler_on().await?;
         let mut accounts = Vec::with_capacity(rows.len());
         for row in rows {
             let read = |e| statement_error("read registry", cluster_id, e);
@@ -376,6 +422,11 @@ impl MySqlAccounts {
                     .map_err(|_| bad_row("time"))?,
                 exists,
                 locked,
+                backstop: match (events.contains(&backstop_name(&user)), scheduler_on) {
+                    (false, _) => Backstop::Missing,
+                    (true, true) => Backstop::Armed,
+                    (true, false) => Backstop::SchedulerOff,
+                },
             });
         }
         Ok(accounts)
@@ -390,9 +441,10 @@ impl DbAccounts for MySqlAccounts {
         username: &DbUsername,
         password: &DbPassword,
         plan: &GrantPlan,
-    ) -> powerpole_core::Result<()> {
+        lock_within: time::Duration,
+    ) -> powerpole_core::Result<Backstop> {
         Ok(self
-            .create_account(cluster, request, username, password, plan)
+            .create_account(cluster, request, username, password, plan, lock_within)
             .await?)
     }
 
@@ -555,6 +607,86 @@ impl Runner<'_> {
             .map_err(|e| statement_error("look up account", self.cluster_id, e))
     }
 
+    /// Schedules the account's backstop `seconds` from now on the server's clock, replacing an
+    /// earlier one; [`Backstop::SchedulerOff`] (and a warning in the log) when the server's
+    /// event scheduler will not run it.
+    async fn arm_backstop(
+        &self,
+        user: &str,
+        host: &str,
+        request: RequestId,
+        seconds: u64,
+    ) -> Result<Backstop> {
+        self.disarm_backstop(user).await?;
+        self.exec(
+            "create backstop event",
+            format!(
+                "CREATE EVENT {event} ON SCHEDULE AT CURRENT_TIMESTAMP + INTERVAL {seconds} SECOND \
+                 ON COMPLETION NOT PRESERVE COMMENT {comment} DO BEGIN \
+                 DECLARE done INT DEFAULT 0; \
+                 DECLARE victim BIGINT UNSIGNED; \
+                 DECLARE sessions CURSOR FOR \
+                 SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {name}; \
+                 DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1; \
+                 DECLARE CONTINUE HANDLER FOR {ER_NO_SUCH_THREAD} BEGIN END; \
+                 DECLARE CONTINUE HANDLER FOR {ER_KILL_DENIED} CALL mysql.rds_kill(victim); \
+                 ALTER USER {account} ACCOUNT LOCK; \
+                 OPEN sessions; \
+                 kill_each: LOOP \
+                 FETCH sessions INTO victim; \
+                 IF done THEN LEAVE kill_each; END IF; \
+                 KILL CONNECTION victim; \
+                 END LOOP; \
+                 CLOSE sessions; \
+                 END",
+                event = backstop_event(user),
+                comment = sql::literal(&format!("powerpole backstop of request {request}")),
+                name = sql::literal(user),
+                account = sql::account(user, host),
+            ),
+        )
+        .await?;
+        if self.scheduler_on().await? {
+            return Ok(Backstop::Armed);
+        }
+        tracing::warn!(
+            cluster = %self.cluster_id,
+            user,
+            "the server's event_scheduler is OFF: the backstop event that locks the account after \
+             its window will not fire (set event_scheduler=ON; on Aurora in the DB cluster \
+             parameter group)"
+        );
+        Ok(Backstop::SchedulerOff)
+    }
+
+    async fn disarm_backstop(&self, user: &str) -> Result<()> {
+        self.exec(
+            "drop backstop event",
+            format!("DROP EVENT IF EXISTS {}", backstop_event(user)),
+        )
+        .await
+    }
+
+    /// The names of the backstop events on the server.
+    async fn backstop_events(&self) -> Result<std::collections::HashSet<String>> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?",
+        )
+        .bind(REGISTRY_SCHEMA)
+        .fetch_all(self.pool)
+        .await
+        .map_err(|e| statement_error("list backstop events", self.cluster_id, e))?;
+        Ok(names.into_iter().collect())
+    }
+
+    async fn scheduler_on(&self) -> Result<bool> {
+        sqlx::query_scalar::<MySql, String>("SELECT CAST(@@GLOBAL.event_scheduler AS CHAR)")
+            .fetch_one(self.pool)
+            .await
+            .map(|state| state.eq_ignore_ascii_case("ON"))
+            .map_err(|e| statement_error("read event_scheduler", self.cluster_id, e))
+    }
+
     /// Kills every session of `user`. A session that ended meanwhile is not an error; where plain
     /// `KILL` is refused (RDS / Aurora master users), `mysql.rds_kill` is used.
     async fn kill_sessions(&self, user: &str) -> Result<u32> {
@@ -586,6 +718,20 @@ impl Runner<'_> {
         }
         Ok(killed)
     }
+}
+
+/// The backstop event of `user`'s account.
+fn backstop_name(user: &str) -> String {
+    format!("backstop_{user}")
+}
+
+/// [`backstop_name`] qualified and quoted.
+fn backstop_event(user: &str) -> String {
+    format!(
+        "{}.{}",
+        sql::ident(REGISTRY_SCHEMA),
+        sql::ident(&backstop_name(user))
+    )
 }
 
 const ER_NO_SUCH_THREAD: u16 = 1094;

@@ -1,6 +1,7 @@
 //! `MySqlAccounts` against the real MariaDB that `scripts/test.sh` starts: what each level can
-//! and cannot do, that teardown really ends access, idempotence, foreign accounts, injection, and
-//! the audit log the server writes about it all.
+//! and cannot do, that teardown really ends access, that the server ends it by itself at the
+//! backstop deadline, idempotence, foreign accounts, injection, and the audit log the server
+//! writes about it all.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +13,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use powerpole_core::ports::{DbAccounts, Removal};
+use powerpole_core::ports::{Backstop, DbAccounts, Removal};
 use powerpole_core::{
     AuditOperation, ClusterId, DbPassword, DbUsername, Error as CoreError, GrantPlan, Permission,
     RequestId, SchemaName,
@@ -20,6 +21,9 @@ use powerpole_core::{
 use powerpole_mysql::{AccountSettings, MySqlAccounts, parse_log};
 use sqlx::mysql::MySqlConnectOptions;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, MySqlConnection, Row};
+
+/// The backstop deadline the tests give: far beyond any test.
+const WINDOW: time::Duration = time::Duration::hours(1);
 
 struct Fixture {
     accounts: MySqlAccounts,
@@ -86,7 +90,7 @@ impl Fixture {
         let password = DbPassword::generate();
         let plan = GrantPlan::new(permission, [schema.clone()]).unwrap();
         self.accounts
-            .create(&self.cluster, id, &user, &password, &plan)
+            .create(&self.cluster, id, &user, &password, &plan, WINDOW)
             .await
             .unwrap();
         Provisioned {
@@ -134,6 +138,29 @@ impl Fixture {
                 .collect();
         grants.sort();
         grants
+    }
+}
+
+impl Fixture {
+    /// When (Unix seconds) the server runs `user`'s backstop event, if it has one.
+    async fn backstop_at(&self, user: &DbUsername) -> Option<i64> {
+        sqlx::query_scalar(
+            "SELECT CAST(UNIX_TIMESTAMP(EXECUTE_AT) AS SIGNED) FROM information_schema.EVENTS \
+             WHERE EVENT_SCHEMA = 'powerpole' AND EVENT_NAME = ?",
+        )
+        .bind(format!("backstop_{user}"))
+        .fetch_optional(&mut self.admin().await)
+        .await
+        .unwrap()
+    }
+
+    async fn backstop_of(&self, user: &DbUsername) -> Backstop {
+        let listed = self.accounts.list(&self.cluster).await.unwrap();
+        listed
+            .iter()
+            .find(|a| a.username == *user)
+            .map(|a| a.backstop)
+            .expect("the account is listed")
     }
 }
 
@@ -247,7 +274,7 @@ async fn provisioning_twice_leaves_one_account_with_the_same_grants() {
     } = f.provision("idem", Permission::Dml).await;
     let first = f.grants_of(&user).await;
     f.accounts
-        .create(&f.cluster, id, &user, &password, &plan)
+        .create(&f.cluster, id, &user, &password, &plan, WINDOW)
         .await
         .unwrap();
     assert_eq!(f.grants_of(&user).await, first);
@@ -281,6 +308,7 @@ async fn provisioning_twice_leaves_one_account_with_the_same_grants() {
             &user,
             &DbPassword::generate(),
             &plan,
+            WINDOW,
         )
         .await;
     assert!(matches!(other, Err(CoreError::Conflict(_))), "{other:?}");
@@ -317,6 +345,7 @@ async fn a_foreign_account_with_the_same_name_is_never_touched() {
             &user,
             &DbPassword::generate(),
             &plan,
+            WINDOW,
         )
         .await;
     let err = created.unwrap_err();
@@ -354,7 +383,7 @@ async fn enumerated_schemas_skip_system_registry_and_hostile_names() {
     let password = DbPassword::generate();
     let plan = GrantPlan::new(Permission::Read, []).unwrap();
     f.accounts
-        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .create(&f.cluster, request_id(), &user, &password, &plan, WINDOW)
         .await
         .unwrap();
 
@@ -421,7 +450,7 @@ async fn unknown_cluster_is_a_clear_error_and_password_never_leaks_into_errors()
     let other = ClusterId::parse("nowhere").unwrap();
     let err = f
         .accounts
-        .create(&other, request_id(), &user, &password, &plan)
+        .create(&other, request_id(), &user, &password, &plan, WINDOW)
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::NotFound(_)), "{err}");
@@ -432,7 +461,7 @@ async fn unknown_cluster_is_a_clear_error_and_password_never_leaks_into_errors()
         AccountSettings::new(),
     );
     let err = unreachable
-        .create(&f.cluster, request_id(), &user, &password, &plan)
+        .create(&f.cluster, request_id(), &user, &password, &plan, WINDOW)
         .await
         .unwrap_err();
     assert!(
@@ -509,5 +538,107 @@ async fn the_audit_log_of_these_operations_parses_and_names_the_user() {
         !text.contains(password.expose()),
         "password in the audit log"
     );
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn the_server_locks_the_account_and_ends_its_sessions_by_itself_at_the_deadline() {
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("backstop");
+    f.schema_with_table(&schema).await;
+    let password = DbPassword::generate();
+    let plan = GrantPlan::new(Permission::Read, [schema.clone()]).unwrap();
+    let armed = f
+        .accounts
+        .create(
+            &f.cluster,
+            request_id(),
+            &user,
+            &password,
+            &plan,
+            time::Duration::seconds(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        armed,
+        Backstop::Armed,
+        "test.sh starts MariaDB with event_scheduler=ON"
+    );
+    assert_eq!(f.backstop_of(&user).await, Backstop::Armed);
+    let mut open = f.login(&user, password.expose()).await.unwrap();
+    run(&mut open, "SELECT 1".into()).await.unwrap();
+
+    // Nobody calls remove: only the server acts.
+    let mut refused = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Err(e) = f.login(&user, password.expose()).await {
+            refused = Some(e.to_string());
+            break;
+        }
+    }
+    let refused = refused.expect("the account is locked within 10 s of its deadline");
+    assert!(refused.contains("locked"), "{refused}");
+    let mut killed = false;
+    for _ in 0..50 {
+        if run(&mut open, "SELECT 1".into()).await.is_err() {
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(killed, "the open session is killed with the lock");
+    assert_eq!(
+        f.backstop_at(&user).await,
+        None,
+        "a fired event drops itself"
+    );
+
+    assert!(matches!(
+        f.accounts.remove(&f.cluster, &user).await.unwrap(),
+        Removal::Dropped { .. }
+    ));
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn creating_again_moves_the_backstop_and_removal_leaves_no_event_behind() {
+    let Some(f) = fixture().await else { return };
+    let Provisioned {
+        user,
+        schema,
+        password,
+        plan,
+        id,
+    } = f.provision("moved", Permission::Read).await;
+    let first = f.backstop_at(&user).await.expect("an event is scheduled");
+
+    f.accounts
+        .create(&f.cluster, id, &user, &password, &plan, WINDOW * 2)
+        .await
+        .unwrap();
+
+    let moved = f.backstop_at(&user).await.expect("still one event");
+    let by = time::Duration::seconds(moved - first);
+    assert!(
+        (by - WINDOW).abs() < time::Duration::seconds(30),
+        "moved by {by}, not by one more hour"
+    );
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+    assert_eq!(f.backstop_at(&user).await, None);
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn the_sweeper_sees_an_account_whose_backstop_is_missing() {
+    let Some(f) = fixture().await else { return };
+    let Provisioned { user, schema, .. } = f.provision("nobackstop", Permission::Read).await;
+    f.admin_exec(format!("DROP EVENT `powerpole`.`backstop_{user}`"))
+        .await;
+
+    assert_eq!(f.backstop_of(&user).await, Backstop::Missing);
+
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
     f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
 }

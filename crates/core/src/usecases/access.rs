@@ -16,9 +16,14 @@ use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState,
 use crate::ports::{
     BastionFleet, BastionStatus, Chat, DbAccounts, Notice, RequestStore, SecretVault,
 };
+use crate::timefmt::{Precision, rfc3339};
 
 /// How long before the end the requester is warned.
 pub const WARNING_LEAD: Duration = Duration::minutes(10);
+
+/// How long after a window's end the server locks the account by itself when the broker has
+/// not removed it by then (the [`Backstop`](crate::ports::Backstop)).
+pub const BACKSTOP_GRACE: Duration = Duration::minutes(10);
 
 const WORKFLOW: Actor = Actor::System(Component::Workflow);
 
@@ -106,17 +111,29 @@ impl<P: AccessPorts> Broker<P> {
         // secret already stored and must create the account with that password.
         let password = vault.get(id).await?;
         let plan = GrantPlan::new(request.spec().permission, [])?;
-        self.accounts()
+        let lock_by = end + BACKSTOP_GRACE;
+        let backstop = self
+            .accounts()
             .create(
                 &cluster.cluster,
                 id,
                 request.db_username(),
                 &password,
                 &plan,
+                lock_by - now,
             )
             .await?;
+        let backstop = backstop.problem().map_or_else(
+            || {
+                format!(
+                    "the server locks it by itself at {}",
+                    rfc3339(lock_by, Precision::Seconds)
+                )
+            },
+            str::to_owned,
+        );
         let created = format!(
-            "DB user {} created on {} with {}",
+            "DB user {} created on {} with {}; {backstop}",
             request.db_username(),
             cluster.cluster,
             request.spec().permission

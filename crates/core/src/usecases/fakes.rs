@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use time::OffsetDateTime;
 use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbPassword, DbUsername, Email};
 use crate::broker::{Broker, Ports, Unwired};
@@ -18,7 +18,7 @@ use crate::lifecycle::{AccessRequest, RequestState};
 use crate::policy::{ClusterPolicy, RequestForm};
 use crate::ports::{AuditSource, SessionLog};
 use crate::ports::{
-    Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
+    Backstop, Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
     SecretRef, SecretVault, StoredSecret,
 };
 use crate::ports::{
@@ -508,13 +508,14 @@ impl DbAccounts for MemoryAccounts {
         username: &DbUsername,
         password: &DbPassword,
         _plan: &GrantPlan,
-    ) -> Result<()> {
+        _lock_within: Duration,
+    ) -> Result<Backstop> {
         self.check_up()?;
         self.accounts
             .lock()
             .unwrap()
             .insert(username.clone(), (request, password.expose().to_owned()));
-        Ok(())
+        Ok(Backstop::Armed)
     }
 
     async fn remove(&self, _cluster: &ClusterId, username: &DbUsername) -> Result<Removal> {
@@ -538,6 +539,7 @@ impl DbAccounts for MemoryAccounts {
                 created_at: now(),
                 exists: true,
                 locked: false,
+                backstop: Backstop::Armed,
             })
             .collect())
     }

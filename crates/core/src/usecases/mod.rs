@@ -13,7 +13,7 @@ mod receipt;
 mod submit;
 mod sweep;
 
-pub use access::{Activation, Schedule, WARNING_LEAD};
+pub use access::{Activation, BACKSTOP_GRACE, Schedule, WARNING_LEAD};
 pub use approval::ApprovalGate;
 pub use decide::Decided;
 pub use ending::{EndNow, Teardown};

@@ -296,16 +296,23 @@ impl<P: AccessPorts> Broker<P> {
         for cluster in self.clusters() {
             let cluster = &cluster.cluster;
             match self.accounts().list(cluster).await {
-                Ok(accounts) => found.extend(accounts.into_iter().map(|a| Found {
-                    kind: ResourceKind::Account,
-                    resource: format!("{}@{cluster}", a.username),
-                    request: Some(a.request),
-                    made_at: a.created_at,
-                    made: Made::Account {
-                        cluster: cluster.clone(),
-                        username: a.username,
-                        exists: a.exists,
-                    },
+                Ok(accounts) => found.extend(accounts.into_iter().map(|a| {
+                    if let Some(problem) = a.backstop.problem().filter(|_| a.exists && !a.locked) {
+                        report
+                            .problems
+                            .push(format!("DB user {}@{cluster}: {problem}", a.username));
+                    }
+                    Found {
+                        kind: ResourceKind::Account,
+                        resource: format!("{}@{cluster}", a.username),
+                        request: Some(a.request),
+                        made_at: a.created_at,
+                        made: Made::Account {
+                            cluster: cluster.clone(),
+                            username: a.username,
+                            exists: a.exists,
+                        },
+                    }
                 })),
                 Err(e) => report.problem(format_args!("listing DB users on {cluster}"), &e),
             }
@@ -552,6 +559,7 @@ mod tests {
                     &username,
                     &DbPassword::generate(),
                     &GrantPlan::new(Permission::Read, []).unwrap(),
+                    Duration::hours(1),
                 )
                 .await
                 .unwrap();
