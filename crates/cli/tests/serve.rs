@@ -1,7 +1,8 @@
 //! `powerpole serve` as a separate process with a configuration file, driven only over HTTP
 //! with signed Slack requests, against the fake Slack Web API and the test MariaDB; then
-//! `powerpole requests show`. Also: a SIGKILL mid-request loses nothing, and bad configuration
-//! stops the broker with one line naming the key and exit code 2.
+//! `powerpole requests show`. Also: a SIGKILL mid-request loses nothing, a broker killed for good
+//! still loses the user its access (the database's backstop), and bad configuration stops the
+//! broker with one line naming the key and exit code 2.
 
 #![allow(
     clippy::unwrap_used,
@@ -371,6 +372,71 @@ async fn a_broker_killed_mid_request_picks_it_up_again_and_drops_the_account_on_
         ended_at >= end && ended_at - end < time::Duration::minutes(5),
         "dropped at the end of the window ({end}), not at {ended_at}"
     );
+}
+
+#[tokio::test]
+async fn a_broker_killed_for_good_still_ends_access_on_time_through_the_database() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SERVE003";
+    slack.set_user_email(
+        requester,
+        &format!("serve.three.{}@example.com", std::process::id()),
+    );
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let dir = temp_dir("backstop");
+    let port = free_port();
+    // 150x: the 15-minute window is 6 s, the backstop's 10 minutes of grace 4 s.
+    let config = write_config(&dir, &slack.api_url(), 150, port);
+    let mut broker = Broker::start(&dir, &config, port, &admin_url).await;
+    let id = request_and_approve(&broker, &slack, requester).await;
+    let user = broker.show(&id, &admin_url)["db_user"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("state/secrets").join(format!("{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let login = admin
+        .clone()
+        .username(&user)
+        .password(secret["password"].as_str().unwrap());
+    let mut session = login.connect().await.expect("the requester logs in");
+    session.execute("SELECT 1").await.unwrap();
+
+    broker.kill();
+
+    let mut refused = None;
+    for _ in 0..300 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Err(e) = login.connect().await {
+            refused = Some(e.to_string());
+            break;
+        }
+    }
+    let refused = refused.expect("the server locks the account within 30 s, no broker running");
+    assert!(refused.contains("locked"), "{refused}");
+    assert!(
+        session.execute("SELECT 1").await.is_err(),
+        "the open session is gone"
+    );
+    assert!(
+        user_exists(&admin, &user).await,
+        "locked by the server, left for the broker or the sweeper to drop"
+    );
+    let mut conn = admin.connect().await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!("DROP USER '{user}'@'%'")))
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM powerpole.managed_accounts WHERE user = ?")
+        .bind(&user)
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 fn exit_of(config: &Path, admin_url: &str) -> (Option<i32>, String) {
