@@ -316,6 +316,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_server_is_told_to_lock_the_user_ten_minutes_after_the_window_and_a_dead_backstop_is_recorded()
+     {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let (vault, fleet, accounts) = (
+            MemoryVault::default(),
+            MemoryFleet::default(),
+            MemoryAccounts::default(),
+        );
+        accounts
+            .scheduler_off
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let request = approved(&store, &chat).await;
+
+        let provisioned = access(
+            &store,
+            &chat,
+            &vault,
+            &fleet,
+            &accounts,
+            &[cluster()],
+            now(),
+        )
+        .provision(request.id())
+        .await
+        .unwrap();
+
+        assert_eq!(
+            *accounts.lock_within.lock().unwrap(),
+            [provisioned.window().end() + BACKSTOP_GRACE - now()]
+        );
+        let created = provisioned
+            .events()
+            .iter()
+            .find(|e| e.detail.starts_with("DB user"))
+            .unwrap();
+        assert!(
+            created.detail.contains("event_scheduler is OFF"),
+            "{}",
+            created.detail
+        );
+    }
+
+    #[tokio::test]
     async fn a_pending_request_is_never_provisioned() {
         let (store, chat) = (MemoryStore::new(), RecordingChat::default());
         let (vault, fleet, accounts) = (

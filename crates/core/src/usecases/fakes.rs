@@ -477,6 +477,10 @@ impl BastionFleet for MemoryFleet {
 pub struct MemoryAccounts {
     accounts: Mutex<HashMap<DbUsername, (RequestId, String)>>,
     pub down: AtomicBool,
+    /// The deadlines `create` was given, in order.
+    pub lock_within: Mutex<Vec<Duration>>,
+    /// What `create` reports: armed unless the test turns the scheduler off.
+    pub scheduler_off: AtomicBool,
 }
 
 impl MemoryAccounts {
@@ -508,14 +512,19 @@ impl DbAccounts for MemoryAccounts {
         username: &DbUsername,
         password: &DbPassword,
         _plan: &GrantPlan,
-        _lock_within: Duration,
+        lock_within: Duration,
     ) -> Result<Backstop> {
         self.check_up()?;
         self.accounts
             .lock()
             .unwrap()
             .insert(username.clone(), (request, password.expose().to_owned()));
-        Ok(Backstop::Armed)
+        self.lock_within.lock().unwrap().push(lock_within);
+        Ok(if self.scheduler_off.load(Ordering::SeqCst) {
+            Backstop::SchedulerOff
+        } else {
+            Backstop::Armed
+        })
     }
 
     async fn remove(&self, _cluster: &ClusterId, username: &DbUsername) -> Result<Removal> {
@@ -539,7 +548,11 @@ impl DbAccounts for MemoryAccounts {
                 created_at: now(),
                 exists: true,
                 locked: false,
-                backstop: Backstop::Armed,
+                backstop: if self.scheduler_off.load(Ordering::SeqCst) {
+                    Backstop::SchedulerOff
+                } else {
+                    Backstop::Armed
+                },
             })
             .collect())
     }

@@ -609,6 +609,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_active_user_without_a_working_backstop_is_reported_and_kept() {
+        let w = World::default();
+        let request = w.active().await;
+        w.accounts
+            .scheduler_off
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+
+        let report = w.sweep_at(now() + Duration::minutes(20)).await;
+
+        assert_eq!(report.actions, vec![]);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(
+            report.problems[0].contains(request.db_username().as_str())
+                && report.problems[0].contains("event_scheduler is OFF"),
+            "{:?}",
+            report.problems
+        );
+        assert!(w.accounts.password_of(request.db_username()).is_some());
+    }
+
+    #[tokio::test]
     async fn access_past_its_end_and_the_grace_period_is_ended_by_the_sweeper() {
         let w = World::default();
         let request = w.active().await;
