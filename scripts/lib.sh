@@ -1,10 +1,11 @@
 # Shell helpers shared by scripts/test.sh and scripts/demo.sh: progress lines, running commands in
-# their own process group, installing Debian's mariadb-server when missing and starting a
-# throw-away MariaDB (server_audit on, loopback only, an Aurora-like admin user).
+# their own process group, installing Debian's mariadb-server (and openssl, jq) when missing and
+# starting a throw-away MariaDB (server_audit on, the event scheduler on, TLS from a throw-away
+# CA, loopback only, an Aurora-like admin user).
 #
 # The sourcing script sets CACHE_DIR, WORK (a temp dir it removes) and WAIT_SECONDS, and stops
-# MARIADB_PID / CHILD_PID in its EXIT trap (stop_group). start_mariadb sets MARIADB_URL and
-# MARIADB_AUDIT_LOG.
+# MARIADB_PID / CHILD_PID in its EXIT trap (stop_group). start_mariadb sets MARIADB_URL,
+# MARIADB_AUDIT_LOG and MARIADB_CA (the CA certificate that signed the server's).
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 fmt_ms() { printf '%d.%01ds' $(($1 / 1000)) $(($1 % 1000 / 100)); }
@@ -64,7 +65,7 @@ run() {
 mariadb_installed() {
     dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q 'install ok installed' &&
         command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null &&
-        command -v mariadb >/dev/null
+        command -v mariadb >/dev/null && command -v openssl >/dev/null && command -v jq >/dev/null
 }
 
 install_mariadb() {
@@ -85,15 +86,15 @@ install_mariadb() {
     log "apt-get update (log: $apt_log)"
     apt-get -o DPkg::Lock::Timeout=300 update >"$apt_log" 2>&1 ||
         { tail -n 30 "$apt_log" >&2; die "apt-get update failed"; }
-    log "apt-get install mariadb-server"
+    log "apt-get install mariadb-server openssl jq"
     apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends mariadb-server \
-        >>"$apt_log" 2>&1 ||
-        { tail -n 30 "$apt_log" >&2; die "apt-get install mariadb-server failed"; }
+        openssl jq >>"$apt_log" 2>&1 ||
+        { tail -n 30 "$apt_log" >&2; die "apt-get install mariadb-server openssl jq failed"; }
     if [[ -n $POLICY_RC_CREATED ]]; then
         rm -f /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=""
     fi
-    mariadb_installed || die "mariadb-server installed but mariadbd/mariadb-install-db not found"
+    mariadb_installed || die "mariadb-server installed but mariadbd, mariadb-install-db, openssl or jq not found"
     log "installed $(mariadbd --version | head -n1)"
 }
 
@@ -109,10 +110,26 @@ for s in socks:
 '
 }
 
+# A CA and a server certificate for 127.0.0.1/localhost signed by it, valid two days, in $1.
+make_tls() {
+    local dir=$1
+    mkdir -p "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=powerpole test CA" \
+        -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" >"$dir/openssl.log" 2>&1 &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+            -keyout "$dir/server-key.pem" -out "$dir/server.csr" >>"$dir/openssl.log" 2>&1 &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$dir/san.ext" &&
+        openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+            -CAcreateserial -days 2 -extfile "$dir/san.ext" -out "$dir/server.pem" \
+            >>"$dir/openssl.log" 2>&1 ||
+        { cat "$dir/openssl.log" >&2; die "making the test TLS certificates failed"; }
+}
+
 start_mariadb() {
     phase "start mariadb"
     local port=$1 d=$WORK/mariadb i
     mkdir -p "$d"
+    make_tls "$d/tls"
     mariadb-install-db --no-defaults --user=root --datadir="$d/data" \
         --auth-root-authentication-method=normal --skip-test-db >"$d/install.log" 2>&1 ||
         { cat "$d/install.log" >&2; die "mariadb-install-db failed"; }
@@ -120,7 +137,8 @@ start_mariadb() {
         --port="$port" --bind-address=127.0.0.1 --skip-name-resolve --pid-file="$d/pid" \
         --log-error="$d/err.log" --plugin-load-add=server_audit --server-audit-logging=ON \
         --server-audit-events=CONNECT,QUERY --server-audit-file-path="$d/audit.log" \
-        --server-audit-file-rotations=0 --event-scheduler=ON </dev/null >/dev/null 2>&1 &
+        --server-audit-file-rotations=0 --event-scheduler=ON --ssl-ca="$d/tls/ca.pem" \
+        --ssl-cert="$d/tls/server.pem" --ssl-key="$d/tls/server-key.pem" </dev/null >/dev/null 2>&1 &
     MARIADB_PID=$!
     for ((i = 0; i < WAIT_SECONDS * 10; i++)); do
         if ! kill -0 "$MARIADB_PID" 2>/dev/null; then
@@ -151,5 +169,6 @@ SQL
         die "powerpole_admin cannot log in over TCP on 127.0.0.1:$port"
     MARIADB_URL="mysql://powerpole_admin:$password@127.0.0.1:$port"
     MARIADB_AUDIT_LOG="$d/audit.log"
+    MARIADB_CA="$d/tls/ca.pem"
     log "mariadb on 127.0.0.1:$port, audit log $d/audit.log"
 }

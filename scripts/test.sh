@@ -243,7 +243,8 @@ check_terraform
 
 read -r MYSQL_PORT MOTO_PORT < <(free_ports)
 start_mariadb "$MYSQL_PORT"
-export POWERPOLE_TEST_MYSQL_URL=$MARIADB_URL POWERPOLE_TEST_MYSQL_AUDIT_LOG=$MARIADB_AUDIT_LOG
+export POWERPOLE_TEST_MYSQL_URL=$MARIADB_URL POWERPOLE_TEST_MYSQL_AUDIT_LOG=$MARIADB_AUDIT_LOG \
+    POWERPOLE_TEST_MYSQL_CA=$MARIADB_CA
 start_moto "$MOTO_PORT"
 
 # A fresh CI clone builds everything once: incremental caches (~2 GB of the ~6 GB target) and

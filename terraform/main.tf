@@ -43,6 +43,7 @@ locals {
       admin_secret_arn     = c.admin_secret_arn
       max_duration_minutes = c.max_duration_minutes
       levels               = c.levels
+      require_tls          = c.require_tls
     }
   ])
 }

@@ -61,7 +61,7 @@ variable "https_egress_cidrs" {
 # --- clusters ---------------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry plus the cluster's security group (the module adds ingress rules from the broker's groups) and, when the admin secret uses a customer key, that key."
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry plus the cluster's security group (the module adds ingress rules from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL."
   type = list(object({
     id                       = string
     region                   = string
@@ -72,6 +72,7 @@ variable "clusters" {
     max_duration_minutes     = optional(number)
     levels                   = optional(list(string))
     admin_secret_kms_key_arn = optional(string)
+    require_tls              = optional(bool, true)
   }))
 
   validation {

@@ -96,6 +96,7 @@ struct RawCluster {
     max_duration_minutes: Option<i64>,
     levels: Option<Vec<String>>,
     audit_log: Option<String>,
+    require_tls: Option<bool>,
 }
 
 /// The validated configuration.
@@ -152,6 +153,8 @@ pub struct ClusterConfig {
     pub admin: MySqlConnectOptions,
     /// The server's `server_audit` log file, read for session receipts (optional).
     pub audit_log: Option<PathBuf>,
+    /// Whether the one-time users may log in only over TLS (the default).
+    pub require_tls: bool,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -160,6 +163,7 @@ impl fmt::Debug for ClusterConfig {
             .field("policy", &self.policy)
             .field("admin", &"[REDACTED]")
             .field("audit_log", &self.audit_log)
+            .field("require_tls", &self.require_tls)
             .finish()
     }
 }
@@ -453,6 +457,7 @@ impl RawCluster {
             policy: policy.with_endpoint(endpoint),
             admin,
             audit_log,
+            require_tls: self.require_tls.unwrap_or(true),
         })
     }
 }

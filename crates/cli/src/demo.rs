@@ -105,6 +105,7 @@ async fn drive(
             .with_endpoint(admin.get_host()),
             admin: admin.clone(),
             audit_log: None,
+            require_tls: true,
         }],
     };
     crate::serve::check_clusters(&config).await?;

@@ -70,6 +70,10 @@ pub struct Server {
 /// # Errors
 /// A [`ConfigError`] on `clusters[i].admin_url`.
 pub async fn check_clusters(config: &Config) -> Result<(), ConfigError> {
+    let accounts = accounts(config, 1.0).map_err(|e| ConfigError {
+        key: "clock.speed".into(),
+        problem: e.to_string(),
+    })?;
     for (i, cluster) in config.clusters.iter().enumerate() {
         let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
             let mut conn = cluster.admin.connect().await?;
@@ -77,7 +81,15 @@ pub async fn check_clusters(config: &Config) -> Result<(), ConfigError> {
         })
         .await;
         let problem = match answer {
-            Ok(Ok(())) => continue,
+            Ok(Ok(())) => {
+                if let Err(e) = accounts.check_server(&cluster.policy.cluster).await {
+                    return Err(ConfigError {
+                        key: format!("clusters[{i}].require_tls"),
+                        problem: e.to_string(),
+                    });
+                }
+                continue;
+            }
             Ok(Err(e)) => format!(
                 "cannot connect to {}: {}",
                 cluster.policy.cluster,
@@ -147,17 +159,25 @@ pub async fn ports(
 ) -> anyhow::Result<LocalPorts> {
     let store = Arc::new(SqliteStore::open(pool.clone()).await?);
     let vault = SecretFiles::open(config.state_dir.join("secrets"))?;
-    let accounts = config.clusters.iter().fold(
-        MySqlAccounts::new().with_clock_speed(clock.speed())?,
+    let accounts = accounts(config, clock.speed())?;
+    Ok(Ports::new(store, chat(config)?, clock).with_access(vault, ThisMachine, accounts))
+}
+
+/// The configured clusters' one-time accounts, for a broker whose clock runs at `speed`.
+///
+/// # Errors
+/// A nonsensical speed (the configuration refuses it first).
+pub fn accounts(config: &Config, speed: f64) -> anyhow::Result<MySqlAccounts> {
+    Ok(config.clusters.iter().fold(
+        MySqlAccounts::new().with_clock_speed(speed)?,
         |accounts, c| {
             accounts.with_cluster(
                 c.policy.cluster.clone(),
                 c.admin.clone(),
-                AccountSettings::new(),
+                AccountSettings::new().with_require_tls(c.require_tls),
             )
         },
-    );
-    Ok(Ports::new(store, chat(config)?, clock).with_access(vault, ThisMachine, accounts))
+    ))
 }
 
 /// The `Chat` port: cards to the approvers' channel, notes to the requests channel if any.

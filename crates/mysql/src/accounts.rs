@@ -40,12 +40,14 @@ pub struct AccountSettings {
     max_user_connections: u32,
     schemas: Option<Vec<SchemaName>>,
     connect_timeout: Duration,
+    require_tls: bool,
 }
 
 impl AccountSettings {
     /// Accounts that may connect from any host (`%`, the bastion's address is not known in
-    /// advance), with at most 4 sessions, granted on every user schema; the broker waits up to
-    /// 10 s for a connection to the server before reporting it unreachable (retryable).
+    /// advance), only over TLS (`REQUIRE SSL`), with at most 4 sessions, granted on every user
+    /// schema; the broker waits up to 10 s for a connection to the server before reporting it
+    /// unreachable (retryable).
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -53,7 +55,16 @@ impl AccountSettings {
             max_user_connections: 4,
             schemas: None,
             connect_timeout: Duration::from_secs(10),
+            require_tls: true,
         }
+    }
+
+    /// Whether the accounts may log in only over TLS (`REQUIRE SSL`, the default) or also in
+    /// clear text (`REQUIRE NONE`, for a server without TLS).
+    #[must_use]
+    pub fn with_require_tls(mut self, require: bool) -> Self {
+        self.require_tls = require;
+        self
     }
 
     /// How long the broker waits for a connection to the server before the operation fails as
@@ -242,8 +253,13 @@ impl MySqlAccounts {
         }
         let account = sql::account(user, host);
         let identified = format!(
-            "IDENTIFIED BY {} WITH MAX_USER_CONNECTIONS {}",
+            "IDENTIFIED BY {} REQUIRE {} WITH MAX_USER_CONNECTIONS {}",
             sql::literal(password.expose()),
+            if cluster.settings.require_tls {
+                "SSL"
+            } else {
+                "NONE"
+            },
             cluster.settings.max_user_connections
         );
         if exists {
@@ -314,6 +330,32 @@ impl MySqlAccounts {
             .filter_map(|name| SchemaName::parse(name).ok())
             .filter(|schema| !schema.is_system())
             .collect())
+    }
+
+    /// Checks that the cluster can give its accounts what the settings promise: TLS when they
+    /// require it.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the cluster when accounts must use TLS and the server has none;
+    /// [`Error::Statement`] when the server cannot be asked.
+    pub async fn check_server(&self, cluster_id: &ClusterId) -> Result<()> {
+        let cluster = self.cluster(cluster_id)?;
+        if !cluster.settings.require_tls {
+            return Ok(());
+        }
+        let have_ssl: Option<String> = sqlx::query("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")
+            .fetch_optional(&cluster.pool)
+            .await
+            .and_then(|row| row.map(|row| row.try_get(1)).transpose())
+            .map_err(|e| statement_error("read have_ssl", cluster_id, e))?;
+        match have_ssl.as_deref() {
+            Some("YES") | None => Ok(()),
+            Some(other) => Err(Error::Config(format!(
+                "cluster {cluster_id}: its accounts must use TLS (REQUIRE SSL) but the server \
+                 has none (have_ssl = {other}): give it ssl_cert and ssl_key, or turn \
+                 require_tls off for this cluster"
+            ))),
+        }
     }
 
     /// Ends the account (see [`DbAccounts::remove`]).

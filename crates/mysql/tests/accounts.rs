@@ -19,7 +19,7 @@ use powerpole_core::{
     RequestId, SchemaName,
 };
 use powerpole_mysql::{AccountSettings, MySqlAccounts, parse_log};
-use sqlx::mysql::MySqlConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, MySqlConnection, Row};
 
 /// The backstop deadline the tests give: far beyond any test.
@@ -640,5 +640,79 @@ async fn the_sweeper_sees_an_account_whose_backstop_is_missing() {
     assert_eq!(f.backstop_of(&user).await, Backstop::Missing);
 
     f.accounts.remove(&f.cluster, &user).await.unwrap();
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn the_one_time_user_logs_in_only_over_tls_unless_the_cluster_allows_clear_text() {
+    let Some(f) = fixture().await else { return };
+    let Some(ca) = powerpole_testkit::mysql_ca() else {
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    f.accounts.check_server(&f.cluster).await.unwrap();
+    let Provisioned {
+        user,
+        schema,
+        password,
+        ..
+    } = f.provision("tls", Permission::Read).await;
+    let as_user = f
+        .admin
+        .clone()
+        .username(user.as_str())
+        .password(password.expose());
+
+    let clear = as_user
+        .clone()
+        .ssl_mode(MySqlSslMode::Disabled)
+        .connect()
+        .await;
+    let refused = clear.expect_err("REQUIRE SSL refuses a clear-text login");
+    assert!(refused.to_string().contains("Access denied"), "{refused}");
+    let mut verified = as_user
+        .clone()
+        .ssl_mode(MySqlSslMode::VerifyCa)
+        .ssl_ca(&ca)
+        .connect()
+        .await
+        .expect("logs in over TLS, the server's certificate verified against the CA");
+    let cipher: Option<(String, String)> = sqlx::query_as("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .fetch_optional(&mut verified)
+        .await
+        .unwrap();
+    assert!(
+        cipher.is_some_and(|(_, c)| !c.is_empty()),
+        "the session is encrypted"
+    );
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+
+    let (plain_user, _) = unique("plain");
+    let plain = MySqlAccounts::new().with_cluster(
+        f.cluster.clone(),
+        f.admin.clone(),
+        AccountSettings::new().with_require_tls(false),
+    );
+    let plain_password = DbPassword::generate();
+    plain
+        .create(
+            &f.cluster,
+            request_id(),
+            &plain_user,
+            &plain_password,
+            &GrantPlan::new(Permission::Read, [schema.clone()]).unwrap(),
+            WINDOW,
+        )
+        .await
+        .unwrap();
+    f.admin
+        .clone()
+        .username(plain_user.as_str())
+        .password(plain_password.expose())
+        .ssl_mode(MySqlSslMode::Disabled)
+        .connect()
+        .await
+        .expect("require_tls = false allows clear text");
+    plain.remove(&f.cluster, &plain_user).await.unwrap();
     f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
 }

@@ -1,6 +1,7 @@
 //! Test-only helpers: where the real servers that adapter tests use are.
 //!
-//! `scripts/test.sh` starts a throw-away MariaDB (with the `server_audit` plugin) and a moto server on
+//! `scripts/test.sh` starts a throw-away MariaDB (with the `server_audit` plugin, the event
+//! scheduler and TLS from a throw-away CA) and a moto server on
 //! loopback and exports their addresses in the `POWERPOLE_TEST_*` variables read here. A test that
 //! needs one of them asks for it first:
 //!
@@ -31,6 +32,9 @@ pub const MYSQL_URL_VAR: &str = "POWERPOLE_TEST_MYSQL_URL";
 /// Variable holding the path of the `server_audit` log file of the test MariaDB.
 pub const MYSQL_AUDIT_LOG_VAR: &str = "POWERPOLE_TEST_MYSQL_AUDIT_LOG";
 
+/// Variable holding the path of the CA certificate that signed the test MariaDB's TLS certificate.
+pub const MYSQL_CA_VAR: &str = "POWERPOLE_TEST_MYSQL_CA";
+
 /// Variable holding the endpoint URL of the moto server: `http://127.0.0.1:PORT`.
 pub const AWS_ENDPOINT_VAR: &str = "POWERPOLE_TEST_AWS_ENDPOINT";
 
@@ -54,6 +58,17 @@ pub fn mysql_admin_url() -> Option<String> {
 #[must_use]
 pub fn mysql_audit_log() -> Option<PathBuf> {
     server_var(MYSQL_AUDIT_LOG_VAR).map(PathBuf::from)
+}
+
+/// The CA certificate of the test MariaDB's TLS, or `None` when [`MYSQL_CA_VAR`] is not set
+/// outside CI.
+///
+/// # Panics
+///
+/// When [`MYSQL_CA_VAR`] is not set and `CI` is.
+#[must_use]
+pub fn mysql_ca() -> Option<PathBuf> {
+    server_var(MYSQL_CA_VAR).map(PathBuf::from)
 }
 
 /// The endpoint URL of the moto server (`http://127.0.0.1:PORT`), or `None` when

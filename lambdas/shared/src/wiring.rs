@@ -283,7 +283,7 @@ pub async fn accounts(
         accounts = accounts.with_cluster(
             cluster.policy.cluster.clone(),
             admin_options(cluster, &admin, ca_bundle),
-            AccountSettings::new(),
+            AccountSettings::new().with_require_tls(cluster.require_tls),
         );
     }
     Ok(accounts)

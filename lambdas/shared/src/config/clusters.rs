@@ -20,6 +20,8 @@ pub struct ClusterConfig {
     pub policy: ClusterPolicy,
     /// The secret with the admin (master) user's `username` and `password`.
     pub admin_secret: SecretArn,
+    /// Whether the one-time users may log in only over TLS (`REQUIRE SSL`, the default).
+    pub require_tls: bool,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +35,8 @@ struct ClusterEntry {
     #[serde(default)]
     levels: Option<Vec<String>>,
     admin_secret_arn: String,
+    #[serde(default)]
+    require_tls: Option<bool>,
 }
 
 pub(super) fn is_host_name(host: &str) -> bool {
@@ -80,13 +84,14 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
     Ok(ClusterConfig {
         policy,
         admin_secret,
+        require_tls: entry.require_tls.unwrap_or(true),
     })
 }
 
 /// [`CLUSTERS`]: a JSON array of
-/// `{"id", "region", "endpoint", "max_duration_minutes"?, "levels"?, "admin_secret_arn"}`, at
-/// least one, ids unique. `max_duration_minutes` defaults to 480 (8 h, the most allowed),
-/// `levels` to all three.
+/// `{"id", "region", "endpoint", "max_duration_minutes"?, "levels"?, "admin_secret_arn",
+/// "require_tls"?}`, at least one, ids unique. `max_duration_minutes` defaults to 480 (8 h, the
+/// most allowed), `levels` to all three, `require_tls` to true.
 ///
 /// # Errors
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
