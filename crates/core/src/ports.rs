@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbPassword, DbUsername, Email};
 use crate::audit::AuditRecord;
@@ -399,11 +399,15 @@ pub enum Notice {
         request: RequestId,
         /// When access ends.
         ends_at: OffsetDateTime,
+        /// How long is left when the message is sent.
+        left: Duration,
     },
     /// Access was removed.
     Ended {
         /// The request.
         request: RequestId,
+        /// The bastion that was terminated, when access went through one.
+        bastion: Option<BastionId>,
     },
     /// The request was denied.
     Denied {

@@ -64,10 +64,19 @@ fn utc(at: OffsetDateTime) -> String {
 
 fn minutes_label(minutes: i64) -> String {
     match (minutes / 60, minutes % 60) {
+        (0, 1) => "1 minute".to_owned(),
         (0, m) => format!("{m} minutes"),
         (1, 0) => "1 hour".to_owned(),
         (h, 0) => format!("{h} hours"),
         (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// "in 10 minutes": `left` rounded to the nearest minute.
+fn time_left(left: time::Duration) -> String {
+    match (left.whole_seconds() + 30) / 60 {
+        minutes if minutes < 1 => "in less than a minute".to_owned(),
+        minutes => format!("in {}", minutes_label(minutes)),
     }
 }
 
@@ -154,8 +163,19 @@ fn capitalize(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The request's fields; From and Until are the window access has, which starts at the approval
+/// when that came after the requested start.
 fn summary_fields(request: &AccessRequest) -> Value {
     let spec = request.spec();
+    let granted = request.window();
+    let moved = if granted.start() == spec.window.start() {
+        String::new()
+    } else {
+        format!(
+            "\n_asked for {}; starts at the approval_",
+            when(spec.window.start())
+        )
+    };
     json!([
         mrkdwn(&format!("*Requester*\n<@{}>", request.requester())),
         mrkdwn(&format!("*Cluster*\n`{}` ({})", spec.cluster, spec.region)),
@@ -165,8 +185,8 @@ fn summary_fields(request: &AccessRequest) -> Value {
             spec.permission.description()
         )),
         mrkdwn(&format!("*DB user*\n`{}`", request.db_username())),
-        mrkdwn(&format!("*From*\n{}", when(spec.window.start()))),
-        mrkdwn(&format!("*Until*\n{}", when(spec.window.end()))),
+        mrkdwn(&format!("*From*\n{}{moved}", when(granted.start()))),
+        mrkdwn(&format!("*Until*\n{}", when(granted.end()))),
     ])
 }
 
@@ -291,14 +311,14 @@ pub fn request_list(requests: &[AccessRequest], limit: usize) -> Value {
         .iter()
         .take(limit)
         .map(|r| {
-            let spec = r.spec();
+            let (spec, window) = (r.spec(), r.window());
             format!(
                 "• `{}` *{}* on `{}` {} → {} — _{}_",
                 r.id(),
                 spec.permission,
                 spec.cluster,
-                when(spec.window.start()),
-                when(spec.window.end()),
+                when(window.start()),
+                when(window.end()),
                 r.state()
             )
         })
@@ -400,17 +420,30 @@ pub fn notice_message(notice: &Notice) -> Value {
                 ],
             )
         }
-        Notice::EndingSoon { request, ends_at } => message(
-            &format!("Your database access ends at {} UTC.", utc(*ends_at)),
+        Notice::EndingSoon {
+            request,
+            ends_at,
+            left,
+        } => message(
+            &format!(
+                "Your database access ends at {} UTC, {}.",
+                utc(*ends_at),
+                time_left(*left)
+            ),
             vec![
-                json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {}. Sessions are killed then.", when(*ends_at)))}),
+                json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {} ({}). Sessions are killed then.", time_left(*left), when(*ends_at)))}),
                 json!({"type": "actions", "elements": [
                     {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string()}
                 ]}),
             ],
         ),
-        Notice::Ended { request } => simple(&format!(
-            ":lock: Your access for request `{request}` has ended: the DB user is dropped and the bastion terminated."
+        Notice::Ended { request, bastion } => simple(&format!(
+            ":lock: Your access for request `{request}` has ended: the DB user is dropped{}.",
+            if bastion.is_some() {
+                " and the bastion terminated"
+            } else {
+                ""
+            }
         )),
         Notice::Denied { request, by } => simple(&format!(
             ":no_entry: Request `{request}` was denied by <@{by}>."
@@ -643,15 +676,88 @@ mod tests {
     }
 
     #[test]
-    fn the_warning_offers_end_now_for_this_request_only() {
+    fn the_warning_says_how_long_is_left_and_offers_end_now_for_this_request_only() {
         let id = request("x").id();
         let message = notice_message(&Notice::EndingSoon {
             request: id,
             ends_at: T0,
+            left: Duration::seconds(9 * 60 + 58),
         });
         let buttons = buttons(&message);
         assert_eq!(buttons.len(), 1);
         assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
         assert_eq!(buttons[0]["value"], id.to_string());
+        assert_eq!(
+            message["text"],
+            "Your database access ends at 2026-11-23 14:00 UTC, in 10 minutes."
+        );
+        let soon = notice_message(&Notice::EndingSoon {
+            request: id,
+            ends_at: T0,
+            left: Duration::seconds(20),
+        });
+        assert!(
+            soon["text"]
+                .as_str()
+                .unwrap()
+                .contains("in less than a minute")
+        );
+    }
+
+    #[test]
+    fn the_end_message_mentions_a_bastion_only_when_there_was_one() {
+        let id = request("x").id();
+        let local = notice_message(&Notice::Ended {
+            request: id,
+            bastion: None,
+        });
+        let aws = notice_message(&Notice::Ended {
+            request: id,
+            bastion: Some(BastionId("i-0abc".into())),
+        });
+
+        assert!(
+            !local["text"].as_str().unwrap().contains("bastion"),
+            "{local}"
+        );
+        assert!(
+            aws["text"]
+                .as_str()
+                .unwrap()
+                .contains("the DB user is dropped and the bastion terminated"),
+            "{aws}"
+        );
+    }
+
+    #[test]
+    fn a_late_approval_shows_the_granted_window_on_the_card() {
+        let mut r = request("INC-1");
+        let approved_at = T0 + Duration::minutes(20);
+        r.apply(
+            Transition::Approve,
+            Actor::User(SlackUserId::parse("UBOSS1").unwrap()),
+            approved_at,
+            "",
+        )
+        .unwrap();
+
+        let fields = approval_card(&r)["blocks"][1]["fields"].to_string();
+
+        let until = (approved_at + Duration::hours(1)).unix_timestamp();
+        assert!(
+            fields.contains(&format!(
+                "*From*\\n<!date^{}^",
+                approved_at.unix_timestamp()
+            )),
+            "{fields}"
+        );
+        assert!(
+            fields.contains(&format!("*Until*\\n<!date^{until}^")),
+            "{fields}"
+        );
+        assert!(
+            fields.contains(&format!("asked for <!date^{}^", T0.unix_timestamp())),
+            "{fields}"
+        );
     }
 }
