@@ -1,5 +1,6 @@
 # Shell helpers shared by scripts/test.sh and scripts/demo.sh: progress lines, running commands in
-# their own process group, installing Debian's mariadb-server when missing and starting a
+# their own process group, installing Debian's mariadb-server (and jq, which the ready message's
+# local connect command uses) when missing and starting a
 # throw-away MariaDB (server_audit on, loopback only, an Aurora-like admin user).
 #
 # The sourcing script sets CACHE_DIR, WORK (a temp dir it removes) and WAIT_SECONDS, and stops
@@ -72,7 +73,7 @@ run() {
 mariadb_installed() {
     dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q 'install ok installed' &&
         command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null &&
-        command -v mariadb >/dev/null
+        command -v mariadb >/dev/null && command -v jq >/dev/null
 }
 
 install_mariadb() {
@@ -93,15 +94,15 @@ install_mariadb() {
     log "apt-get update (log: $apt_log)"
     apt-get -o DPkg::Lock::Timeout=300 update >"$apt_log" 2>&1 ||
         { tail -n 30 "$apt_log" >&2; die "apt-get update failed"; }
-    log "apt-get install mariadb-server"
-    apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends mariadb-server \
+    log "apt-get install mariadb-server jq"
+    apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends mariadb-server jq \
         >>"$apt_log" 2>&1 ||
         { tail -n 30 "$apt_log" >&2; die "apt-get install mariadb-server failed"; }
     if [[ -n $POLICY_RC_CREATED ]]; then
         rm -f /usr/sbin/policy-rc.d
         POLICY_RC_CREATED=""
     fi
-    mariadb_installed || die "mariadb-server installed but mariadbd/mariadb-install-db not found"
+    mariadb_installed || die "mariadb-server installed but mariadbd/mariadb-install-db/jq not found"
     log "installed $(mariadbd --version | head -n1)"
 }
 

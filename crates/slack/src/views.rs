@@ -5,7 +5,7 @@
 //! in a reason is shown, never acted on. Buttons carry only the request id. No view has a field
 //! for a password: the types that reach this module hold references to secrets, never values.
 
-use powerpole_core::ports::Notice;
+use powerpole_core::ports::{Notice, SecretLocation};
 use powerpole_core::sweep::SweepReport;
 use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
 use serde_json::{Value, json};
@@ -78,6 +78,11 @@ fn time_left(left: time::Duration) -> String {
         minutes if minutes < 1 => "in less than a minute".to_owned(),
         minutes => format!("in {}", minutes_label(minutes)),
     }
+}
+
+/// `text` as one shell word: in single quotes, each `'` in it written as `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The request modal, for `views.open`. The first cluster is pre-selected and its region
@@ -387,26 +392,39 @@ pub fn notice_message(notice: &Notice) -> Value {
             bastion,
             region,
             endpoint,
+            port,
             secret,
             ends_at,
         } => {
-            let fetch = format!(
-                "aws secretsmanager get-secret-value --region {region} --secret-id '{}' --query SecretString --output text | jq -r .password",
-                secret.0
-            );
+            let (fetch, from) = match secret {
+                SecretLocation::SecretsManager(id) => (
+                    format!(
+                        "aws secretsmanager get-secret-value --region {region} --secret-id {} --query SecretString --output text | jq -r .password",
+                        shell_quote(&id.0)
+                    ),
+                    "read from Secrets Manager".to_owned(),
+                ),
+                SecretLocation::File(path) => (
+                    format!("jq -r .password {}", shell_quote(&path.display().to_string())),
+                    "read from its secret file (JSON, readable only by the user powerpole runs as, on the machine it runs on)".to_owned(),
+                ),
+            };
             let mysql = format!(
-                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") -h {endpoint} -u {username}"
+                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") --protocol=TCP -h {} -P {port} -u {}",
+                shell_quote(endpoint),
+                shell_quote(username.as_str())
             );
             let mut steps = Vec::new();
             if let Some(bastion) = bastion {
                 steps.push(format!(
                     "1. Open a session on your bastion:\n```aws ssm start-session --region {region} --target {}```",
-                    bastion.0
+                    shell_quote(&bastion.0)
                 ));
             }
             steps.push(format!(
-                "{}. Start `mysql` with the password read from Secrets Manager (it is never shown):\n```{mysql}```",
-                steps.len() + 1
+                "{}. Start `mysql` with the password {from} — it is never shown:\n```{}```",
+                steps.len() + 1,
+                escape(&mysql)
             ));
             message(
                 &format!(
@@ -647,32 +665,74 @@ mod tests {
         assert_eq!(modal["callback_id"], REQUEST_CALLBACK);
     }
 
-    #[test]
-    fn the_ready_message_explains_how_to_connect_without_the_password() {
-        let notice = Notice::Ready {
+    fn ready(bastion: Option<&str>, secret: SecretLocation) -> Notice {
+        Notice::Ready {
             request: request("x").id(),
             username: DbUsername::parse("keisuke.owato").unwrap(),
-            bastion: Some(BastionId("i-0abc".into())),
+            bastion: bastion.map(|b| BastionId(b.into())),
             region: Region::parse("ap-northeast-1").unwrap(),
             endpoint: "prod-orders.cluster-abc.ap-northeast-1.rds.amazonaws.com".into(),
-            secret: SecretRef("arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x".into()),
+            port: 3307,
+            secret,
             ends_at: T0 + Duration::hours(1),
-        };
-        let text = notice_message(&notice).to_string();
+        }
+    }
+
+    /// The connect command as Slack shows it: the code block's text with `&lt;` etc. undone.
+    fn command_in(message: &Value) -> String {
+        let text = message["blocks"][1]["text"]["text"].as_str().unwrap();
+        let block = text.rsplit("```").nth(1).unwrap();
+        block
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn the_ready_message_explains_how_to_connect_without_the_password() {
+        let notice = ready(
+            Some("i-0abc"),
+            SecretLocation::SecretsManager(SecretRef(
+                "arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x".into(),
+            )),
+        );
+        let message = notice_message(&notice);
+        let text = message.to_string();
         assert!(
-            text.contains("aws ssm start-session --region ap-northeast-1 --target i-0abc"),
+            text.contains("aws ssm start-session --region ap-northeast-1 --target 'i-0abc'"),
             "{text}"
         );
+        let command = command_in(&message);
         assert!(
-            text.contains(
-                "--secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x'"
-            )
+            command.starts_with("mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$(aws secretsmanager get-secret-value --region ap-northeast-1 --secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x' --query SecretString --output text | jq -r .password)\")"),
+            "{command}"
         );
-        assert!(text.contains("-u keisuke.owato"));
         assert!(
-            text.contains("mysql --defaults-extra-file=<(printf"),
-            "{text}"
+            command.ends_with(
+                " -h 'prod-orders.cluster-abc.ap-northeast-1.rds.amazonaws.com' -P 3307 -u 'keisuke.owato'"
+            ),
+            "{command}"
         );
+        assert!(
+            !text.contains("<("),
+            "Slack's control characters are escaped: {text}"
+        );
+    }
+
+    #[test]
+    fn the_local_ready_message_reads_the_secret_file_and_has_no_bastion_step() {
+        let message = notice_message(&ready(
+            None,
+            SecretLocation::File("/home/o'neil/.powerpole/secrets/x.json".into()),
+        ));
+
+        let command = command_in(&message);
+        assert!(
+            command.contains("\"$(jq -r .password '/home/o'\\''neil/.powerpole/secrets/x.json')\""),
+            "a quote in the path stays inside one shell word: {command}"
+        );
+        assert!(!command.contains("aws "), "{command}");
+        assert!(!message.to_string().contains("ssm"));
     }
 
     #[test]
