@@ -7,7 +7,9 @@
 
 use powerpole_core::ports::{Notice, SecretLocation};
 use powerpole_core::sweep::SweepReport;
-use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
+use powerpole_core::{
+    AccessRequest, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -367,19 +369,78 @@ pub fn requested_note(request: &AccessRequest) -> String {
     )
 }
 
-/// The answer to a modal submission that failed for a reason no input can show: the modal is
-/// replaced by the message.
-#[must_use]
-pub fn problem_modal(message: &str) -> Value {
+/// A modal replacing the submitted form with one `mrkdwn` message.
+fn replaced_modal(text: &str) -> Value {
     json!({
         "response_action": "update",
         "view": {
             "type": "modal",
             "title": plain("Database access"),
             "close": plain("Close"),
-            "blocks": [{"type": "section", "text": mrkdwn(&format!(":warning: {}", escape(message)))}],
+            "blocks": [{"type": "section", "text": mrkdwn(text)}],
         },
     })
+}
+
+/// The answer to a modal submission that failed for a reason no input can show — each error
+/// `Broker::submit` returns: the form is replaced by what happened and what to do, never an
+/// adapter's internals. `approvers_channel`
+/// is where the requester finds people who know who runs powerpole.
+#[must_use]
+pub fn submission_failed(error: &Error, approvers_channel: &str) -> Value {
+    let admin = format!("a powerpole admin (the approvers in <#{approvers_channel}> know who)");
+    let again =
+        "Submit the form again in a moment: a request already recorded is not recorded twice.";
+    let text = match error {
+        Error::Invalid {
+            field: Field::Email | Field::DbUsername,
+            problem,
+        } => format!(
+            ":no_entry_sign: Your database user is named after the e-mail address of your Slack \
+             profile, and that address cannot become one: {}. Nothing was recorded. Ask {admin} \
+             to have the address changed: powerpole cannot map people to other database user \
+             names yet.",
+            escape(problem)
+        ),
+        Error::Invalid { .. } => format!(
+            ":no_entry_sign: The request was refused: {}. Nothing was recorded; correct the form \
+             and submit it again.",
+            escape(&error.to_string())
+        ),
+        Error::Backend {
+            system: "slack",
+            source,
+            ..
+        } => match source.downcast_ref::<crate::Error>() {
+            Some(crate::Error::MissingEmail { .. }) => format!(
+                ":warning: Slack did not give powerpole the e-mail address of your profile, which \
+                 names your database user. Nothing was recorded. Ask {admin}: the Slack app needs \
+                 the `users:read.email` scope, and your profile needs an address."
+            ),
+            _ if error.is_retryable() => format!(
+                ":warning: Slack did not answer when powerpole asked who you are. Nothing was \
+                 recorded. {again}"
+            ),
+            _ => format!(
+                ":warning: Slack refused to tell powerpole who you are. Nothing was recorded. Ask \
+                 {admin} to look at the broker's log."
+            ),
+        },
+        Error::Conflict(_) => {
+            format!(":warning: Your request crossed another change to your requests. {again}")
+        }
+        Error::Backend {
+            retryable: true, ..
+        } => format!(
+            ":warning: A service powerpole records requests in or starts their approval with did \
+             not answer. {again}"
+        ),
+        _ => format!(
+            ":warning: powerpole could not record your request and send it to the approvers. \
+             {again} If it keeps failing, ask {admin}: the broker's log says why."
+        ),
+    };
+    replaced_modal(&text)
 }
 
 /// A direct message to the requester for `notice`, as `text` fallback and `blocks`.
@@ -627,6 +688,44 @@ mod tests {
                 "reason": "Must not be empty"
             }})
         );
+    }
+
+    #[test]
+    fn every_error_a_submission_can_meet_says_what_to_do_without_internals() {
+        let backend = |retryable| Error::Backend {
+            system: "dynamodb",
+            retryable,
+            source: "ProvisionedThroughputExceededException".into(),
+        };
+        let errors = [
+            Error::invalid(Field::Email, "the part before @ has no ASCII letter"),
+            Error::invalid(Field::Cluster, "x is not a cluster this broker serves"),
+            Error::Conflict("request 01J… exists".into()),
+            backend(true),
+            backend(false),
+            crate::Error::MissingEmail {
+                user: SlackUserId::parse("U0REQUEST1").unwrap(),
+            }
+            .into(),
+            crate::Error::UnexpectedResponse {
+                method: "users.info",
+                problem: "no user",
+            }
+            .into(),
+        ];
+
+        for error in &errors {
+            let modal = submission_failed(error, "C0APPROVE1");
+            let shown = modal["view"]["blocks"][0]["text"]["text"].as_str().unwrap();
+            assert_eq!(modal["response_action"], "update");
+            for internal in ["dynamodb", "Exception", "01J", "users.info", "failed"] {
+                assert!(!shown.contains(internal), "{internal} in {shown}");
+            }
+            assert!(
+                shown.contains("again") || shown.contains("Ask a powerpole admin"),
+                "says what to do: {shown}"
+            );
+        }
     }
 
     #[test]
