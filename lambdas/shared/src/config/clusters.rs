@@ -96,7 +96,8 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
 
 /// [`CLUSTERS`]: a JSON array of
 /// `{"id", "region", "endpoint", "port"?, "max_duration_minutes"?, "levels"?, "admin_secret_arn"}`,
-/// at least one, ids unique. `port` (where people connect) defaults to 3306,
+/// at least one, ids unique. `port` (where people and the broker connect; an admin secret naming
+/// a port wins for the broker) defaults to 3306,
 /// `max_duration_minutes` to 480 (8 h, the most allowed), `levels` to all three.
 ///
 /// # Errors
