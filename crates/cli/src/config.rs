@@ -597,6 +597,7 @@ mod tests {
                 GOOD.replace("id = \"orders-prod\"", "id = \"orders prod\""),
                 "clusters[0].id",
             ),
+            (format!("{GOOD}\nendpoint = \" \""), "clusters[0].endpoint"),
             (
                 format!("{GOOD}\nmax_duration_minutes = 900"),
                 "clusters[0].max_duration_minutes",
