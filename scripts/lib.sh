@@ -1,7 +1,8 @@
 # Shell helpers shared by scripts/test.sh and scripts/demo.sh: progress lines, running commands in
-# their own process group, installing Debian's mariadb-server (and openssl, jq) when missing and
-# starting a throw-away MariaDB (server_audit on, the event scheduler on, TLS from a throw-away
-# CA, loopback only, an Aurora-like admin user).
+# their own process group, installing Debian's mariadb-server (and openssl, and jq, which the
+# ready message's local connect command uses) when missing and starting a throw-away MariaDB
+# (server_audit on, the event scheduler on, TLS from a throw-away CA, loopback only, an
+# Aurora-like admin user).
 #
 # The sourcing script sets CACHE_DIR, WORK (a temp dir it removes) and WAIT_SECONDS, and stops
 # MARIADB_PID / CHILD_PID in its EXIT trap (stop_group). start_mariadb sets MARIADB_URL,

@@ -40,6 +40,7 @@ locals {
       id                   = c.id
       region               = c.region
       endpoint             = c.endpoint
+      port                 = c.port
       admin_secret_arn     = c.admin_secret_arn
       max_duration_minutes = c.max_duration_minutes
       levels               = c.levels

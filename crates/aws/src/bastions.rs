@@ -13,7 +13,7 @@
 //!
 //! The instance requires IMDSv2 (`HttpTokens = required`), has no key pair, and its user data
 //! patches it at boot (`dnf -y update`) and installs a MySQL client (`mariadb105` on Amazon
-//! Linux 2023). With explicit parameters the root volume is an encrypted gp3 volume
+//! Linux 2023) and `jq`, which the ready message's command reads the password with. With explicit parameters the root volume is an encrypted gp3 volume
 //! of the configured size.
 //!
 //! Termination is idempotent and refuses instances that do not carry `powerpole:managed = true`,
@@ -39,11 +39,11 @@ const NOT_FOUND: &str = "InvalidInstanceID.NotFound";
 /// Instance states in which an instance still exists and can be reused or must be swept.
 const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 
-/// The boot script every bastion runs: patch the OS, install the MySQL client.
+/// The boot script every bastion runs: patch the OS, install the MySQL client and `jq`.
 pub const USER_DATA: &str = "#!/bin/bash
 set -uxo pipefail
 dnf -y update
-dnf -y install mariadb105
+dnf -y install mariadb105 jq
 ";
 
 /// Which launch template to start bastions from.
@@ -673,7 +673,7 @@ mod tests {
     fn user_data_patches_and_installs_the_client() {
         assert!(USER_DATA.starts_with("#!/bin/bash\n"));
         assert!(USER_DATA.contains("\ndnf -y update\n"));
-        assert!(USER_DATA.contains("\ndnf -y install mariadb105\n"));
+        assert!(USER_DATA.contains("\ndnf -y install mariadb105 jq\n"));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
-use powerpole_core::ports::{SecretVault, StoredSecret};
+use powerpole_core::ports::{SecretLocation, SecretVault, StoredSecret};
 use powerpole_core::{Arn, BastionId, DbPassword, DbUsername, RequestId, SecretRef};
 use time::OffsetDateTime;
 use tracing::debug;
@@ -435,6 +435,10 @@ impl SecretVault for SecretsManagerVault {
 
     async fn allow_reader(&self, id: RequestId, bastion: &BastionId) -> powerpole_core::Result<()> {
         Ok(self.bind_to(id, bastion).await?)
+    }
+
+    fn locate(&self, secret: &SecretRef) -> SecretLocation {
+        SecretLocation::SecretsManager(secret.clone())
     }
 }
 

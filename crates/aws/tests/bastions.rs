@@ -316,7 +316,10 @@ async fn the_instance_is_tagged_locked_down_and_patched_at_boot() {
     .unwrap();
     assert!(script.starts_with("#!/bin/bash\n"), "{script}");
     assert!(script.contains("\ndnf -y update\n"), "{script}");
-    assert!(script.contains("\ndnf -y install mariadb105\n"), "{script}");
+    assert!(
+        script.contains("\ndnf -y install mariadb105 jq\n"),
+        "{script}"
+    );
     fleet.terminate(&bastion.id).await.unwrap();
 }
 

@@ -93,6 +93,7 @@ struct RawCluster {
     region: String,
     admin_url: String,
     endpoint: Option<String>,
+    port: Option<u16>,
     max_duration_minutes: Option<i64>,
     levels: Option<Vec<String>>,
     audit_log: Option<String>,
@@ -444,6 +445,14 @@ impl RawCluster {
             )
         })?;
         let endpoint = self.endpoint.unwrap_or_else(|| admin.get_host().to_owned());
+        if endpoint.trim().is_empty() {
+            return Err(problem(key("endpoint"), "must not be empty"));
+        }
+        let port = match self.port {
+            Some(0) => return Err(problem(key("port"), "expected a port from 1 to 65535")),
+            Some(port) => port,
+            None => admin.get_port(),
+        };
         let audit_log = match self.audit_log {
             Some(path) if path.trim().is_empty() => {
                 return Err(problem(
@@ -454,7 +463,7 @@ impl RawCluster {
             path => path.map(|p| expand_home(p.trim())),
         };
         Ok(ClusterConfig {
-            policy: policy.with_endpoint(endpoint),
+            policy: policy.with_endpoint(endpoint).with_port(port),
             admin,
             audit_log,
             require_tls: self.require_tls.unwrap_or(true),
@@ -500,8 +509,32 @@ mod tests {
             powerpole_slack::Approvers::AnyChannelMember
         );
         assert_eq!(config.clusters[0].policy.endpoint, "127.0.0.1");
+        assert_eq!(config.clusters[0].policy.port, 3306);
         assert_eq!(config.clusters[0].policy.levels, Permission::ALL.to_vec());
         assert_eq!(config.clusters[0].audit_log, None);
+    }
+
+    #[test]
+    fn people_connect_on_the_admin_urls_port_unless_the_cluster_names_another() {
+        let from_url = GOOD.replace("127.0.0.1:3306", "127.0.0.1:13306");
+        let config = Config::from_toml(&from_url, env(&[])).unwrap();
+        assert_eq!(config.clusters[0].policy.port, 13306);
+
+        let named = format!("{from_url}\nendpoint = \"db.internal\"\nport = 3310");
+        let config = Config::from_toml(&named, env(&[])).unwrap();
+        assert_eq!(
+            (
+                config.clusters[0].policy.endpoint.as_str(),
+                config.clusters[0].policy.port
+            ),
+            ("db.internal", 3310)
+        );
+
+        for bad in ["0", "70000"] {
+            let err =
+                Config::from_toml(&format!("{from_url}\nport = {bad}"), env(&[])).unwrap_err();
+            assert!(err.key.contains("clusters[0]"), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -569,6 +602,7 @@ mod tests {
                 GOOD.replace("id = \"orders-prod\"", "id = \"orders prod\""),
                 "clusters[0].id",
             ),
+            (format!("{GOOD}\nendpoint = \" \""), "clusters[0].endpoint"),
             (
                 format!("{GOOD}\nmax_duration_minutes = 900"),
                 "clusters[0].max_duration_minutes",

@@ -102,7 +102,8 @@ async fn drive(
                 powerpole_core::ClusterId::parse(CLUSTER)?,
                 powerpole_core::Region::parse("ap-northeast-1")?,
             )
-            .with_endpoint(admin.get_host()),
+            .with_endpoint(admin.get_host())
+            .with_port(admin.get_port()),
             admin: admin.clone(),
             audit_log: None,
             require_tls: true,

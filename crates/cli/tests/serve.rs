@@ -28,6 +28,11 @@ const APPROVERS: &str = "C0APPROVE1";
 const APPROVER: &str = "U0APPROVE1";
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// All tests share one MariaDB and its registry of broker-made accounts, and `powerpole sweep`
+/// removes every registered account its own state does not know: the sweep test holds this for
+/// writing, every test that needs its DB user to live holds it for reading.
+static ACCOUNTS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 struct Broker {
     dir: PathBuf,
     config: PathBuf,
@@ -236,6 +241,7 @@ async fn a_request_goes_through_the_served_broker_and_requests_show_tells_its_st
     let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
         return;
     };
+    let _accounts = ACCOUNTS.read().await;
     let admin: MySqlConnectOptions = admin_url.parse().unwrap();
     let slack = FakeSlack::start().await.unwrap();
     let requester = "U0SERVE001";
@@ -323,6 +329,7 @@ async fn a_broker_killed_mid_request_picks_it_up_again_and_drops_the_account_on_
     let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
         return;
     };
+    let _accounts = ACCOUNTS.read().await;
     let admin: MySqlConnectOptions = admin_url.parse().unwrap();
     let slack = FakeSlack::start().await.unwrap();
     let requester = "U0SERVE002";
@@ -501,6 +508,7 @@ async fn powerpole_sweep_removes_what_no_request_owns_and_leaves_an_active_reque
     let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
         return;
     };
+    let _accounts = ACCOUNTS.write().await;
     let admin: MySqlConnectOptions = admin_url.parse().unwrap();
     let slack = FakeSlack::start().await.unwrap();
     let requester = "U0SWEEP001";
@@ -603,4 +611,85 @@ async fn powerpole_sweep_removes_what_no_request_owns_and_leaves_an_active_reque
     )
     .await
     .unwrap();
+}
+
+/// The connect command of a ready DM as the requester copies it from Slack: the last code block,
+/// with the three entities Slack shows as characters turned back.
+fn connect_command(ready: &FakeCall) -> String {
+    let steps = ready.body["blocks"][1]["text"]["text"].as_str().unwrap();
+    steps
+        .rsplit("```")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no code block in {steps}"))
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_ready_dms_command_logs_the_requester_in_as_pasted_and_the_other_dms_fit_local_mode() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let _accounts = ACCOUNTS.read().await;
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    assert_ne!(
+        admin.get_port(),
+        3306,
+        "the test server must not be on the default port, or a command without -P would pass"
+    );
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SERVE004";
+    slack.set_user_email(
+        requester,
+        &format!("serve.four.{}@example.com", std::process::id()),
+    );
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let dir = temp_dir("connect");
+    let port = free_port();
+    let config = write_config(&dir, &slack.api_url(), 100, port);
+    let broker = Broker::start(&dir, &config, port, &admin_url).await;
+    let id = request_and_approve(&broker, &slack, requester).await;
+    let user = broker.show(&id, &admin_url)["db_user"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ready = wait_for(&slack, "ready DM", dm_containing(requester, "ready")).await;
+    let command = connect_command(&ready);
+
+    let mut mysql = Command::new("bash")
+        .args(["-c", &command])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(mysql.stdin.as_mut().unwrap(), b"SELECT CURRENT_USER();\n").unwrap();
+    let out = mysql.wait_with_output().unwrap();
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(&format!("{user}@%")),
+        "`{command}` did not log in as {user}: {}\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let warning = wait_for(&slack, "warning DM", dm_containing(requester, "ends at")).await;
+    let left = warning
+        .str("text")
+        .and_then(|t| t.split(", in ").nth(1))
+        .and_then(|t| t.strip_suffix(" minutes."))
+        .and_then(|m| m.parse::<u32>().ok());
+    assert!(
+        left.is_some_and(|m| (8..=10).contains(&m)),
+        "the warning says how long is left (10 minutes, less what the compressed clock ran on): {:?}",
+        warning.str("text")
+    );
+    let ended = wait_for(&slack, "ended DM", dm_containing(requester, "has ended")).await;
+    assert!(
+        !ended.str("text").unwrap().contains("bastion"),
+        "there is no bastion in local mode: {:?}",
+        ended.str("text")
+    );
+    assert!(!user_exists(&admin, &user).await);
 }

@@ -129,6 +129,20 @@ impl Error {
         )
     }
 
+    /// The error with its sources, `outer: inner: innermost`, for a log line or a report:
+    /// [`Error::Backend`] alone only names the system. Adapters never put a secret in an error.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
     /// The field a validation error is about, if it is one.
     #[must_use]
     pub fn field(&self) -> Option<Field> {

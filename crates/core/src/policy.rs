@@ -22,15 +22,21 @@ pub struct ClusterPolicy {
     pub levels: Vec<Permission>,
     /// The host name people connect to (the cluster's writer endpoint).
     pub endpoint: String,
+    /// The port people connect to.
+    pub port: u16,
 }
 
 impl ClusterPolicy {
+    /// The MySQL port, where a cluster is reached unless configured otherwise.
+    pub const DEFAULT_PORT: u16 = 3306;
+
     /// A cluster allowing every level for up to 8 hours, reached at a host named like the
-    /// cluster (see [`ClusterPolicy::with_endpoint`]).
+    /// cluster on port 3306 (see [`ClusterPolicy::with_endpoint`], [`ClusterPolicy::with_port`]).
     #[must_use]
     pub fn new(cluster: ClusterId, region: Region) -> Self {
         Self {
             endpoint: cluster.as_str().to_owned(),
+            port: Self::DEFAULT_PORT,
             cluster,
             region,
             window: WindowPolicy::default(),
@@ -42,6 +48,13 @@ impl ClusterPolicy {
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = endpoint.into();
+        self
+    }
+
+    /// The same cluster reached on `port`.
+    #[must_use]
+    pub const fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
         self
     }
 }

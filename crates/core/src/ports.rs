@@ -14,7 +14,7 @@ use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::receipt::{BastionSession, Gathered, Receipt};
-pub use crate::resources::{BastionId, MessageRef, SecretRef, TaskToken};
+pub use crate::resources::{BastionId, MessageRef, SecretLocation, SecretRef, TaskToken};
 use crate::sweep::SweepReport;
 use crate::window::AccessWindow;
 
@@ -148,6 +148,10 @@ pub trait SecretVault: Send + Sync {
         id: RequestId,
         bastion: &BastionId,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Where a person reads the secret `put` returned `secret` for: the vault knows whether it
+    /// is a Secrets Manager secret or a local file.
+    fn locate(&self, secret: &SecretRef) -> SecretLocation;
 }
 
 /// A request secret the vault holds.
@@ -388,8 +392,10 @@ pub enum Notice {
         region: Region,
         /// The database endpoint to connect to (host name).
         endpoint: String,
+        /// The database endpoint's port.
+        port: u16,
         /// Where the password is (never the password).
-        secret: SecretRef,
+        secret: SecretLocation,
         /// When access ends.
         ends_at: OffsetDateTime,
     },
@@ -399,11 +405,15 @@ pub enum Notice {
         request: RequestId,
         /// When access ends.
         ends_at: OffsetDateTime,
+        /// How long is left when the message is sent.
+        left: Duration,
     },
     /// Access was removed.
     Ended {
         /// The request.
         request: RequestId,
+        /// The bastion that was terminated, when access went through one.
+        bastion: Option<BastionId>,
     },
     /// The request was denied.
     Denied {
@@ -670,6 +680,10 @@ mod borrowed {
             bastion: &BastionId,
         ) -> impl Future<Output = Result<()>> + Send {
             T::allow_reader(self, id, bastion)
+        }
+
+        fn locate(&self, secret: &SecretRef) -> SecretLocation {
+            T::locate(self, secret)
         }
     }
 

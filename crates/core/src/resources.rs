@@ -2,9 +2,21 @@
 //! task token while it waits for a decision, then the bastion and the secret. References only —
 //! never a secret value.
 
+use std::path::PathBuf;
+
 /// Where a stored secret is (an ARN on AWS, a path locally). Not the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecretRef(pub String);
+
+/// Where a person reads a stored password from, as the vault that stored it says: what the
+/// connect instructions fetch it with. Both hold the JSON object `{"username", "password"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SecretLocation {
+    /// An AWS Secrets Manager secret (its ARN), read with `aws secretsmanager get-secret-value`.
+    SecretsManager(SecretRef),
+    /// A file only the broker's own user can read (0600), on the machine the broker runs on.
+    File(PathBuf),
+}
 
 /// A bastion's id (an EC2 instance id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

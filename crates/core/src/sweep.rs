@@ -1,7 +1,7 @@
 //! What a sweep found and did ([`SweepReport`]), as the sweeper's use case returns it and the
 //! chat port and the drivers render it.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
@@ -107,19 +107,8 @@ impl SweepReport {
     }
 
     pub(crate) fn problem(&mut self, what: impl std::fmt::Display, error: &Error) {
-        self.problems.push(format!("{what}: {}", describe(error)));
+        self.problems.push(format!("{what}: {}", error.describe()));
     }
-}
-
-/// An error with its sources, for the report (adapters never put a secret in an error).
-fn describe(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use powerpole_core::ports::{SecretRef, SecretVault, StoredSecret};
+use powerpole_core::ports::{SecretLocation, SecretRef, SecretVault, StoredSecret};
 use powerpole_core::{BastionId, DbPassword, DbUsername, RequestId};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -135,6 +135,11 @@ impl SecretVault for SecretFiles {
         Ok(())
     }
 
+    /// The file itself: people on this machine read it as the broker's user.
+    fn locate(&self, secret: &SecretRef) -> SecretLocation {
+        SecretLocation::File(PathBuf::from(&secret.0))
+    }
+
     async fn list(&self) -> powerpole_core::Result<Vec<StoredSecret>> {
         let entries = std::fs::read_dir(&self.dir)
             .map_err(|e| backend(format!("cannot list {}: {e}", self.dir.display())))?;
@@ -205,6 +210,7 @@ mod tests {
             .unwrap();
 
         assert_eq!(vault.get(id).await.unwrap().expose(), first.expose());
+        assert_eq!(vault.locate(&at), SecretLocation::File(vault.path_of(id)));
         let mode = std::fs::metadata(&at.0).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         vault.delete(id).await.unwrap();

@@ -5,7 +5,8 @@
 //! acknowledges requests in an optional public channel.
 //! [`SlackDirectory`] finds a person's e-mail address. What is shown comes from
 //! [`crate::views`]; failures reach the core as [`powerpole_core::Error::Backend`] with
-//! `system: "slack"`, retryable for rate limits, Slack 5xx and lost connections only.
+//! `system: "slack"`, retryable for rate limits, Slack 5xx and lost connections only (an e-mail
+//! address the domain refuses arrives as the domain's own error).
 
 use powerpole_core::ports::{Chat, Directory, Notice};
 use powerpole_core::sweep::SweepReport;

@@ -142,13 +142,18 @@ impl Error {
 }
 
 /// Errors of the Slack adapter reach the core as [`powerpole_core::Error::Backend`] with
-/// `system: "slack"`, retryable exactly when [`Error::is_retryable`] says so.
+/// `system: "slack"`, retryable exactly when [`Error::is_retryable`] says so — except an e-mail
+/// address the domain refuses ([`Error::InvalidEmail`]), which is no failure of Slack's and
+/// reaches the core as the domain's own [`powerpole_core::Error::Invalid`].
 impl From<Error> for powerpole_core::Error {
     fn from(error: Error) -> Self {
-        Self::Backend {
-            system: "slack",
-            retryable: error.is_retryable(),
-            source: Box::new(error),
+        match error {
+            Error::InvalidEmail { source, .. } => source,
+            error => Self::Backend {
+                system: "slack",
+                retryable: error.is_retryable(),
+                source: Box::new(error),
+            },
         }
     }
 }

@@ -244,10 +244,13 @@ where
                 Reply::ack()
             }
             Err(error) => {
-                tracing::error!(%error, user = %view.user, "submission failed");
-                Reply::json(views::problem_modal(&format!(
-                    "The request could not be recorded: {error}"
-                )))
+                let reason = error.describe();
+                if matches!(error, powerpole_core::Error::Invalid { .. }) {
+                    tracing::warn!(%reason, user = %view.user, "submission refused");
+                } else {
+                    tracing::error!(%reason, user = %view.user, "submission failed");
+                }
+                Reply::json(views::submission_failed(&error, &self.approvers.channel))
             }
         }
     }

@@ -5,9 +5,11 @@
 //! in a reason is shown, never acted on. Buttons carry only the request id. No view has a field
 //! for a password: the types that reach this module hold references to secrets, never values.
 
-use powerpole_core::ports::Notice;
+use powerpole_core::ports::{Notice, SecretLocation};
 use powerpole_core::sweep::SweepReport;
-use powerpole_core::{AccessRequest, ClusterPolicy, Error, EventKind, Permission, RequestState};
+use powerpole_core::{
+    AccessRequest, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -64,11 +66,25 @@ fn utc(at: OffsetDateTime) -> String {
 
 fn minutes_label(minutes: i64) -> String {
     match (minutes / 60, minutes % 60) {
+        (0, 1) => "1 minute".to_owned(),
         (0, m) => format!("{m} minutes"),
         (1, 0) => "1 hour".to_owned(),
         (h, 0) => format!("{h} hours"),
         (h, m) => format!("{h} h {m} min"),
     }
+}
+
+/// "in 10 minutes": `left` rounded to the nearest minute.
+fn time_left(left: time::Duration) -> String {
+    match (left.whole_seconds() + 30) / 60 {
+        minutes if minutes < 1 => "in less than a minute".to_owned(),
+        minutes => format!("in {}", minutes_label(minutes)),
+    }
+}
+
+/// `text` as one shell word: in single quotes, each `'` in it written as `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// The request modal, for `views.open`. The first cluster is pre-selected and its region
@@ -154,8 +170,19 @@ fn capitalize(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The request's fields; From and Until are the window access has, which starts at the approval
+/// when that came after the requested start.
 fn summary_fields(request: &AccessRequest) -> Value {
     let spec = request.spec();
+    let granted = request.window();
+    let moved = if granted.start() == spec.window.start() {
+        String::new()
+    } else {
+        format!(
+            "\n_asked for {}; starts at the approval_",
+            when(spec.window.start())
+        )
+    };
     json!([
         mrkdwn(&format!("*Requester*\n<@{}>", request.requester())),
         mrkdwn(&format!("*Cluster*\n`{}` ({})", spec.cluster, spec.region)),
@@ -165,8 +192,8 @@ fn summary_fields(request: &AccessRequest) -> Value {
             spec.permission.description()
         )),
         mrkdwn(&format!("*DB user*\n`{}`", request.db_username())),
-        mrkdwn(&format!("*From*\n{}", when(spec.window.start()))),
-        mrkdwn(&format!("*Until*\n{}", when(spec.window.end()))),
+        mrkdwn(&format!("*From*\n{}{moved}", when(granted.start()))),
+        mrkdwn(&format!("*Until*\n{}", when(granted.end()))),
     ])
 }
 
@@ -291,14 +318,14 @@ pub fn request_list(requests: &[AccessRequest], limit: usize) -> Value {
         .iter()
         .take(limit)
         .map(|r| {
-            let spec = r.spec();
+            let (spec, window) = (r.spec(), r.window());
             format!(
                 "• `{}` *{}* on `{}` {} → {} — _{}_",
                 r.id(),
                 spec.permission,
                 spec.cluster,
-                when(spec.window.start()),
-                when(spec.window.end()),
+                when(window.start()),
+                when(window.end()),
                 r.state()
             )
         })
@@ -342,19 +369,78 @@ pub fn requested_note(request: &AccessRequest) -> String {
     )
 }
 
-/// The answer to a modal submission that failed for a reason no input can show: the modal is
-/// replaced by the message.
-#[must_use]
-pub fn problem_modal(message: &str) -> Value {
+/// A modal replacing the submitted form with one `mrkdwn` message.
+fn replaced_modal(text: &str) -> Value {
     json!({
         "response_action": "update",
         "view": {
             "type": "modal",
             "title": plain("Database access"),
             "close": plain("Close"),
-            "blocks": [{"type": "section", "text": mrkdwn(&format!(":warning: {}", escape(message)))}],
+            "blocks": [{"type": "section", "text": mrkdwn(text)}],
         },
     })
+}
+
+/// The answer to a modal submission that failed for a reason no input can show — each error
+/// `Broker::submit` returns: the form is replaced by what happened and what to do, never an
+/// adapter's internals. `approvers_channel`
+/// is where the requester finds people who know who runs powerpole.
+#[must_use]
+pub fn submission_failed(error: &Error, approvers_channel: &str) -> Value {
+    let admin = format!("a powerpole admin (the approvers in <#{approvers_channel}> know who)");
+    let again =
+        "Submit the form again in a moment: a request already recorded is not recorded twice.";
+    let text = match error {
+        Error::Invalid {
+            field: Field::Email | Field::DbUsername,
+            problem,
+        } => format!(
+            ":no_entry_sign: Your database user is named after the e-mail address of your Slack \
+             profile, and that address cannot become one: {}. Nothing was recorded. Ask {admin} \
+             to have the address changed: powerpole cannot map people to other database user \
+             names yet.",
+            escape(problem)
+        ),
+        Error::Invalid { .. } => format!(
+            ":no_entry_sign: The request was refused: {}. Nothing was recorded; correct the form \
+             and submit it again.",
+            escape(&error.to_string())
+        ),
+        Error::Backend {
+            system: "slack",
+            source,
+            ..
+        } => match source.downcast_ref::<crate::Error>() {
+            Some(crate::Error::MissingEmail { .. }) => format!(
+                ":warning: Slack did not give powerpole the e-mail address of your profile, which \
+                 names your database user. Nothing was recorded. Ask {admin}: the Slack app needs \
+                 the `users:read.email` scope, and your profile needs an address."
+            ),
+            _ if error.is_retryable() => format!(
+                ":warning: Slack did not answer when powerpole asked who you are. Nothing was \
+                 recorded. {again}"
+            ),
+            _ => format!(
+                ":warning: Slack refused to tell powerpole who you are. Nothing was recorded. Ask \
+                 {admin} to look at the broker's log."
+            ),
+        },
+        Error::Conflict(_) => {
+            format!(":warning: Your request crossed another change to your requests. {again}")
+        }
+        Error::Backend {
+            retryable: true, ..
+        } => format!(
+            ":warning: A service powerpole records requests in or starts their approval with did \
+             not answer. {again}"
+        ),
+        _ => format!(
+            ":warning: powerpole could not record your request and send it to the approvers. \
+             {again} If it keeps failing, ask {admin}: the broker's log says why."
+        ),
+    };
+    replaced_modal(&text)
 }
 
 /// A direct message to the requester for `notice`, as `text` fallback and `blocks`.
@@ -367,26 +453,39 @@ pub fn notice_message(notice: &Notice) -> Value {
             bastion,
             region,
             endpoint,
+            port,
             secret,
             ends_at,
         } => {
-            let fetch = format!(
-                "aws secretsmanager get-secret-value --region {region} --secret-id '{}' --query SecretString --output text | jq -r .password",
-                secret.0
-            );
+            let (fetch, from) = match secret {
+                SecretLocation::SecretsManager(id) => (
+                    format!(
+                        "aws secretsmanager get-secret-value --region {region} --secret-id {} --query SecretString --output text | jq -r .password",
+                        shell_quote(&id.0)
+                    ),
+                    "read from Secrets Manager".to_owned(),
+                ),
+                SecretLocation::File(path) => (
+                    format!("jq -r .password {}", shell_quote(&path.display().to_string())),
+                    "read from its secret file (JSON, readable only by the user powerpole runs as, on the machine it runs on)".to_owned(),
+                ),
+            };
             let mysql = format!(
-                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") -h {endpoint} -u {username}"
+                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") --protocol=TCP -h {} -P {port} -u {}",
+                shell_quote(endpoint),
+                shell_quote(username.as_str())
             );
             let mut steps = Vec::new();
             if let Some(bastion) = bastion {
                 steps.push(format!(
                     "1. Open a session on your bastion:\n```aws ssm start-session --region {region} --target {}```",
-                    bastion.0
+                    shell_quote(&bastion.0)
                 ));
             }
             steps.push(format!(
-                "{}. Start `mysql` with the password read from Secrets Manager (it is never shown):\n```{mysql}```",
-                steps.len() + 1
+                "{}. Start `mysql` with the password {from} — it is never shown:\n```{}```",
+                steps.len() + 1,
+                escape(&mysql)
             ));
             message(
                 &format!(
@@ -400,17 +499,30 @@ pub fn notice_message(notice: &Notice) -> Value {
                 ],
             )
         }
-        Notice::EndingSoon { request, ends_at } => message(
-            &format!("Your database access ends at {} UTC.", utc(*ends_at)),
+        Notice::EndingSoon {
+            request,
+            ends_at,
+            left,
+        } => message(
+            &format!(
+                "Your database access ends at {} UTC, {}.",
+                utc(*ends_at),
+                time_left(*left)
+            ),
             vec![
-                json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {}. Sessions are killed then.", when(*ends_at)))}),
+                json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {} ({}). Sessions are killed then.", time_left(*left), when(*ends_at)))}),
                 json!({"type": "actions", "elements": [
                     {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string()}
                 ]}),
             ],
         ),
-        Notice::Ended { request } => simple(&format!(
-            ":lock: Your access for request `{request}` has ended: the DB user is dropped and the bastion terminated."
+        Notice::Ended { request, bastion } => simple(&format!(
+            ":lock: Your access for request `{request}` has ended: the DB user is dropped{}.",
+            if bastion.is_some() {
+                " and the bastion terminated"
+            } else {
+                ""
+            }
         )),
         Notice::Denied { request, by } => simple(&format!(
             ":no_entry: Request `{request}` was denied by <@{by}>."
@@ -579,6 +691,44 @@ mod tests {
     }
 
     #[test]
+    fn every_error_a_submission_can_meet_says_what_to_do_without_internals() {
+        let backend = |retryable| Error::Backend {
+            system: "dynamodb",
+            retryable,
+            source: "ProvisionedThroughputExceededException".into(),
+        };
+        let errors = [
+            Error::invalid(Field::Email, "the part before @ has no ASCII letter"),
+            Error::invalid(Field::Cluster, "x is not a cluster this broker serves"),
+            Error::Conflict("request 01J… exists".into()),
+            backend(true),
+            backend(false),
+            crate::Error::MissingEmail {
+                user: SlackUserId::parse("U0REQUEST1").unwrap(),
+            }
+            .into(),
+            crate::Error::UnexpectedResponse {
+                method: "users.info",
+                problem: "no user",
+            }
+            .into(),
+        ];
+
+        for error in &errors {
+            let modal = submission_failed(error, "C0APPROVE1");
+            let shown = modal["view"]["blocks"][0]["text"]["text"].as_str().unwrap();
+            assert_eq!(modal["response_action"], "update");
+            for internal in ["dynamodb", "Exception", "01J", "users.info", "failed"] {
+                assert!(!shown.contains(internal), "{internal} in {shown}");
+            }
+            assert!(
+                shown.contains("again") || shown.contains("Ask a powerpole admin"),
+                "says what to do: {shown}"
+            );
+        }
+    }
+
+    #[test]
     fn the_modal_offers_configured_clusters_levels_and_durations_within_limits() {
         let mut reporting = ClusterPolicy::new(
             ClusterId::parse("reporting").unwrap(),
@@ -614,44 +764,159 @@ mod tests {
         assert_eq!(modal["callback_id"], REQUEST_CALLBACK);
     }
 
-    #[test]
-    fn the_ready_message_explains_how_to_connect_without_the_password() {
-        let notice = Notice::Ready {
+    fn ready(bastion: Option<&str>, secret: SecretLocation) -> Notice {
+        Notice::Ready {
             request: request("x").id(),
             username: DbUsername::parse("keisuke.owato").unwrap(),
-            bastion: Some(BastionId("i-0abc".into())),
+            bastion: bastion.map(|b| BastionId(b.into())),
             region: Region::parse("ap-northeast-1").unwrap(),
             endpoint: "prod-orders.cluster-abc.ap-northeast-1.rds.amazonaws.com".into(),
-            secret: SecretRef("arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x".into()),
+            port: 3307,
+            secret,
             ends_at: T0 + Duration::hours(1),
-        };
-        let text = notice_message(&notice).to_string();
+        }
+    }
+
+    /// The connect command as Slack shows it: the code block's text with `&lt;` etc. undone.
+    fn command_in(message: &Value) -> String {
+        let text = message["blocks"][1]["text"]["text"].as_str().unwrap();
+        let block = text.rsplit("```").nth(1).unwrap();
+        block
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn the_ready_message_explains_how_to_connect_without_the_password() {
+        let notice = ready(
+            Some("i-0abc"),
+            SecretLocation::SecretsManager(SecretRef(
+                "arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x".into(),
+            )),
+        );
+        let message = notice_message(&notice);
+        let text = message.to_string();
         assert!(
-            text.contains("aws ssm start-session --region ap-northeast-1 --target i-0abc"),
+            text.contains("aws ssm start-session --region ap-northeast-1 --target 'i-0abc'"),
             "{text}"
         );
+        let command = command_in(&message);
         assert!(
-            text.contains(
-                "--secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x'"
-            )
+            command.starts_with("mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$(aws secretsmanager get-secret-value --region ap-northeast-1 --secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x' --query SecretString --output text | jq -r .password)\")"),
+            "{command}"
         );
-        assert!(text.contains("-u keisuke.owato"));
         assert!(
-            text.contains("mysql --defaults-extra-file=<(printf"),
-            "{text}"
+            command.ends_with(
+                " -h 'prod-orders.cluster-abc.ap-northeast-1.rds.amazonaws.com' -P 3307 -u 'keisuke.owato'"
+            ),
+            "{command}"
+        );
+        assert!(
+            !text.contains("<("),
+            "Slack's control characters are escaped: {text}"
         );
     }
 
     #[test]
-    fn the_warning_offers_end_now_for_this_request_only() {
+    fn the_local_ready_message_reads_the_secret_file_and_has_no_bastion_step() {
+        let message = notice_message(&ready(
+            None,
+            SecretLocation::File("/home/o'neil/.powerpole/secrets/x.json".into()),
+        ));
+
+        let command = command_in(&message);
+        assert!(
+            command.contains("\"$(jq -r .password '/home/o'\\''neil/.powerpole/secrets/x.json')\""),
+            "a quote in the path stays inside one shell word: {command}"
+        );
+        assert!(!command.contains("aws "), "{command}");
+        assert!(!message.to_string().contains("ssm"));
+    }
+
+    #[test]
+    fn the_warning_says_how_long_is_left_and_offers_end_now_for_this_request_only() {
         let id = request("x").id();
         let message = notice_message(&Notice::EndingSoon {
             request: id,
             ends_at: T0,
+            left: Duration::seconds(9 * 60 + 58),
         });
         let buttons = buttons(&message);
         assert_eq!(buttons.len(), 1);
         assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
         assert_eq!(buttons[0]["value"], id.to_string());
+        assert_eq!(
+            message["text"],
+            "Your database access ends at 2026-11-23 14:00 UTC, in 10 minutes."
+        );
+        let soon = notice_message(&Notice::EndingSoon {
+            request: id,
+            ends_at: T0,
+            left: Duration::seconds(20),
+        });
+        assert!(
+            soon["text"]
+                .as_str()
+                .unwrap()
+                .contains("in less than a minute")
+        );
+    }
+
+    #[test]
+    fn the_end_message_mentions_a_bastion_only_when_there_was_one() {
+        let id = request("x").id();
+        let local = notice_message(&Notice::Ended {
+            request: id,
+            bastion: None,
+        });
+        let aws = notice_message(&Notice::Ended {
+            request: id,
+            bastion: Some(BastionId("i-0abc".into())),
+        });
+
+        assert!(
+            !local["text"].as_str().unwrap().contains("bastion"),
+            "{local}"
+        );
+        assert!(
+            aws["text"]
+                .as_str()
+                .unwrap()
+                .contains("the DB user is dropped and the bastion terminated"),
+            "{aws}"
+        );
+    }
+
+    #[test]
+    fn a_late_approval_shows_the_granted_window_on_the_card() {
+        let mut r = request("INC-1");
+        let approved_at = T0 + Duration::minutes(20);
+        r.apply(
+            Transition::Approve,
+            Actor::User(SlackUserId::parse("UBOSS1").unwrap()),
+            approved_at,
+            "",
+        )
+        .unwrap();
+
+        let fields = approval_card(&r)["blocks"][1]["fields"].to_string();
+
+        let until = (approved_at + Duration::hours(1)).unix_timestamp();
+        assert!(
+            fields.contains(&format!(
+                "*From*\\n<!date^{}^",
+                approved_at.unix_timestamp()
+            )),
+            "{fields}"
+        );
+        assert!(
+            fields.contains(&format!("*Until*\\n<!date^{until}^")),
+            "{fields}"
+        );
+        assert!(
+            fields.contains(&format!("asked for <!date^{}^", T0.unix_timestamp())),
+            "{fields}"
+        );
     }
 }

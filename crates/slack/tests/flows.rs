@@ -22,7 +22,9 @@ use powerpole_slack::{
     ApproverPolicy, Approvers, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress,
     SlackWebApi,
 };
-use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, sign, signed_form_headers, unix_now};
+use powerpole_testkit::fake_slack::{
+    FakeCall, FakeFailure, FakeSlack, sign, signed_form_headers, unix_now,
+};
 use powerpole_testkit::slack_payloads::{
     RequestInput, button_click, interaction_form, request_submission,
 };
@@ -616,26 +618,167 @@ fn headers(ts: &str, signature: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The text of the modal that replaced the form after a submission failed.
+fn replaced_modal_text(reply: &Reply) -> String {
+    let body = reply.body.as_ref().expect("an answer");
+    assert_eq!(body["response_action"], "update", "{body}");
+    body["view"]["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+impl Harness {
+    /// `user` submits a valid form; asserts nothing was recorded or started, and returns what
+    /// the modal then says.
+    async fn failed_submission(&self, user_id: &str) -> String {
+        let reply = self
+            .interact(&submission(user_id, "READ", "60", "INC-6 read"))
+            .await;
+        assert!(
+            self.ingress
+                .store()
+                .by_requester(&user(user_id))
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing is recorded"
+        );
+        assert!(self.ingress.workflow().started().is_empty());
+        replaced_modal_text(&reply)
+    }
+}
+
 #[tokio::test]
 async fn a_submission_slack_cannot_name_gets_a_clear_message_in_the_modal() {
     let h = harness().await;
 
-    let reply = h
-        .interact(&submission(OUTSIDER, "READ", "60", "INC-6 read"))
+    let shown = h.failed_submission(OUTSIDER).await;
+
+    assert!(
+        shown.contains("Slack refused to tell powerpole who you are. Nothing was recorded."),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("<#{APPROVERS}>")), "{shown}");
+    assert!(!shown.contains("user_not_found"), "no internals: {shown}");
+}
+
+#[tokio::test]
+async fn an_email_that_cannot_become_a_db_user_is_refused_with_the_reason_and_whom_to_ask() {
+    let h = harness().await;
+    h.slack
+        .set_user_email(OUTSIDER, "'; DROP USER admin; --@example.com");
+
+    let shown = h.failed_submission(OUTSIDER).await;
+
+    assert!(
+        shown.contains("e-mail address of your Slack profile, and that address cannot become one"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the part before @ contains characters a mailbox name cannot have"),
+        "the reason: {shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "Ask a powerpole admin (the approvers in <#{APPROVERS}> know who)"
+        )),
+        "whom to ask: {shown}"
+    );
+    assert!(!shown.contains("slack failed"), "{shown}");
+    assert!(
+        !shown.contains("DROP USER"),
+        "the address is not echoed: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_profile_without_an_email_points_at_the_missing_scope() {
+    let h = harness().await;
+    h.slack.set_user_without_email(OUTSIDER);
+
+    let shown = h.failed_submission(OUTSIDER).await;
+
+    assert!(shown.contains("`users:read.email` scope"), "{shown}");
+    assert!(shown.contains("Nothing was recorded"), "{shown}");
+}
+
+#[tokio::test]
+async fn slack_not_answering_at_submission_asks_to_submit_again() {
+    let h = harness().await;
+    h.slack
+        .fail_times("users.info", 10, FakeFailure::ServerError);
+
+    let shown = h.failed_submission(REQUESTER).await;
+
+    assert!(
+        shown.contains("Slack did not answer when powerpole asked who you are"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Submit the form again in a moment"),
+        "{shown}"
+    );
+    assert!(!shown.contains("500"), "no internals: {shown}");
+}
+
+/// A workflow service that does not answer.
+struct DownWorkflow;
+
+impl powerpole_core::ports::Workflow for DownWorkflow {
+    async fn start(&self, _start: &powerpole_core::ports::Start) -> powerpole_core::Result<()> {
+        Err(powerpole_core::Error::Backend {
+            system: "stepfunctions",
+            retryable: true,
+            source: "StartExecution: ServiceUnavailable (HTTP 503)".into(),
+        })
+    }
+
+    async fn resume(&self, _token: &TaskToken, _decision: Decision) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+
+    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+
+    async fn end_early(&self, _id: RequestId) -> powerpole_core::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_workflow_that_does_not_start_asks_to_submit_again_without_internals() {
+    let slack = FakeSlack::start().await.unwrap();
+    slack.set_user_email(REQUESTER, "keisuke.owato@example.com");
+    let web = SlackWebApi::new(TOKEN.into(), &slack.api_url(), RetryPolicy::default()).unwrap();
+    let ingress = SlackIngress::new(
+        SignatureVerifier::new(SECRET).unwrap(),
+        web.clone(),
+        SlackChat::new(web, APPROVERS),
+        ApproverPolicy {
+            channel: APPROVERS.into(),
+            who: Approvers::AnyChannelMember,
+        },
+        clusters(),
+        MemoryStore::new(),
+        DownWorkflow,
+        ManualClock::new(time::OffsetDateTime::now_utc()),
+    );
+    let body = interaction_form(&submission(REQUESTER, "READ", "60", "INC-7 read"));
+
+    let reply = ingress
+        .interaction(signed_form_headers(SECRET, &body).as_slice(), &body)
         .await;
 
-    let body = reply.body.expect("an answer");
-    assert_eq!(body["response_action"], "update");
-    let shown = body["view"]["blocks"][0]["text"]["text"].as_str().unwrap();
-    assert!(shown.contains("could not be recorded"), "{shown}");
+    let shown = replaced_modal_text(&reply);
     assert!(
-        h.ingress
-            .store()
-            .by_requester(&user(OUTSIDER))
-            .await
-            .unwrap()
-            .is_empty()
+        shown.contains("did not answer. Submit the form again in a moment: a request already recorded is not recorded twice."),
+        "{shown}"
     );
+    for internal in ["stepfunctions", "503", "StartExecution", "failed"] {
+        assert!(!shown.contains(internal), "{internal} in {shown}");
+    }
 }
 
 #[tokio::test]

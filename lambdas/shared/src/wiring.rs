@@ -225,7 +225,7 @@ pub fn fleet(sdk: &SdkConfig, bastion: &BastionTemplate) -> Result<Ec2Fleet, Con
 }
 
 /// How the admin connects to `cluster`: the secret's host and port if it names them, else the
-/// cluster's endpoint on 3306; TLS required, and verified against `ca_bundle` when given.
+/// cluster's endpoint and port; TLS required, and verified against `ca_bundle` when given.
 #[must_use]
 pub fn admin_options(
     cluster: &ClusterConfig,
@@ -234,7 +234,7 @@ pub fn admin_options(
 ) -> MySqlConnectOptions {
     let options = MySqlConnectOptions::new()
         .host(admin.host.as_deref().unwrap_or(&cluster.policy.endpoint))
-        .port(admin.port.unwrap_or(config::DEFAULT_MYSQL_PORT))
+        .port(admin.port.unwrap_or(cluster.policy.port))
         .username(&admin.username)
         .password(admin.password.expose_secret());
     match ca_bundle {
@@ -390,4 +390,42 @@ async fn access_ports(
         ports,
         config.clusters.into_iter().map(|c| c.policy).collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_connects_on_the_clusters_port_unless_its_secret_names_one() {
+        let cluster = ClusterConfig {
+            policy: ClusterPolicy::new(
+                powerpole_core::ClusterId::parse("orders").unwrap(),
+                powerpole_core::Region::parse("ap-northeast-1").unwrap(),
+            )
+            .with_endpoint("orders.example.internal")
+            .with_port(13306),
+            admin_secret: SecretArn::parse(
+                "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!cluster-1234-AbCdEf",
+            )
+            .unwrap(),
+            require_tls: true,
+        };
+        let mut admin = AdminSecret {
+            username: "admin".into(),
+            password: SecretString::from("x".repeat(32)),
+            host: None,
+            port: None,
+        };
+
+        let managed = admin_options(&cluster, &admin, None);
+        admin.port = Some(3307);
+        let rotated = admin_options(&cluster, &admin, None);
+
+        assert_eq!(
+            (managed.get_host(), managed.get_port()),
+            ("orders.example.internal", 13306)
+        );
+        assert_eq!(rotated.get_port(), 3307);
+    }
 }

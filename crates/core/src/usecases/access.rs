@@ -209,7 +209,8 @@ impl<P: AccessPorts> Broker<P> {
             bastion,
             region: request.spec().region.clone(),
             endpoint: cluster.endpoint.clone(),
-            secret,
+            port: cluster.port,
+            secret: self.vault().locate(&secret),
             ends_at: request.window().end(),
         };
         self.tell(&mut request, &notice, now).await?;
@@ -253,6 +254,7 @@ impl<P: BrokerPorts> Broker<P> {
 mod tests {
     use super::*;
     use crate::memory::MemoryStore;
+    use crate::resources::SecretLocation;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{
         MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now,
@@ -469,6 +471,8 @@ mod tests {
             username,
             bastion,
             endpoint,
+            port,
+            secret,
             ends_at,
             ..
         } = &notices[0]
@@ -477,7 +481,11 @@ mod tests {
         };
         assert_eq!(username, request.db_username());
         assert!(bastion.is_some());
-        assert_eq!(endpoint, "orders-prod");
+        assert_eq!((endpoint.as_str(), *port), ("orders-prod", 3306));
+        assert!(
+            matches!(secret, SecretLocation::SecretsManager(_)),
+            "the vault says where its secret is: {secret:?}"
+        );
         assert_eq!(*ends_at, request.window().end());
     }
 

@@ -34,8 +34,8 @@ pub enum EndNow {
 }
 
 impl<P: BrokerPorts> Broker<P> {
-    /// Tells the requester of active request `id` that access ends soon (with an "End now"
-    /// button). Anything but an active request is left alone.
+    /// Tells the requester of active request `id` that access ends soon and how long is left
+    /// (with an "End now" button). Anything but an active request is left alone.
     ///
     /// # Errors
     /// The store's errors.
@@ -45,9 +45,11 @@ impl<P: BrokerPorts> Broker<P> {
         if request.state() != RequestState::Active {
             return Ok(());
         }
+        let ends_at = request.window().end();
         let notice = Notice::EndingSoon {
             request: id,
-            ends_at: request.window().end(),
+            ends_at,
+            left: (ends_at - now).max(time::Duration::ZERO),
         };
         self.tell(&mut request, &notice, now).await
     }
@@ -169,8 +171,11 @@ impl<P: AccessPorts> Broker<P> {
             let expected = request.version();
             request.apply(Transition::Finish, WORKFLOW, now, "")?;
             store.update(&request, expected).await?;
-            self.tell(&mut request, &Notice::Ended { request: id }, now)
-                .await?;
+            let ended = Notice::Ended {
+                request: id,
+                bastion: request.resources().bastion.clone(),
+            };
+            self.tell(&mut request, &ended, now).await?;
             self.redraw(&request).await;
         }
         self.observe(&request, now);
@@ -336,7 +341,8 @@ mod tests {
         assert_eq!(
             w.chat.notices(),
             vec![Notice::Ended {
-                request: request.id()
+                request: request.id(),
+                bastion: request.resources().bastion.clone(),
             }]
         );
     }
@@ -444,6 +450,31 @@ mod tests {
             .unwrap();
 
         assert!(w.chat.notices().is_empty(), "no warning after the end");
+    }
+
+    #[tokio::test]
+    async fn the_warning_says_how_long_is_left_when_it_is_sent() {
+        let (w, request) = active().await;
+        let ends_at = request.window().end();
+
+        base(
+            &w.store,
+            &w.chat,
+            &[cluster()],
+            ends_at - time::Duration::minutes(7),
+        )
+        .warn(request.id())
+        .await
+        .unwrap();
+
+        assert_eq!(
+            w.chat.notices(),
+            vec![Notice::EndingSoon {
+                request: request.id(),
+                ends_at,
+                left: time::Duration::minutes(7),
+            }]
+        );
     }
 
     #[tokio::test]

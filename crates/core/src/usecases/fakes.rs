@@ -19,7 +19,7 @@ use crate::policy::{ClusterPolicy, RequestForm};
 use crate::ports::{AuditSource, SessionLog};
 use crate::ports::{
     Backstop, Bastion, BastionFleet, BastionId, BastionStatus, DbAccounts, ManagedAccount, Removal,
-    SecretRef, SecretVault, StoredSecret,
+    SecretLocation, SecretRef, SecretVault, StoredSecret,
 };
 use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
@@ -390,6 +390,10 @@ impl SecretVault for MemoryVault {
     async fn allow_reader(&self, id: RequestId, bastion: &BastionId) -> Result<()> {
         self.readers.lock().unwrap().insert(id, bastion.clone());
         Ok(())
+    }
+
+    fn locate(&self, secret: &SecretRef) -> SecretLocation {
+        SecretLocation::SecretsManager(secret.clone())
     }
 
     async fn list(&self) -> Result<Vec<StoredSecret>> {

@@ -31,6 +31,8 @@ struct ClusterEntry {
     region: String,
     endpoint: String,
     #[serde(default)]
+    port: Option<i64>,
+    #[serde(default)]
     max_duration_minutes: Option<i64>,
     #[serde(default)]
     levels: Option<Vec<String>>,
@@ -60,7 +62,16 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
             "endpoint must be a host name such as db.cluster-abc.region.rds.amazonaws.com".into(),
         );
     }
-    let mut policy = ClusterPolicy::new(id, region).with_endpoint(endpoint);
+    let port = match entry.port {
+        None => ClusterPolicy::DEFAULT_PORT,
+        Some(port) => u16::try_from(port)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("port must be 1 to 65535, not {port}"))?,
+    };
+    let mut policy = ClusterPolicy::new(id, region)
+        .with_endpoint(endpoint)
+        .with_port(port);
     if let Some(minutes) = entry.max_duration_minutes {
         policy.window = WindowPolicy::new(time::Duration::minutes(minutes))
             .map_err(|_| format!("max_duration_minutes must be 15 to 480, not {minutes}"))?;
@@ -89,9 +100,10 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
 }
 
 /// [`CLUSTERS`]: a JSON array of
-/// `{"id", "region", "endpoint", "max_duration_minutes"?, "levels"?, "admin_secret_arn",
-/// "require_tls"?}`, at least one, ids unique. `max_duration_minutes` defaults to 480 (8 h, the
-/// most allowed), `levels` to all three, `require_tls` to true.
+/// `{"id", "region", "endpoint", "port"?, "max_duration_minutes"?, "levels"?, "admin_secret_arn",
+/// "require_tls"?}`, at least one, ids unique. `port` (where people and the broker connect; an
+/// admin secret naming a port wins for the broker) defaults to 3306, `max_duration_minutes` to
+/// 480 (8 h, the most allowed), `levels` to all three, `require_tls` to true.
 ///
 /// # Errors
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
@@ -166,6 +178,14 @@ mod tests {
                 "max_duration_minutes",
             ),
             (
+                serde_json::json!([entry(serde_json::json!({"port": 0}))]),
+                "port",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"port": 70000}))]),
+                "port",
+            ),
+            (
                 serde_json::json!([entry(serde_json::json!({"levels": ["ADMIN"]}))]),
                 "ADMIN",
             ),
@@ -202,5 +222,20 @@ mod tests {
         }
         let error = clusters(&[(CLUSTERS, "[{")]).unwrap_err();
         assert!(error.to_string().contains("JSON array"), "{error}");
+    }
+
+    #[test]
+    fn a_cluster_is_reached_on_3306_unless_it_names_its_port() {
+        let entries = serde_json::json!([
+            {"id": "orders", "region": "ap-northeast-1", "endpoint": "orders.example.internal",
+             "admin_secret_arn": ADMIN_ARN},
+            {"id": "billing", "region": "ap-northeast-1", "endpoint": "billing.example.internal",
+             "port": 13306, "admin_secret_arn": ADMIN_ARN},
+        ]);
+
+        let parsed = clusters(&[(CLUSTERS, entries.to_string())]).unwrap();
+
+        let ports: Vec<u16> = parsed.iter().map(|c| c.policy.port).collect();
+        assert_eq!(ports, [3306, 13306]);
     }
 }

@@ -36,7 +36,7 @@ pub use env::{BoxError, ConfigError, ProcessEnv, Vars};
 pub use ingress::IngressConfig;
 pub use notify::NotifyConfig;
 pub use resources::{STATE_MACHINE_ARN, SecretArn, TABLE, state_machine_arn, table};
-pub use secret_values::{AdminSecret, DEFAULT_MYSQL_PORT, SlackSecret};
+pub use secret_values::{AdminSecret, SlackSecret};
 #[cfg(feature = "slack")]
 pub use slack::approvers;
 pub use slack::{

@@ -10,9 +10,6 @@ use super::env::ConfigError;
 use super::resources::SecretArn;
 use super::slack::SLACK_SECRET_ARN;
 
-/// The port used when a cluster's admin secret names none.
-pub const DEFAULT_MYSQL_PORT: u16 = 3306;
-
 /// The Slack app's credentials, from the secret named by [`SLACK_SECRET_ARN`].
 #[derive(Debug)]
 pub struct SlackSecret {
@@ -97,7 +94,7 @@ pub struct AdminSecret {
     pub password: SecretString,
     /// The host to connect to instead of the cluster's `endpoint`.
     pub host: Option<String>,
-    /// The port ([`DEFAULT_MYSQL_PORT`] when absent).
+    /// The port to connect to instead of the cluster's `port`.
     pub port: Option<u16>,
 }
 
