@@ -13,7 +13,8 @@
 //!
 //! The instance requires IMDSv2 (`HttpTokens = required`), has no key pair, and its user data
 //! patches it at boot (`dnf -y update`) and installs a MySQL client (`mariadb105` on Amazon
-//! Linux 2023) and `jq`, which the ready message's command reads the password with. With explicit parameters the root volume is an encrypted gp3 volume
+//! Linux 2023) and `jq`, which the ready message's command reads the password with, and fetches
+//! the RDS CA bundle the command verifies the cluster's TLS certificate against. With explicit parameters the root volume is an encrypted gp3 volume
 //! of the configured size.
 //!
 //! Termination is idempotent and refuses instances that do not carry `powerpole:managed = true`,
@@ -27,7 +28,7 @@ use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification, VolumeType,
 };
 use powerpole_core::ports::{Bastion, BastionFleet, BastionStatus};
-use powerpole_core::{Arn, BastionId, RequestId};
+use powerpole_core::{Arn, BASTION_DB_CA, BastionId, RequestId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::debug;
@@ -39,12 +40,21 @@ const NOT_FOUND: &str = "InvalidInstanceID.NotFound";
 /// Instance states in which an instance still exists and can be reused or must be swept.
 const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 
-/// The boot script every bastion runs: patch the OS, install the MySQL client and `jq`.
-pub const USER_DATA: &str = "#!/bin/bash
-set -uxo pipefail
-dnf -y update
-dnf -y install mariadb105 jq
-";
+/// Where bastions fetch the RDS CA bundle (every region's roots) from at boot.
+pub const RDS_CA_BUNDLE_URL: &str =
+    "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
+
+/// The boot script every bastion runs: patch the OS, install the MySQL client and `jq`, and put
+/// the RDS CA bundle at [`BASTION_DB_CA`], where the ready message's command verifies the
+/// cluster's certificate against it.
+#[must_use]
+pub fn user_data() -> String {
+    let dir = BASTION_DB_CA.rsplit_once('/').map_or("/", |(dir, _)| dir);
+    format!(
+        "#!/bin/bash\nset -uxo pipefail\ndnf -y update\ndnf -y install mariadb105 jq\n\
+         mkdir -p {dir}\ncurl -fsS --retry 5 -o {BASTION_DB_CA} {RDS_CA_BUNDLE_URL}\n"
+    )
+}
 
 /// Which launch template to start bastions from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,7 +372,7 @@ impl Ec2Fleet {
                     .http_endpoint(InstanceMetadataEndpointState::Enabled)
                     .build(),
             )
-            .user_data(base64(USER_DATA.as_bytes()))
+            .user_data(base64(user_data().as_bytes()))
             .tag_specifications(tagged(ResourceType::Instance))
             .tag_specifications(tagged(ResourceType::Volume));
         run = match &self.settings.launch {
@@ -670,10 +680,15 @@ mod tests {
     }
 
     #[test]
-    fn user_data_patches_and_installs_the_client() {
-        assert!(USER_DATA.starts_with("#!/bin/bash\n"));
-        assert!(USER_DATA.contains("\ndnf -y update\n"));
-        assert!(USER_DATA.contains("\ndnf -y install mariadb105 jq\n"));
+    fn user_data_patches_installs_the_client_and_fetches_the_rds_ca() {
+        let script = user_data();
+        assert!(script.starts_with("#!/bin/bash\n"));
+        assert!(script.contains("\ndnf -y update\n"));
+        assert!(script.contains("\ndnf -y install mariadb105 jq\n"));
+        assert!(script.contains(
+            "\nmkdir -p /etc/pki/powerpole\ncurl -fsS --retry 5 -o /etc/pki/powerpole/rds-ca.pem \
+             https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem\n"
+        ));
     }
 
     #[test]

@@ -320,6 +320,14 @@ async fn the_instance_is_tagged_locked_down_and_patched_at_boot() {
         script.contains("\ndnf -y install mariadb105 jq\n"),
         "{script}"
     );
+    assert!(
+        script.contains(&format!(
+            "curl -fsS --retry 5 -o {} {}",
+            powerpole_core::BASTION_DB_CA,
+            powerpole_aws::bastions::RDS_CA_BUNDLE_URL
+        )),
+        "the RDS CA bundle the connect command verifies against: {script}"
+    );
     fleet.terminate(&bastion.id).await.unwrap();
 }
 

@@ -36,5 +36,7 @@ pub use lifecycle::{
 pub use memory::MemoryStore;
 pub use policy::{ClusterPolicy, RequestForm};
 pub use receipt::{Gathered, Receipt, StatementKind};
-pub use resources::{BastionId, MessageRef, Resources, SecretLocation, SecretRef, TaskToken};
+pub use resources::{
+    BASTION_DB_CA, BastionId, MessageRef, Resources, SecretLocation, SecretRef, TaskToken,
+};
 pub use window::{AccessWindow, WindowPolicy};

@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// Where a bastion keeps the CA bundle the database's TLS certificate is checked against (the
+/// RDS global bundle its boot script downloads); the ready message's command points there.
+pub const BASTION_DB_CA: &str = "/etc/pki/powerpole/rds-ca.pem";
+
 /// Where a stored secret is (an ARN on AWS, a path locally). Not the secret itself.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecretRef(pub String);

@@ -8,7 +8,7 @@
 use powerpole_core::ports::{Notice, SecretLocation};
 use powerpole_core::sweep::SweepReport;
 use powerpole_core::{
-    AccessRequest, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
+    AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -470,8 +470,18 @@ pub fn notice_message(notice: &Notice) -> Value {
                     "read from its secret file (JSON, readable only by the user powerpole runs as, on the machine it runs on)".to_owned(),
                 ),
             };
+            // On a bastion (Amazon Linux's MariaDB 10.5 client, TLS off by default) the server's
+            // certificate is verified against the RDS bundle; `loose-` keeps a MySQL client, which
+            // knows other names for the same options, from refusing the file.
+            let tls = if bastion.is_some() {
+                format!(
+                    "loose-ssl\\nssl-ca={BASTION_DB_CA}\\nloose-ssl-verify-server-cert\\nloose-ssl-mode=VERIFY_IDENTITY\\n"
+                )
+            } else {
+                String::new()
+            };
             let mysql = format!(
-                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$({fetch})\") --protocol=TCP -h {} -P {port} -u {}",
+                "mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n{tls}' \"$({fetch})\") --protocol=TCP -h {} -P {port} -u {}",
                 shell_quote(endpoint),
                 shell_quote(username.as_str())
             );
@@ -803,7 +813,7 @@ mod tests {
         );
         let command = command_in(&message);
         assert!(
-            command.starts_with("mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\n' \"$(aws secretsmanager get-secret-value --region ap-northeast-1 --secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x' --query SecretString --output text | jq -r .password)\")"),
+            command.starts_with("mysql --defaults-extra-file=<(printf '[client]\\npassword=%s\\nloose-ssl\\nssl-ca=/etc/pki/powerpole/rds-ca.pem\\nloose-ssl-verify-server-cert\\nloose-ssl-mode=VERIFY_IDENTITY\\n' \"$(aws secretsmanager get-secret-value --region ap-northeast-1 --secret-id 'arn:aws:secretsmanager:ap-northeast-1:1:secret:powerpole/x' --query SecretString --output text | jq -r .password)\")"),
             "{command}"
         );
         assert!(
