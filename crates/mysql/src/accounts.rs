@@ -14,12 +14,20 @@
 //! the account is still made, and provisioning and the sweeper say so. Removal drops the event;
 //! a fired event drops itself (`ON COMPLETION NOT PRESERVE`).
 //!
+//! **Rotated admin credentials.** A cluster added with [`MySqlAccounts::with_rotating_cluster`]
+//! reads its administrator's credentials from an [`AdminCredentials`] source again once they are
+//! older than the settings' TTL, and at once when the server refuses them (MySQL error 1045),
+//! retrying the operation once: a rotation of the admin secret never breaks a teardown.
+//!
 //! Only SQL that both MySQL 8.0 (Aurora MySQL 3) and MariaDB 10.11 accept is used. Statement
 //! logging is off on every connection, and errors of statements that carry the password are
 //! replaced by fixed text, so the password reaches the server and nothing else.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use powerpole_core::ports::{Backstop, DbAccounts, ManagedAccount, Removal};
 use powerpole_core::{ClusterId, DbPassword, DbUsername, GrantPlan, RequestId, SchemaName};
@@ -129,9 +137,80 @@ impl Default for AccountSettings {
     }
 }
 
+/// Where a cluster's administrator credentials come from (on AWS, the cluster's admin secret),
+/// read again after a rotation.
+pub trait AdminCredentials: Send + Sync {
+    /// The administrator's connection options as the source holds them now.
+    ///
+    /// # Errors
+    /// The source's reason, in words that never hold the password.
+    fn read(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = std::result::Result<MySqlConnectOptions, String>> + Send + '_>>;
+}
+
+/// How long credentials read from an [`AdminCredentials`] source are used before they are read
+/// again, when the server has not refused them before.
+pub const ADMIN_CREDENTIALS_TTL: Duration = Duration::from_secs(300);
+
+struct Rotating {
+    source: Arc<dyn AdminCredentials>,
+    read_at: Mutex<Instant>,
+}
+
 struct Cluster {
     pool: MySqlPool,
     settings: AccountSettings,
+    rotating: Option<Rotating>,
+}
+
+impl Cluster {
+    /// Reads the credentials again and gives them to the pool's new connections.
+    async fn reread(&self, id: &ClusterId, rotating: &Rotating) -> Result<()> {
+        let options = rotating.source.read().await.map_err(|problem| {
+            Error::Config(format!(
+                "cluster {id}: the administrator credentials could not be read again: {problem}"
+            ))
+        })?;
+        self.pool
+            .set_connect_options(options.disable_statement_logging());
+        *rotating
+            .read_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+        Ok(())
+    }
+
+    /// Runs `op`, with credentials no older than the TTL, and once more with freshly read ones
+    /// when the server refuses the ones in use.
+    async fn with_admin<T, F>(&self, id: &ClusterId, op: impl Fn() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let Some(rotating) = &self.rotating else {
+            return op().await;
+        };
+        let stale = rotating
+            .read_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+            >= ADMIN_CREDENTIALS_TTL;
+        if stale {
+            self.reread(id, rotating).await?;
+        }
+        match op().await {
+            Err(Error::Statement {
+                code: Some(ER_ACCESS_DENIED),
+                ..
+            }) => {
+                tracing::info!(cluster = %id, "the administrator's credentials were refused; reading them again");
+                self.reread(id, rotating).await?;
+                op().await
+            }
+            other => other,
+        }
+    }
 }
 
 /// The broker's accounts on the configured clusters, one small connection pool per cluster.
@@ -175,8 +254,35 @@ impl MySqlAccounts {
             .max_connections(2)
             .acquire_timeout(settings.connect_timeout)
             .connect_lazy_with(admin.disable_statement_logging());
-        self.clusters.insert(cluster, Cluster { pool, settings });
+        self.clusters.insert(
+            cluster,
+            Cluster {
+                pool,
+                settings,
+                rotating: None,
+            },
+        );
         self
+    }
+
+    /// Adds a cluster reached with `admin`, read from `source`, which is read again when the
+    /// credentials are older than [`ADMIN_CREDENTIALS_TTL`] or the server refuses them.
+    #[must_use]
+    pub fn with_rotating_cluster(
+        self,
+        cluster: ClusterId,
+        admin: MySqlConnectOptions,
+        source: Arc<dyn AdminCredentials>,
+        settings: AccountSettings,
+    ) -> Self {
+        let mut accounts = self.with_cluster(cluster.clone(), admin, settings);
+        if let Some(added) = accounts.clusters.get_mut(&cluster) {
+            added.rotating = Some(Rotating {
+                source,
+                read_at: Mutex::new(Instant::now()),
+            });
+        }
+        accounts
     }
 
     /// For a broker whose clock runs `speed` times faster than the servers' (embedded mode's
@@ -206,6 +312,22 @@ impl MySqlAccounts {
     /// # Errors
     /// [`Error::Foreign`], [`Error::OwnedByOtherRequest`], [`Error::Statement`].
     pub async fn create_account(
+        &self,
+        cluster_id: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        password: &DbPassword,
+        plan: &GrantPlan,
+        lock_within: time::Duration,
+    ) -> Result<Backstop> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, move || {
+                self.create_once(cluster_id, request, username, password, plan, lock_within)
+            })
+            .await
+    }
+
+    async fn create_once(
         &self,
         cluster_id: &ClusterId,
         request: RequestId,
@@ -339,6 +461,12 @@ impl MySqlAccounts {
     /// [`Error::Config`] naming the cluster when accounts must use TLS and the server has none;
     /// [`Error::Statement`] when the server cannot be asked.
     pub async fn check_server(&self, cluster_id: &ClusterId) -> Result<()> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, move || self.check_once(cluster_id))
+            .await
+    }
+
+    async fn check_once(&self, cluster_id: &ClusterId) -> Result<()> {
         let cluster = self.cluster(cluster_id)?;
         if !cluster.settings.require_tls {
             return Ok(());
@@ -367,6 +495,14 @@ impl MySqlAccounts {
         cluster_id: &ClusterId,
         username: &DbUsername,
     ) -> Result<Removal> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, async || {
+                self.remove_once(cluster_id, username).await
+            })
+            .await
+    }
+
+    async fn remove_once(&self, cluster_id: &ClusterId, username: &DbUsername) -> Result<Removal> {
         let cluster = self.cluster(cluster_id)?;
         let run = Runner {
             cluster_id,
@@ -423,6 +559,12 @@ impl MySqlAccounts {
     /// # Errors
     /// [`Error::Statement`].
     pub async fn list_accounts(&self, cluster_id: &ClusterId) -> Result<Vec<ManagedAccount>> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, move || self.list_once(cluster_id))
+            .await
+    }
+
+    async fn list_once(&self, cluster_id: &ClusterId) -> Result<Vec<ManagedAccount>> {
         let cluster = self.cluster(cluster_id)?;
         let run = Runner {
             cluster_id,
@@ -777,6 +919,8 @@ fn backstop_event(user: &str) -> String {
 }
 
 const ER_NO_SUCH_THREAD: u16 = 1094;
+/// The server refused the user name or password.
+const ER_ACCESS_DENIED: u16 = 1045;
 /// MariaDB's answer to `SHOW CREATE USER` for a missing account.
 const ER_NO_SUCH_USER_MARIADB: u16 = 1133;
 /// MySQL's (`Operation SHOW CREATE USER failed`).

@@ -8,7 +8,7 @@ pub mod audit_file;
 pub mod error;
 mod sql;
 
-pub use accounts::{AccountSettings, MySqlAccounts};
+pub use accounts::{ADMIN_CREDENTIALS_TTL, AccountSettings, AdminCredentials, MySqlAccounts};
 pub use audit_file::AuditFiles;
 pub use error::{Error, Result};
 pub use powerpole_core::audit::{AuditLineError, parse_line, parse_log};

@@ -1,6 +1,7 @@
 //! Cold start against Secrets Manager (moto): the secrets the configuration names are read from
 //! the region in their ARN and turned into clients, and an unreadable or malformed secret stops
-//! the start with an error naming the variable and the secret, never echoing its value.
+//! the start with an error naming the variable and the secret, never echoing its value. Also: a
+//! warm Lambda follows a rotation of a cluster's admin secret (moto + the test MariaDB).
 
 #![allow(
     clippy::unwrap_used,
@@ -232,4 +233,88 @@ async fn a_ca_bundle_without_certificates_is_refused() {
 
     assert_eq!(error.vars(), vec![config::DB_CA_BUNDLE]);
     std::fs::remove_file(path).unwrap();
+}
+
+#[tokio::test]
+async fn a_rotated_admin_secret_is_read_again_and_teardown_still_works() {
+    use powerpole_core::ports::{DbAccounts, Removal};
+    use sqlx::{ConnectOptions as _, Executor as _};
+
+    let Some(moto) = moto().await else { return };
+    let Some(url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    powerpole_slack::install_crypto_provider();
+    let root: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
+    let mut conn = root.connect().await.unwrap();
+    let rotated = format!("rotadmin{}", std::process::id());
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "CREATE USER '{rotated}'@'127.0.0.1' IDENTIFIED BY 'first-Passw0rd-before-rotation'; \
+         GRANT ALL PRIVILEGES ON *.* TO '{rotated}'@'127.0.0.1' WITH GRANT OPTION"
+    )))
+    .await
+    .unwrap();
+    let secret = |password: &str| json!({"username": rotated, "password": password, "host": "127.0.0.1", "port": root.get_port()});
+    let admin_arn = moto.secret(&secret("first-Passw0rd-before-rotation")).await;
+    let clusters = json!([{
+        "id": "rotated-db",
+        "region": "us-east-1",
+        "endpoint": "127.0.0.1",
+        "admin_secret_arn": admin_arn,
+    }]);
+    let vars = vec![(config::CLUSTERS, clusters.to_string())];
+    let clusters = config::clusters(&vars).unwrap();
+    let accounts = wiring::accounts(&moto.sdk, &clusters, None).await.unwrap();
+    let cluster = &clusters[0].policy.cluster;
+    let user =
+        powerpole_core::DbUsername::parse(&format!("rot.user{}", std::process::id())).unwrap();
+    accounts
+        .create(
+            cluster,
+            powerpole_core::RequestId::generate(time::OffsetDateTime::now_utc(), &mut rand::rng()),
+            &user,
+            &powerpole_core::DbPassword::generate(),
+            &powerpole_core::GrantPlan::new(powerpole_core::Permission::Read, []).unwrap(),
+            time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+
+    // The rotation: a new password on the server and in the secret, and the old sessions gone.
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "ALTER USER '{rotated}'@'127.0.0.1' IDENTIFIED BY 'second-Passw0rd-after-rotation'"
+    )))
+    .await
+    .unwrap();
+    moto.client
+        .put_secret_value()
+        .secret_id(&admin_arn)
+        .secret_string(secret("second-Passw0rd-after-rotation").to_string())
+        .send()
+        .await
+        .unwrap();
+    let sessions: Vec<u64> = sqlx::query_scalar(
+        "SELECT CAST(ID AS UNSIGNED) FROM information_schema.PROCESSLIST WHERE USER = ?",
+    )
+    .bind(&rotated)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for id in sessions {
+        conn.execute(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+            .await
+            .ok();
+    }
+
+    let removal = accounts.remove(cluster, &user).await;
+
+    assert!(
+        matches!(removal, Ok(Removal::Dropped { .. })),
+        "teardown after the rotation: {removal:?}"
+    );
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP USER '{rotated}'@'127.0.0.1'"
+    )))
+    .await
+    .unwrap();
 }

@@ -1,13 +1,18 @@
 //! Cold start on AWS: the adapters each Lambda builds once from its [`crate::config`], over one
 //! [`SdkConfig`]. The secrets the configuration names (the Slack app's credentials, each
-//! cluster's admin credentials) are read here, once, from the region in their ARN; a warm Lambda
-//! keeps what it read. Nothing read from a secret is logged or put in an error.
+//! cluster's admin credentials) are read here from the region in their ARN; a warm Lambda keeps
+//! what it read, except the admin credentials, which it reads again after
+//! [`powerpole_mysql::ADMIN_CREDENTIALS_TTL`] and whenever the cluster refuses them (a rotation).
+//! Nothing read from a secret is logged or put in an error.
 //!
 //! Connections to the clusters are encrypted: TLS is required, and with
 //! [`crate::config::DB_CA_BUNDLE`] set the server's certificate must chain to that bundle and
 //! name the host connected to.
 
-use std::path::Path;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
@@ -18,7 +23,7 @@ use powerpole_aws::{
     Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault, StepFunctionsWorkflow,
 };
 use powerpole_core::{Broker, ClusterPolicy, Ports, SystemClock, Unwired};
-use powerpole_mysql::{AccountSettings, MySqlAccounts};
+use powerpole_mysql::{AccountSettings, AdminCredentials, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
@@ -263,8 +268,36 @@ pub fn check_ca_bundle(bundle: &Path) -> Result<(), ConfigError> {
     }
 }
 
+/// A cluster's admin secret as the source of its administrator's credentials.
+struct AdminSecretSource {
+    sdk: SdkConfig,
+    cluster: ClusterConfig,
+    ca_bundle: Option<PathBuf>,
+}
+
+impl AdminSecretSource {
+    async fn options(&self) -> Result<MySqlConnectOptions, ConfigError> {
+        let text = read_secret(&self.sdk, config::CLUSTERS, &self.cluster.admin_secret).await?;
+        let admin = AdminSecret::parse(&self.cluster.admin_secret, text.expose_secret())?;
+        Ok(admin_options(
+            &self.cluster,
+            &admin,
+            self.ca_bundle.as_deref(),
+        ))
+    }
+}
+
+impl AdminCredentials for AdminSecretSource {
+    fn read(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<MySqlConnectOptions, String>> + Send + '_>> {
+        Box::pin(async move { self.options().await.map_err(|e| e.to_string()) })
+    }
+}
+
 /// The DB accounts adapter over every configured cluster, with the admin credentials read from
-/// each cluster's secret. Connections open lazily, at the first statement.
+/// each cluster's secret (and read again after a rotation). Connections open lazily, at the
+/// first statement.
 ///
 /// # Errors
 /// [`ConfigError`] for an unreadable or malformed admin secret or CA bundle.
@@ -278,11 +311,16 @@ pub async fn accounts(
     }
     let mut accounts = MySqlAccounts::new();
     for cluster in clusters {
-        let text = read_secret(sdk, config::CLUSTERS, &cluster.admin_secret).await?;
-        let admin = AdminSecret::parse(&cluster.admin_secret, text.expose_secret())?;
-        accounts = accounts.with_cluster(
+        let source = Arc::new(AdminSecretSource {
+            sdk: sdk.clone(),
+            cluster: cluster.clone(),
+            ca_bundle: ca_bundle.map(Path::to_path_buf),
+        });
+        let admin = source.options().await?;
+        accounts = accounts.with_rotating_cluster(
             cluster.policy.cluster.clone(),
-            admin_options(cluster, &admin, ca_bundle),
+            admin,
+            source,
             AccountSettings::new().with_require_tls(cluster.require_tls),
         );
     }
