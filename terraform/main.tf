@@ -37,14 +37,16 @@ locals {
   # POWERPOLE_CLUSTERS: exactly the keys the Lambdas accept (unknown keys are refused).
   clusters_json = jsonencode([
     for c in var.clusters : {
-      id                   = c.id
-      region               = c.region
-      endpoint             = c.endpoint
-      port                 = c.port
-      admin_secret_arn     = c.admin_secret_arn
-      max_duration_minutes = c.max_duration_minutes
-      levels               = c.levels
-      require_tls          = c.require_tls
+      id                     = c.id
+      region                 = c.region
+      endpoint               = c.endpoint
+      port                   = c.port
+      admin_secret_arn       = c.admin_secret_arn
+      max_duration_minutes   = c.max_duration_minutes
+      levels                 = c.levels
+      require_tls            = c.require_tls
+      max_user_connections   = c.max_user_connections
+      read_statement_seconds = c.read_statement_seconds
     }
   ])
 }

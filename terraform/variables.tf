@@ -61,7 +61,7 @@ variable "https_egress_cidrs" {
 # --- clusters ---------------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL."
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them."
   type = list(object({
     id                       = string
     region                   = string
@@ -73,6 +73,8 @@ variable "clusters" {
     levels                   = optional(list(string))
     admin_secret_kms_key_arn = optional(string)
     require_tls              = optional(bool, true)
+    max_user_connections     = optional(number)
+    read_statement_seconds   = optional(number)
   }))
 
   validation {

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
+use powerpole_mysql::AccountSettings;
 use serde::Deserialize;
 use sqlx::mysql::MySqlConnectOptions;
 use toml::Value;
@@ -36,6 +37,14 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The adapter's reason for refusing a setting, without its "invalid setting" prefix.
+fn setting_problem(error: &powerpole_mysql::Error) -> String {
+    match error {
+        powerpole_mysql::Error::Config(problem) => problem.clone(),
+        other => other.to_string(),
+    }
+}
 
 fn problem(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -98,6 +107,8 @@ struct RawCluster {
     levels: Option<Vec<String>>,
     audit_log: Option<String>,
     require_tls: Option<bool>,
+    max_user_connections: Option<u32>,
+    read_statement_seconds: Option<u64>,
 }
 
 /// The validated configuration.
@@ -154,8 +165,9 @@ pub struct ClusterConfig {
     pub admin: MySqlConnectOptions,
     /// The server's `server_audit` log file, read for session receipts (optional).
     pub audit_log: Option<PathBuf>,
-    /// Whether the one-time users may log in only over TLS (the default).
-    pub require_tls: bool,
+    /// How the one-time users are made: TLS only unless `require_tls = false`, session and
+    /// statement limits.
+    pub accounts: AccountSettings,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -164,7 +176,7 @@ impl fmt::Debug for ClusterConfig {
             .field("policy", &self.policy)
             .field("admin", &"[REDACTED]")
             .field("audit_log", &self.audit_log)
-            .field("require_tls", &self.require_tls)
+            .field("accounts", &self.accounts)
             .finish()
     }
 }
@@ -462,11 +474,23 @@ impl RawCluster {
             }
             path => path.map(|p| expand_home(p.trim())),
         };
+        let mut accounts =
+            AccountSettings::new().with_require_tls(self.require_tls.unwrap_or(true));
+        if let Some(n) = self.max_user_connections {
+            accounts = accounts
+                .with_max_user_connections(n)
+                .map_err(|e| problem(key("max_user_connections"), setting_problem(&e)))?;
+        }
+        if let Some(seconds) = self.read_statement_seconds {
+            accounts = accounts
+                .with_read_statement_timeout(std::time::Duration::from_secs(seconds))
+                .map_err(|e| problem(key("read_statement_seconds"), setting_problem(&e)))?;
+        }
         Ok(ClusterConfig {
             policy: policy.with_endpoint(endpoint).with_port(port),
             admin,
             audit_log,
-            require_tls: self.require_tls.unwrap_or(true),
+            accounts,
         })
     }
 }
@@ -611,6 +635,15 @@ mod tests {
                 format!("{GOOD}\nlevels = [\"ADMIN\"]"),
                 "clusters[0].levels",
             ),
+            (
+                format!("{GOOD}\nmax_user_connections = 0"),
+                "clusters[0].max_user_connections",
+            ),
+            (
+                format!("{GOOD}\nread_statement_seconds = 0"),
+                "clusters[0].read_statement_seconds",
+            ),
+            (format!("{GOOD}\nrequire_tls = \"yes\""), "require_tls"),
             (
                 GOOD.replace("[state]", "[clock]\nspeed = 0\n[state]"),
                 "clock.speed",

@@ -106,7 +106,7 @@ async fn drive(
             .with_port(admin.get_port()),
             admin: admin.clone(),
             audit_log: None,
-            require_tls: true,
+            accounts: powerpole_mysql::AccountSettings::new(),
         }],
     };
     crate::serve::check_clusters(&config).await?;

@@ -20,7 +20,7 @@ use powerpole_local::{
     BrokerTasks, JournalWorkflow, NoBastionSessions, OnBrokerClock, ScaledClock, SecretFiles,
     SqliteStore, ThisMachine,
 };
-use powerpole_mysql::{AccountSettings, AuditFiles, MySqlAccounts};
+use powerpole_mysql::{AuditFiles, MySqlAccounts};
 use powerpole_slack::{
     ApproverPolicy, Reply, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
@@ -174,7 +174,7 @@ pub fn accounts(config: &Config, speed: f64) -> anyhow::Result<MySqlAccounts> {
             accounts.with_cluster(
                 c.policy.cluster.clone(),
                 c.admin.clone(),
-                AccountSettings::new().with_require_tls(c.require_tls),
+                c.accounts.clone(),
             )
         },
     ))

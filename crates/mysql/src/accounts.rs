@@ -30,7 +30,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use powerpole_core::ports::{Backstop, DbAccounts, ManagedAccount, Removal};
-use powerpole_core::{ClusterId, DbPassword, DbUsername, GrantPlan, RequestId, SchemaName};
+use powerpole_core::{
+    ClusterId, DbPassword, DbUsername, GrantPlan, Permission, RequestId, SchemaName,
+};
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, MySql, Row};
 use time::OffsetDateTime;
@@ -49,6 +51,7 @@ pub struct AccountSettings {
     schemas: Option<Vec<SchemaName>>,
     connect_timeout: Duration,
     require_tls: bool,
+    read_statement_timeout: Option<Duration>,
 }
 
 impl AccountSettings {
@@ -64,7 +67,24 @@ impl AccountSettings {
             schemas: None,
             connect_timeout: Duration::from_secs(10),
             require_tls: true,
+            read_statement_timeout: None,
         }
+    }
+
+    /// The longest a READ account's statement may run before the server aborts it
+    /// (`MAX_STATEMENT_TIME`, MariaDB only: MySQL and Aurora have no per-account limit, only the
+    /// global `max_execution_time`, and the setting is ignored there with a note in the log).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for less than a second or more than a day.
+    pub fn with_read_statement_timeout(mut self, timeout: Duration) -> Result<Self> {
+        if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&timeout) {
+            return Err(Error::Config(format!(
+                "read statement timeout must be 1 s to 1 day, not {timeout:?}"
+            )));
+        }
+        self.read_statement_timeout = Some(timeout);
+        Ok(self)
     }
 
     /// Whether the accounts may log in only over TLS (`REQUIRE SSL`, the default) or also in
@@ -374,8 +394,23 @@ impl MySqlAccounts {
             });
         }
         let account = sql::account(user, host);
+        let statement_time = match cluster.settings.read_statement_timeout {
+            Some(limit) if plan.permission() == Permission::Read => {
+                if run.is_mariadb().await? {
+                    format!(" MAX_STATEMENT_TIME {}", limit.as_secs())
+                } else {
+                    tracing::info!(
+                        cluster = %cluster_id,
+                        "MAX_STATEMENT_TIME is MariaDB's: this server has no per-account \
+                         statement limit (set max_execution_time in its parameter group)"
+                    );
+                    String::new()
+                }
+            }
+            _ => String::new(),
+        };
         let identified = format!(
-            "IDENTIFIED BY {} REQUIRE {} WITH MAX_USER_CONNECTIONS {}",
+            "IDENTIFIED BY {} REQUIRE {} WITH MAX_USER_CONNECTIONS {}{statement_time}",
             sql::literal(password.expose()),
             if cluster.settings.require_tls {
                 "SSL"
@@ -861,6 +896,14 @@ impl Runner<'_> {
         .await
         .map_err(|e| statement_error("list backstop events", self.cluster_id, e))?;
         Ok(names.into_iter().collect())
+    }
+
+    async fn is_mariadb(&self) -> Result<bool> {
+        sqlx::query_scalar::<MySql, String>("SELECT VERSION()")
+            .fetch_one(self.pool)
+            .await
+            .map(|version| version.contains("MariaDB"))
+            .map_err(|e| statement_error("read version", self.cluster_id, e))
     }
 
     async fn scheduler_on(&self) -> Result<bool> {

@@ -716,3 +716,63 @@ async fn the_one_time_user_logs_in_only_over_tls_unless_the_cluster_allows_clear
     plain.remove(&f.cluster, &plain_user).await.unwrap();
     f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
 }
+
+#[tokio::test]
+async fn a_read_users_statements_stop_at_the_configured_limit_and_other_levels_have_none() {
+    let Some(f) = fixture().await else { return };
+    let limited = MySqlAccounts::new().with_cluster(
+        f.cluster.clone(),
+        f.admin.clone(),
+        AccountSettings::new()
+            .with_max_user_connections(1)
+            .unwrap()
+            .with_read_statement_timeout(Duration::from_secs(1))
+            .unwrap(),
+    );
+    let (reader, schema) = unique("limited");
+    f.schema_with_table(&schema).await;
+    let password = DbPassword::generate();
+    let read = GrantPlan::new(Permission::Read, [schema.clone()]).unwrap();
+    limited
+        .create(&f.cluster, request_id(), &reader, &password, &read, WINDOW)
+        .await
+        .unwrap();
+
+    let mut conn = f.login(&reader, password.expose()).await.unwrap();
+    let started = std::time::Instant::now();
+    let slept: Result<i64, _> = sqlx::query_scalar("SELECT SLEEP(5)")
+        .fetch_one(&mut conn)
+        .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "MAX_STATEMENT_TIME 1 stops the statement, not after {took:?}"
+    );
+    assert!(
+        !matches!(slept, Ok(0)),
+        "the sleep did not complete: {slept:?}"
+    );
+    let second = f.login(&reader, password.expose()).await;
+    assert!(
+        second.is_err(),
+        "MAX_USER_CONNECTIONS 1 refuses a second session"
+    );
+    drop(conn);
+    limited.remove(&f.cluster, &reader).await.unwrap();
+
+    let (writer, _) = unique("unlimited");
+    let dml = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
+    limited
+        .create(&f.cluster, request_id(), &writer, &password, &dml, WINDOW)
+        .await
+        .unwrap();
+    let mut conn = f.login(&writer, password.expose()).await.unwrap();
+    let slept: i64 = sqlx::query_scalar("SELECT SLEEP(1.5)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(slept, 0, "the statement limit is for READ users only");
+    drop(conn);
+    limited.remove(&f.cluster, &writer).await.unwrap();
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}

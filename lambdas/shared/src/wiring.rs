@@ -295,6 +295,29 @@ impl AdminCredentials for AdminSecretSource {
     }
 }
 
+/// How `cluster`'s one-time users are made: TLS only unless it says otherwise, its limits.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] on [`config::CLUSTERS`] for a limit out of range.
+pub fn account_settings(cluster: &ClusterConfig) -> Result<AccountSettings, ConfigError> {
+    let bad = |e: powerpole_mysql::Error| {
+        ConfigError::invalid(
+            config::CLUSTERS,
+            format!("cluster {:?}: {e}", cluster.policy.cluster.as_str()),
+        )
+    };
+    let mut settings = AccountSettings::new().with_require_tls(cluster.require_tls);
+    if let Some(n) = cluster.max_user_connections {
+        settings = settings.with_max_user_connections(n).map_err(bad)?;
+    }
+    if let Some(seconds) = cluster.read_statement_seconds {
+        settings = settings
+            .with_read_statement_timeout(Duration::from_secs(seconds))
+            .map_err(bad)?;
+    }
+    Ok(settings)
+}
+
 /// The DB accounts adapter over every configured cluster, with the admin credentials read from
 /// each cluster's secret (and read again after a rotation). Connections open lazily, at the
 /// first statement.
@@ -321,7 +344,7 @@ pub async fn accounts(
             cluster.policy.cluster.clone(),
             admin,
             source,
-            AccountSettings::new().with_require_tls(cluster.require_tls),
+            account_settings(cluster)?,
         );
     }
     Ok(accounts)
@@ -435,6 +458,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn account_limits_out_of_range_name_the_clusters_variable_and_the_cluster() {
+        let clusters = crate::config::clusters(&vec![(
+            crate::config::CLUSTERS,
+            serde_json::json!([{
+                "id": "orders",
+                "region": "ap-northeast-1",
+                "endpoint": "orders.example.internal",
+                "admin_secret_arn": "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:rds!cluster-1234-AbCdEf",
+                "read_statement_seconds": 0,
+            }])
+            .to_string(),
+        )])
+        .unwrap();
+
+        let err = account_settings(&clusters[0]).unwrap_err().to_string();
+
+        assert!(
+            err.contains("POWERPOLE_CLUSTERS") && err.contains("orders") && err.contains("1 s"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_admin_connects_on_the_clusters_port_unless_its_secret_names_one() {
         let cluster = ClusterConfig {
             policy: ClusterPolicy::new(
@@ -448,6 +494,8 @@ mod tests {
             )
             .unwrap(),
             require_tls: true,
+            max_user_connections: None,
+            read_statement_seconds: None,
         };
         let mut admin = AdminSecret {
             username: "admin".into(),

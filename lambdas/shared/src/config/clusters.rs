@@ -22,6 +22,10 @@ pub struct ClusterConfig {
     pub admin_secret: SecretArn,
     /// Whether the one-time users may log in only over TLS (`REQUIRE SSL`, the default).
     pub require_tls: bool,
+    /// The most sessions a one-time user may hold (the adapter's default when `None`).
+    pub max_user_connections: Option<u32>,
+    /// The longest a READ user's statement may run, in seconds (MariaDB only; none when `None`).
+    pub read_statement_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +43,10 @@ struct ClusterEntry {
     admin_secret_arn: String,
     #[serde(default)]
     require_tls: Option<bool>,
+    #[serde(default)]
+    max_user_connections: Option<u32>,
+    #[serde(default)]
+    read_statement_seconds: Option<u64>,
 }
 
 pub(super) fn is_host_name(host: &str) -> bool {
@@ -96,14 +104,18 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
         policy,
         admin_secret,
         require_tls: entry.require_tls.unwrap_or(true),
+        max_user_connections: entry.max_user_connections,
+        read_statement_seconds: entry.read_statement_seconds,
     })
 }
 
 /// [`CLUSTERS`]: a JSON array of
 /// `{"id", "region", "endpoint", "port"?, "max_duration_minutes"?, "levels"?, "admin_secret_arn",
-/// "require_tls"?}`, at least one, ids unique. `port` (where people and the broker connect; an
-/// admin secret naming a port wins for the broker) defaults to 3306, `max_duration_minutes` to
-/// 480 (8 h, the most allowed), `levels` to all three, `require_tls` to true.
+/// "require_tls"?, "max_user_connections"?, "read_statement_seconds"?}`, at least one, ids
+/// unique. `port` (where people and the broker connect; an admin secret naming a port wins for
+/// the broker) defaults to 3306, `max_duration_minutes` to 480 (8 h, the most allowed), `levels`
+/// to all three, `require_tls` to true, `max_user_connections` to 4, `read_statement_seconds`
+/// to none (the limits are checked when the Lambda wires the accounts).
 ///
 /// # Errors
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
