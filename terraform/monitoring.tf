@@ -98,6 +98,13 @@ locals {
       period      = 300
       description = "The sweeper found (and removed) resources no live request owns."
     }
+    users-without-backstop = {
+      metric      = "UsersWithoutBackstop"
+      stat        = "Maximum"
+      threshold   = 0
+      period      = 300
+      description = "A live DB user has no working backstop event (event_scheduler OFF, or the event dropped): only the broker will remove it."
+    }
   }
 }
 

@@ -70,11 +70,14 @@ pub enum Metric {
     OldestBastionAge,
     /// Age of the oldest broker-made DB user still existing.
     OldestUserAge,
+    /// Live broker-made DB users the server would not lock by itself (no backstop event, or the
+    /// event scheduler off).
+    UsersWithoutBackstop,
 }
 
 impl Metric {
     /// Every metric.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::BuildSucceeded,
         Self::BuildFailed,
         Self::TimeToReady,
@@ -84,6 +87,7 @@ impl Metric {
         Self::OrphansFound,
         Self::OldestBastionAge,
         Self::OldestUserAge,
+        Self::UsersWithoutBackstop,
     ];
 
     /// The metric's name in CloudWatch (namespace `Powerpole`).
@@ -97,6 +101,7 @@ impl Metric {
             Self::TeardownSucceeded => "TeardownSucceeded",
             Self::TeardownFailed => "TeardownFailed",
             Self::OrphansFound => "OrphansFound",
+            Self::UsersWithoutBackstop => "UsersWithoutBackstop",
             Self::OldestBastionAge => "OldestBastionAge",
             Self::OldestUserAge => "OldestUserAge",
         }
@@ -110,7 +115,8 @@ impl Metric {
             | Self::BuildFailed
             | Self::TeardownSucceeded
             | Self::TeardownFailed
-            | Self::OrphansFound => Unit::Count,
+            | Self::OrphansFound
+            | Self::UsersWithoutBackstop => Unit::Count,
             Self::TimeToReady
             | Self::TimeToApprove
             | Self::OldestBastionAge
@@ -156,6 +162,17 @@ impl Observation {
     pub fn orphans_found(count: usize) -> Self {
         Self {
             metric: Metric::OrphansFound,
+            value: count as f64,
+            request: None,
+        }
+    }
+
+    /// `UsersWithoutBackstop`: how many live broker-made DB users one sweep found that the
+    /// server would not lock by itself (report 0 too).
+    #[must_use]
+    pub fn users_without_backstop(count: usize) -> Self {
+        Self {
+            metric: Metric::UsersWithoutBackstop,
             value: count as f64,
             request: None,
         }
@@ -482,7 +499,10 @@ impl SloFigures {
                     Metric::TimeToApprove => approve.push(duration),
                     Metric::TeardownSucceeded => figures.teardowns_succeeded += 1,
                     Metric::TeardownFailed => figures.teardowns_failed += 1,
-                    Metric::OrphansFound | Metric::OldestBastionAge | Metric::OldestUserAge => {}
+                    Metric::OrphansFound
+                    | Metric::OldestBastionAge
+                    | Metric::OldestUserAge
+                    | Metric::UsersWithoutBackstop => {}
                 }
             }
             figures.count_lifetime(request, now);
@@ -656,6 +676,7 @@ mod tests {
                 ("OrphansFound", "Count"),
                 ("OldestBastionAge", "Seconds"),
                 ("OldestUserAge", "Seconds"),
+                ("UsersWithoutBackstop", "Count"),
             ]
         );
     }
@@ -921,11 +942,13 @@ mod tests {
                 Observation::orphans_found(3),
                 Observation::oldest_bastion_age(Duration::minutes(90)),
                 Observation::oldest_user_age(Duration::seconds(-5)),
+                Observation::users_without_backstop(2),
             ]),
             [
                 ("OrphansFound", 3.0),
                 ("OldestBastionAge", 5400.0),
-                ("OldestUserAge", 0.0)
+                ("OldestUserAge", 0.0),
+                ("UsersWithoutBackstop", 2.0)
             ]
         );
     }

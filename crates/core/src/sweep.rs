@@ -84,6 +84,9 @@ pub struct SweepReport {
     pub oldest_bastion: Option<Duration>,
     /// The age of the oldest broker-made DB user left on a server.
     pub oldest_account: Option<Duration>,
+    /// How many live broker-made DB users the server would not lock by itself (each is also a
+    /// problem).
+    pub users_without_backstop: usize,
 }
 
 impl SweepReport {
@@ -94,6 +97,7 @@ impl SweepReport {
             problems: Vec::new(),
             oldest_bastion: None,
             oldest_account: None,
+            users_without_backstop: 0,
         }
     }
 

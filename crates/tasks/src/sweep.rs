@@ -41,5 +41,6 @@ pub fn sweep_json(report: &SweepReport) -> Value {
         "problems": report.problems,
         "oldest_bastion_seconds": report.oldest_bastion.map(|d| d.whole_seconds()),
         "oldest_user_seconds": report.oldest_account.map(|d| d.whole_seconds()),
+        "users_without_backstop": report.users_without_backstop,
     })
 }

@@ -6,7 +6,8 @@
 //!
 //! Reads [`SweepConfig`] from the environment and the clusters' admin secrets at cold start
 //! (see `lambdas/README.md`). Every run prints one EMF line with `OrphansFound`,
-//! `OldestBastionAge` and `OldestUserAge` (zero when nothing is left), so a sweeper that stops
+//! `OldestBastionAge`, `OldestUserAge` and `UsersWithoutBackstop` (zero when nothing is left), so
+//! a sweeper that stops
 //! running shows as missing data. An invocation that met problems logs the report and fails, so
 //! the function's `Errors` metric and its alarm show a sweeper that cannot do its job.
 
@@ -31,6 +32,7 @@ async fn handler(
         Observation::orphans_found(report.orphans_found()),
         Observation::oldest_bastion_age(report.oldest_bastion.unwrap_or_default()),
         Observation::oldest_user_age(report.oldest_account.unwrap_or_default()),
+        Observation::users_without_backstop(report.users_without_backstop),
     ]);
     let summary = powerpole_tasks::sweep_json(&report);
     tracing::info!(report = %summary, "sweep done");

@@ -301,6 +301,7 @@ impl<P: AccessPorts> Broker<P> {
                         report
                             .problems
                             .push(format!("DB user {}@{cluster}: {problem}", a.username));
+                        report.users_without_backstop += 1;
                     }
                     Found {
                         kind: ResourceKind::Account,
@@ -620,6 +621,7 @@ mod tests {
 
         assert_eq!(report.actions, vec![]);
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert_eq!(report.users_without_backstop, 1);
         assert!(
             report.problems[0].contains(request.db_username().as_str())
                 && report.problems[0].contains("event_scheduler is OFF"),
