@@ -201,6 +201,7 @@ fn every_metric() -> Vec<Observation> {
     all.push(Observation::orphans_found(2));
     all.push(Observation::oldest_bastion_age(Duration::hours(3)));
     all.push(Observation::oldest_user_age(Duration::seconds(90)));
+    all.push(Observation::users_without_backstop(1));
     all
 }
 
@@ -310,6 +311,7 @@ fn every_metric_renders_as_one_valid_line_with_its_unit_and_value() {
     assert_eq!(doc["OrphansFound"], json!(2.0));
     assert_eq!(doc["OldestBastionAge"], json!(10800.0));
     assert_eq!(doc["OldestUserAge"], json!(90.0));
+    assert_eq!(doc["UsersWithoutBackstop"], json!(1.0));
     assert_eq!(
         doc.get("request_id"),
         None,
