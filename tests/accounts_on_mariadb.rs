@@ -1,5 +1,7 @@
 //! The core's DB user names and generated passwords work on a real MariaDB server: the account
-//! can log in, sees only what it was granted, and its password never reaches the audit log.
+//! can log in, sees only what it was granted, and its password never reaches the audit log. And
+//! with the server's event scheduler off (switched off here, in a binary of its own, so no other
+//! test's backstop depends on it meanwhile), the adapter says the backstop will not fire.
 
 #![allow(
     clippy::unwrap_used,
@@ -143,4 +145,46 @@ async fn derived_user_logs_in_with_generated_password_and_sees_only_granted_sche
             "password leaked into the audit log"
         );
     }
+}
+
+#[tokio::test]
+async fn with_the_event_scheduler_off_the_backstop_is_reported_as_not_firing() {
+    use powerpole_core::ports::{Backstop, DbAccounts};
+    use powerpole_core::{ClusterId, GrantPlan, RequestId};
+    use powerpole_mysql::{AccountSettings, MySqlAccounts};
+
+    let Some((mut conn, options)) = admin().await else {
+        return;
+    };
+    let cluster = ClusterId::parse("scheduler-off").unwrap();
+    let accounts =
+        MySqlAccounts::new().with_cluster(cluster.clone(), options, AccountSettings::new());
+    let user = DbUsername::parse(&format!("sched.off{}", std::process::id())).unwrap();
+    exec(&mut conn, "SET GLOBAL event_scheduler = OFF".into()).await;
+
+    let created = accounts
+        .create(
+            &cluster,
+            RequestId::generate(time::OffsetDateTime::now_utc(), &mut rand::rng()),
+            &user,
+            &DbPassword::generate(),
+            &GrantPlan::new(Permission::Read, []).unwrap(),
+            time::Duration::hours(1),
+        )
+        .await;
+    let listed = accounts.list(&cluster).await;
+    exec(&mut conn, "SET GLOBAL event_scheduler = ON".into()).await;
+    let removed = accounts.remove(&cluster, &user).await;
+
+    assert_eq!(created.unwrap(), Backstop::SchedulerOff);
+    let listed = listed.unwrap();
+    let mine = listed.iter().find(|a| a.username == user).unwrap();
+    assert_eq!(mine.backstop, Backstop::SchedulerOff);
+    assert!(
+        mine.backstop
+            .problem()
+            .unwrap()
+            .contains("event_scheduler is OFF")
+    );
+    removed.unwrap();
 }
