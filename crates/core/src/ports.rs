@@ -422,6 +422,13 @@ pub enum Notice {
         /// Who denied it.
         by: SlackUserId,
     },
+    /// An approver revoked the access while it was live; it is being removed now.
+    Revoked {
+        /// The request.
+        request: RequestId,
+        /// The approver who revoked it.
+        by: SlackUserId,
+    },
     /// The request expired undecided.
     Expired {
         /// The request.

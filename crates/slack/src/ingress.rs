@@ -208,8 +208,8 @@ where
         }
     }
 
-    /// `POST /slack/interactions`: request-modal submissions, clicks on Approve / Deny (from
-    /// approvers) and End now (from the requester).
+    /// `POST /slack/interactions`: request-modal submissions, clicks on Approve / Deny and
+    /// Revoke now (from approvers) and End now (from the requester).
     pub async fn interaction(&self, headers: &(impl HeaderLookup + ?Sized), body: &[u8]) -> Reply {
         if let Err(rejection) = self.verifier.verify(headers, body) {
             tracing::warn!(%rejection, "interaction rejected");
@@ -275,6 +275,7 @@ where
             views::APPROVE_ACTION => Decision::Approve,
             views::DENY_ACTION => Decision::Deny,
             views::END_NOW_ACTION => return self.end_now(action).await,
+            views::REVOKE_ACTION => return self.revoke(action).await,
             _ => return Reply::ack(),
         };
         let id = match request_of(action) {
@@ -306,7 +307,43 @@ where
         Reply::ack()
     }
 
-    /// The requester's "End now" in the ending-soon message: access is removed at once.
+    /// An approver's "Revoke now" on the card of live access: removed at once, the requester
+    /// told who revoked it. Only approvers (the same policy as Approve / Deny).
+    async fn revoke(&self, action: &BlockAction) -> Reply {
+        let id = match request_of(action) {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
+        if let Err(refusal) = self
+            .approvers
+            .check(&self.web, action.channel.as_deref(), &action.user)
+            .await
+        {
+            tracing::warn!(request = %id, user = %action.user, %refusal, "revoke refused");
+            self.tell(action, &refusal.to_string()).await;
+            return Reply::ack();
+        }
+        match self.broker.revoke(id, &action.user).await {
+            Ok(EndNow::Ending(_)) => {
+                tracing::info!(request = %id, by = %action.user, "access revoked by an approver");
+            }
+            Ok(EndNow::Already(request)) => {
+                self.tell(
+                    action,
+                    &format!("Nothing to do: this access is already {}.", request.state()),
+                )
+                .await;
+            }
+            Err(error) => {
+                self.failed(action, id, error, "Access could not be revoked")
+                    .await;
+            }
+        }
+        Reply::ack()
+    }
+
+    /// The requester's "End now" in the ready and ending-soon messages: access is removed at
+    /// once.
     async fn end_now(&self, action: &BlockAction) -> Reply {
         let id = match request_of(action) {
             Ok(id) => id,

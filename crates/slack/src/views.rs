@@ -24,6 +24,8 @@ pub const APPROVE_ACTION: &str = "approve";
 pub const DENY_ACTION: &str = "deny";
 /// See [`APPROVE_ACTION`].
 pub const END_NOW_ACTION: &str = "end_now";
+/// See [`APPROVE_ACTION`]: an approver's "Revoke now" on the card of live access.
+pub const REVOKE_ACTION: &str = "revoke";
 
 const DURATIONS_MINUTES: [i64; 7] = [15, 30, 60, 120, 240, 360, 480];
 
@@ -225,6 +227,15 @@ pub fn approval_card(request: &AccessRequest) -> Value {
     } else {
         blocks.push(json!({"type": "context", "elements": [mrkdwn(&outcome(request))]}));
     }
+    if request.state() == RequestState::Active {
+        blocks.push(json!({"type": "actions", "block_id": "revoke", "elements": [
+            {"type": "button", "action_id": REVOKE_ACTION, "style": "danger", "text": plain("Revoke now"),
+             "value": request.id().to_string(),
+             "confirm": {"title": plain("Revoke this access?"),
+                         "text": plain("Sessions are killed and the DB user dropped now; the requester is told who revoked it."),
+                         "confirm": plain("Revoke"), "deny": plain("Keep it"), "style": "danger"}},
+        ]}));
+    }
     json!({"text": fallback, "blocks": blocks})
 }
 
@@ -254,7 +265,13 @@ pub fn outcome(request: &AccessRequest) -> String {
         ),
         None => String::new(),
     };
+    let revoked = request
+        .events()
+        .iter()
+        .find(|e| e.kind == EventKind::TeardownStarted && e.detail.starts_with("revoked by "))
+        .map(|e| format!("revoked by {} {}", by(e), when(e.at)));
     let tail = match request.state() {
+        _ if revoked.is_some() => revoked,
         RequestState::Active => Some("access is live".to_owned()),
         RequestState::Ended => Some("access has ended".to_owned()),
         RequestState::Failed => Some("failed; access removed or being removed".to_owned()),
@@ -506,6 +523,11 @@ pub fn notice_message(notice: &Notice) -> Value {
                     json!({"type": "section", "text": mrkdwn(&format!(":key: *Access ready* until {} — you are `{username}`.", when(*ends_at)))}),
                     json!({"type": "section", "text": mrkdwn(&steps.join("\n"))}),
                     json!({"type": "context", "elements": [mrkdwn(&format!("Request `{request}` · everything you run is audited"))]}),
+                    json!({"type": "actions", "elements": [
+                        {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string(),
+                         "confirm": {"title": plain("End your access now?"), "text": plain("Your sessions are killed and the DB user dropped."),
+                                     "confirm": plain("End now"), "deny": plain("Keep it")}}
+                    ]}),
                 ],
             )
         }
@@ -536,6 +558,10 @@ pub fn notice_message(notice: &Notice) -> Value {
         )),
         Notice::Denied { request, by } => simple(&format!(
             ":no_entry: Request `{request}` was denied by <@{by}>."
+        )),
+        Notice::Revoked { request, by } => simple(&format!(
+            ":octagonal_sign: <@{by}> revoked your access for request `{request}`: your sessions \
+             are being killed and the DB user dropped now."
         )),
         Notice::Expired { request } => simple(&format!(
             ":hourglass: Request `{request}` expired: nobody decided before its start."
@@ -825,6 +851,36 @@ mod tests {
         assert!(
             !text.contains("<("),
             "Slack's control characters are escaped: {text}"
+        );
+    }
+
+    #[test]
+    fn the_ready_message_offers_end_now_for_this_request() {
+        let notice = ready(None, SecretLocation::File("/state/secrets/x.json".into()));
+        let Notice::Ready { request, .. } = &notice else {
+            unreachable!("a ready notice")
+        };
+        let message = notice_message(&notice);
+
+        let buttons = buttons(&message);
+        assert_eq!(buttons.len(), 1);
+        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
+        assert_eq!(buttons[0]["value"], request.to_string());
+        assert!(buttons[0]["confirm"].is_object(), "asks before ending");
+    }
+
+    #[test]
+    fn a_revoked_request_tells_the_requester_who_revoked_it() {
+        let id = request("x").id();
+        let message = notice_message(&Notice::Revoked {
+            request: id,
+            by: SlackUserId::parse("U0APPROVE2").unwrap(),
+        });
+
+        let text = message["text"].as_str().unwrap();
+        assert!(
+            text.contains("<@U0APPROVE2> revoked your access") && text.contains(&id.to_string()),
+            "{text}"
         );
     }
 

@@ -792,3 +792,120 @@ async fn the_clock_decides_the_start_of_a_now_request() {
 
     assert_eq!(h.only_request().await.spec().window.start(), at);
 }
+
+impl Harness {
+    /// [`Harness::pending_with_card`], approved by [`APPROVER`] and made live the way the
+    /// workflow's provisioning would; forgets the calls made so far.
+    async fn active_with_card(&self, reason: &str) -> (AccessRequest, String) {
+        use powerpole_core::{Actor, Component, Transition};
+        let (request, card_ts) = self.pending_with_card(reason).await;
+        self.interact(&click(
+            APPROVER,
+            APPROVERS,
+            &card_ts,
+            "approve",
+            request.id(),
+        ))
+        .await;
+        let mut live = self.only_request().await;
+        let expected = live.version();
+        let workflow = Actor::System(Component::Workflow);
+        let now = time::OffsetDateTime::now_utc();
+        live.apply(Transition::StartProvisioning, workflow.clone(), now, "")
+            .unwrap();
+        live.apply(Transition::Activate, workflow, now, "").unwrap();
+        self.ingress.store().update(&live, expected).await.unwrap();
+        self.slack.clear_calls();
+        (self.only_request().await, card_ts)
+    }
+}
+
+#[tokio::test]
+async fn an_approver_revokes_live_access_and_the_requester_is_told_who() {
+    let h = harness().await;
+    let (request, card_ts) = h.active_with_card("INC-11 read orders").await;
+    assert!(
+        powerpole_slack::views::approval_card(&request)["blocks"]
+            .to_string()
+            .contains("Revoke now"),
+        "the live card offers Revoke now"
+    );
+
+    let reply = h
+        .interact(&click(
+            APPROVER_2,
+            APPROVERS,
+            &card_ts,
+            "revoke",
+            request.id(),
+        ))
+        .await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(h.ingress.workflow().ended_early(), vec![request.id()]);
+    let revoked = h.only_request().await;
+    assert_eq!(revoked.state(), RequestState::Ending);
+    let dm = h
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .find(|c| c.str("channel") == Some(REQUESTER))
+        .expect("the requester is told");
+    assert!(
+        dm.str("text")
+            .unwrap()
+            .contains(&format!("<@{APPROVER_2}> revoked your access")),
+        "{:?}",
+        dm.str("text")
+    );
+    let card = h
+        .slack
+        .calls_to("chat.update")
+        .pop()
+        .expect("the card is redrawn");
+    let blocks = blocks_text(&card);
+    assert!(
+        blocks.contains(&format!("revoked by <@{APPROVER_2}>")) && !blocks.contains("Revoke now"),
+        "{blocks}"
+    );
+}
+
+#[tokio::test]
+async fn only_approvers_revoke_and_a_second_revoke_changes_nothing() {
+    let h = harness().await;
+    let (request, card_ts) = h.active_with_card("INC-12 read orders").await;
+
+    h.interact(&click(
+        OUTSIDER,
+        APPROVERS,
+        &card_ts,
+        "revoke",
+        request.id(),
+    ))
+    .await;
+    assert_eq!(h.only_request().await.state(), RequestState::Active);
+    assert!(h.ingress.workflow().ended_early().is_empty());
+    let refused = h.slack.calls_to("chat.postEphemeral");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].str("user"), Some(OUTSIDER));
+
+    for _ in 0..2 {
+        h.interact(&click(
+            APPROVER,
+            APPROVERS,
+            &card_ts,
+            "revoke",
+            request.id(),
+        ))
+        .await;
+    }
+    assert_eq!(h.ingress.workflow().ended_early(), vec![request.id()]);
+    let answers = h.slack.calls_to("chat.postEphemeral");
+    assert!(
+        answers
+            .last()
+            .and_then(|c| c.str("text"))
+            .is_some_and(|t| t.contains("already ending")),
+        "{answers:?}"
+    );
+}

@@ -214,6 +214,7 @@ impl<P: AccessPorts> Broker<P> {
             ends_at: request.window().end(),
         };
         self.tell(&mut request, &notice, now).await?;
+        self.redraw(&request).await;
         self.observe(&request, now);
         Ok(Activation::Ready(Box::new(request)))
     }

@@ -1,6 +1,6 @@
 //! Ending access: the 10-minute warning, the teardown at the end (or after a failure), the
-//! requester's "End now", and marking a request failed — plus the two ends a request can have
-//! before access: denied and expired.
+//! requester's "End now" and an approver's "Revoke now", and marking a request failed — plus the
+//! two ends a request can have before access: denied and expired.
 //!
 //! Messages to the requester never block a step: a lost one is recorded on the request.
 
@@ -24,7 +24,7 @@ pub enum Teardown {
     AfterFailure,
 }
 
-/// What an "End now" click did.
+/// What an "End now" or "Revoke now" click did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EndNow {
     /// Access is being removed now.
@@ -191,13 +191,47 @@ impl<P: IntakePorts> Broker<P> {
     /// [`Error::NotAllowed`] for anyone but the requester; [`Error::IllegalTransition`] when
     /// access has not started; the store's and the workflow's errors.
     pub async fn end_now(&self, id: RequestId, user: &SlackUserId) -> Result<EndNow> {
-        let now = self.now();
-        let mut request = self.load(id).await?;
+        let request = self.load(id).await?;
         if request.requester() != user {
             return Err(Error::NotAllowed(
                 "only the requester can end their access early",
             ));
         }
+        self.end_early(request, user, "ended early by the requester")
+            .await
+    }
+
+    /// An approver ends live access at once (the same teardown as at the end), recorded with
+    /// who; the requester is told. Whether `approver` may is the driver's approver policy, asked
+    /// before this is called.
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] when access has not started; the store's and the workflow's
+    /// errors.
+    pub async fn revoke(&self, id: RequestId, approver: &SlackUserId) -> Result<EndNow> {
+        let request = self.load(id).await?;
+        let ended = self
+            .end_early(request, approver, &format!("revoked by {approver}"))
+            .await?;
+        if let EndNow::Ending(request) = &ended {
+            let mut request = request.clone();
+            let notice = Notice::Revoked {
+                request: id,
+                by: approver.clone(),
+            };
+            self.tell(&mut request, &notice, self.now()).await?;
+            self.redraw(&request).await;
+            return Ok(EndNow::Ending(request));
+        }
+        Ok(ended)
+    }
+
+    async fn end_early(
+        &self,
+        mut request: AccessRequest,
+        user: &SlackUserId,
+        detail: &str,
+    ) -> Result<EndNow> {
         match request.state() {
             RequestState::Active => {}
             RequestState::Ending | RequestState::Ended | RequestState::Failed => {
@@ -214,11 +248,11 @@ impl<P: IntakePorts> Broker<P> {
         request.apply(
             Transition::StartTeardown,
             Actor::User(user.clone()),
-            now,
-            "ended early by the requester",
+            self.now(),
+            detail,
         )?;
         self.store().update(&request, expected).await?;
-        self.workflow().end_early(id).await?;
+        self.workflow().end_early(request.id()).await?;
         Ok(EndNow::Ending(request))
     }
 }
@@ -432,6 +466,67 @@ mod tests {
         assert_eq!(workflow.ended_early(), vec![request.id()]);
         let ended = tear(&w, request.id(), Teardown::End).await.unwrap();
         assert_eq!(ended.state(), RequestState::Ended);
+    }
+
+    #[tokio::test]
+    async fn an_approver_revokes_live_access_once_and_the_requester_is_told_who() {
+        let (w, request) = active().await;
+        let (workflow, chat) = (RecordingWorkflow::default(), RecordingChat::default());
+        let directory = StaticDirectory::default();
+        let broker = intake(
+            &w.store,
+            &chat,
+            &directory,
+            &workflow,
+            &[cluster()],
+            now(),
+        );
+
+        let revoked = broker.revoke(request.id(), &user("U7")).await.unwrap();
+        let again = broker.revoke(request.id(), &user("U8")).await.unwrap();
+
+        let EndNow::Ending(revoked) = revoked else {
+            panic!("live access is revoked")
+        };
+        assert_eq!(revoked.state(), RequestState::Ending);
+        let started = revoked
+            .events()
+            .iter()
+            .find(|e| e.kind == EventKind::TeardownStarted)
+            .unwrap();
+        assert_eq!(started.actor, Actor::User(user("U7")));
+        assert_eq!(started.detail, format!("revoked by {}", user("U7")));
+        assert!(matches!(again, EndNow::Already(_)));
+        assert_eq!(workflow.ended_early(), vec![request.id()]);
+        assert_eq!(
+            chat.notices(),
+            vec![Notice::Revoked {
+                request: request.id(),
+                by: user("U7")
+            }]
+        );
+    }
+
+    #[tokio::test]
+    async fn access_that_has_not_started_cannot_be_revoked() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let request = approved(&store, &chat).await;
+
+        let refused = intake(
+            &store,
+            &chat,
+            &StaticDirectory::default(),
+            &RecordingWorkflow::default(),
+            &[cluster()],
+            now(),
+        )
+        .revoke(request.id(), &user("U7"))
+        .await;
+
+        assert!(
+            matches!(refused, Err(Error::IllegalTransition { .. })),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test]
