@@ -108,6 +108,7 @@ pub fn to_json(r: &Receipt) -> Value {
         "cluster": r.cluster.as_str(),
         "region": r.region.as_str(),
         "permission": r.permission.as_str(),
+        "level_needed": r.database.found().map(|db| db.level_needed().map(|p| p.as_str())),
         "db_user": r.db_username.as_str(),
         "decision": r.decision.as_ref().map(|d| json!({
             "kind": d.kind.as_str(),
@@ -170,6 +171,11 @@ pub fn markdown(r: &Receipt) -> String {
             format!("{} ({}) · {}", r.cluster, r.region, r.permission),
         ),
         ("DB user", r.db_username.to_string()),
+        (
+            "Level",
+            r.level_used()
+                .unwrap_or_else(|| format!("{} granted, use unknown", r.permission)),
+        ),
         (
             "Window granted",
             format!("{} → {}", at(r.granted.start()), at(r.granted.end())),

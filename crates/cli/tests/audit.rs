@@ -168,6 +168,7 @@ async fn the_receipt_of_a_recorded_request_is_markdown_by_default() {
         "| Decision | approved by U0APPROVER at 2026-11-23T09:55:00Z |",
         "| Window granted | 2026-11-23T10:00:00Z → 2026-11-23T11:00:00Z |",
         "| Window used | 2026-11-23T10:02:00Z → 2026-11-23T10:08:00Z |",
+        "| Level | DDL granted, used |",
         "## Statements (5)",
         "2 read · 1 dml · 1 ddl · 1 dcl · 0 other",
         "CREATE TABLE notes (id INT);",
@@ -280,6 +281,15 @@ async fn the_first_second_of_the_window_is_inside_it() {
     let receipt = receipt_json(&config);
 
     assert_eq!(receipt["granted"]["start"], "2026-11-23T10:00:00.355Z");
+    assert_eq!(
+        receipt["level_needed"], "READ",
+        "DDL was granted and only SELECTs ran"
+    );
+    let text = String::from_utf8(audit(&config, &[ID]).stdout).unwrap();
+    assert!(
+        text.contains("| Level | DDL granted; READ would have done |"),
+        "{text}"
+    );
     assert_eq!(
         times(&receipt["database"]["outside_window"]),
         ["2026-11-23T09:59:59Z", "2026-11-23T11:00:01Z"],

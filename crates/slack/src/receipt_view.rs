@@ -136,6 +136,12 @@ fn summary_fields(receipt: &Receipt) -> Value {
             "*Cluster*\n`{}` ({}) · {}",
             receipt.cluster, receipt.region, receipt.permission
         )),
+        field(&format!(
+            "*Level*\n{}",
+            receipt
+                .level_used()
+                .unwrap_or_else(|| format!("{} granted, use unknown", receipt.permission))
+        )),
         field(&format!("*DB user*\n`{}`", receipt.db_username)),
         field(&format!(
             "*Window granted*\n{} → {}",

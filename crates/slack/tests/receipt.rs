@@ -143,6 +143,10 @@ async fn the_receipt_is_a_reply_in_the_card_thread_with_the_statements_escaped()
     assert_eq!(post.str("thread_ts"), Some("1795442400.000100"));
     assert!(post.body.get("reply_broadcast").is_none());
     let shown = post.body["blocks"].to_string();
+    assert!(
+        shown.contains("*Level*\\nDDL granted, used"),
+        "the level granted against what the session needed: {shown}"
+    );
     for raw in [
         "<!channel>",
         "<!here>",

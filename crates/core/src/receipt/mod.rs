@@ -159,6 +159,22 @@ pub struct DbActivity {
 }
 
 impl DbActivity {
+    /// The lowest level that would have let the user run what they ran (every statement tried,
+    /// failed ones too): DDL for any DDL, else DML for any data change, else READ; `None` when
+    /// they ran nothing. DCL counts for no level: none of them grants it.
+    #[must_use]
+    pub fn level_needed(&self) -> Option<Permission> {
+        if self.counts.total() == 0 {
+            None
+        } else if self.counts.ddl > 0 {
+            Some(Permission::Ddl)
+        } else if self.counts.dml > 0 {
+            Some(Permission::Dml)
+        } else {
+            Some(Permission::Read)
+        }
+    }
+
     /// Reads the audit records of `username`, classifying each statement against `granted`.
     /// Records of any other user are ignored.
     #[must_use]
@@ -281,6 +297,21 @@ pub struct Receipt {
 }
 
 impl Receipt {
+    /// The level granted against what the session needed, in words: "DDL granted, used", "DDL
+    /// granted; DML would have done", "DDL granted, not used"; `None` without an audit log.
+    #[must_use]
+    pub fn level_used(&self) -> Option<String> {
+        let Gathered::Found(db) = &self.database else {
+            return None;
+        };
+        let granted = self.permission;
+        Some(match db.level_needed() {
+            None => format!("{granted} granted, not used"),
+            Some(needed) if needed >= granted => format!("{granted} granted, used"),
+            Some(needed) => format!("{granted} granted; {needed} would have done"),
+        })
+    }
+
     /// The receipt of `request` from its audit records and its bastion's sessions.
     #[must_use]
     pub fn assemble(
@@ -530,5 +561,41 @@ mod tests {
                 datetime!(2026-11-23 10:30:00.355 UTC),
             ]
         );
+    }
+
+    #[test]
+    fn the_lowest_level_that_would_have_done_is_named() {
+        let query = |text: &str| {
+            record(
+                datetime!(2026-11-23 10:10 UTC),
+                AuditOperation::Query,
+                text,
+                0,
+            )
+        };
+        let cases: [(&[&str], Option<Permission>); 4] = [
+            (&[], None),
+            (
+                &[
+                    "SELECT 1",
+                    "SHOW TABLES",
+                    "ALTER USER CURRENT_USER() IDENTIFIED BY 'x'",
+                ],
+                Some(Permission::Read),
+            ),
+            (
+                &["SELECT 1", "UPDATE orders SET a = 1 WHERE id = 2"],
+                Some(Permission::Dml),
+            ),
+            (
+                &["DELETE FROM t WHERE id = 1", "DROP TABLE t"],
+                Some(Permission::Ddl),
+            ),
+        ];
+        for (statements, needed) in cases {
+            let records: Vec<AuditRecord> = statements.iter().map(|s| query(s)).collect();
+            let activity = DbActivity::from_records(&user(), &window(), &records);
+            assert_eq!(activity.level_needed(), needed, "{statements:?}");
+        }
     }
 }

@@ -473,14 +473,7 @@ mod tests {
         let (w, request) = active().await;
         let (workflow, chat) = (RecordingWorkflow::default(), RecordingChat::default());
         let directory = StaticDirectory::default();
-        let broker = intake(
-            &w.store,
-            &chat,
-            &directory,
-            &workflow,
-            &[cluster()],
-            now(),
-        );
+        let broker = intake(&w.store, &chat, &directory, &workflow, &[cluster()], now());
 
         let revoked = broker.revoke(request.id(), &user("U7")).await.unwrap();
         let again = broker.revoke(request.id(), &user("U8")).await.unwrap();
