@@ -378,13 +378,26 @@ where
         error: powerpole_core::Error,
         what_failed: &str,
     ) {
-        let text = match error {
+        let text = match &error {
             powerpole_core::Error::NotAllowed(why) => {
                 format!(":no_entry_sign: You cannot do that: {why}.")
             }
-            error => {
-                tracing::error!(request = %id, %error, "{what_failed}");
-                format!(":warning: {what_failed}: {error}")
+            powerpole_core::Error::IllegalTransition { from, .. } => {
+                format!("Nothing to do: this request is {from}.")
+            }
+            _ => {
+                tracing::error!(request = %id, reason = %error.describe(), "{what_failed}");
+                if error.is_retryable() {
+                    format!(
+                        ":warning: {what_failed}: a service powerpole relies on did not answer; \
+                         try again in a minute."
+                    )
+                } else {
+                    format!(
+                        ":warning: {what_failed} (request `{id}`); the powerpole admins can see \
+                         why in its log."
+                    )
+                }
             }
         };
         self.tell(action, &text).await;

@@ -909,3 +909,35 @@ async fn only_approvers_revoke_and_a_second_revoke_changes_nothing() {
         "{answers:?}"
     );
 }
+
+#[tokio::test]
+async fn revoking_access_that_has_not_started_says_so_without_internals() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-13 read orders").await;
+    h.interact(&click(
+        APPROVER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+    h.slack.clear_calls();
+
+    h.interact(&click(
+        APPROVER_2,
+        APPROVERS,
+        &card_ts,
+        "revoke",
+        request.id(),
+    ))
+    .await;
+
+    let answers = h.slack.calls_to("chat.postEphemeral");
+    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        answers[0].str("text"),
+        Some("Nothing to do: this request is approved.")
+    );
+    assert!(h.ingress.workflow().ended_early().is_empty());
+}
