@@ -323,23 +323,9 @@ where
             self.tell(action, &refusal.to_string()).await;
             return Reply::ack();
         }
-        match self.broker.revoke(id, &action.user).await {
-            Ok(EndNow::Ending(_)) => {
-                tracing::info!(request = %id, by = %action.user, "access revoked by an approver");
-            }
-            Ok(EndNow::Already(request)) => {
-                self.tell(
-                    action,
-                    &format!("Nothing to do: this access is already {}.", request.state()),
-                )
-                .await;
-            }
-            Err(error) => {
-                self.failed(action, id, error, "Access could not be revoked")
-                    .await;
-            }
-        }
-        Reply::ack()
+        let outcome = self.broker.revoke(id, &action.user).await;
+        self.answer_ending(action, id, outcome, "Access could not be revoked")
+            .await
     }
 
     /// The requester's "End now" in the ready and ending-soon messages: access is removed at
@@ -350,9 +336,22 @@ where
             Err(reply) => return reply,
         };
         let outcome = self.broker.end_now(id, &action.user).await;
+        self.answer_ending(action, id, outcome, "Access could not be ended")
+            .await
+    }
+
+    /// What an End now or Revoke now click is answered with: nothing when access is ending, the
+    /// state when it already was, why when it could not be done.
+    async fn answer_ending(
+        &self,
+        action: &BlockAction,
+        id: RequestId,
+        outcome: powerpole_core::Result<EndNow>,
+        what_failed: &str,
+    ) -> Reply {
         match outcome {
             Ok(EndNow::Ending(_)) => {
-                tracing::info!(request = %id, "access ended early by the requester");
+                tracing::info!(request = %id, by = %action.user, "access ended early");
             }
             Ok(EndNow::Already(request)) => {
                 self.tell(
@@ -361,10 +360,7 @@ where
                 )
                 .await;
             }
-            Err(error) => {
-                self.failed(action, id, error, "Access could not be ended")
-                    .await;
-            }
+            Err(error) => self.failed(action, id, error, what_failed).await,
         }
         Reply::ack()
     }
