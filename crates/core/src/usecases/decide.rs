@@ -28,8 +28,9 @@ impl<P: IntakePorts> Broker<P> {
     /// # Errors
     /// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is
     /// the requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the
-    /// store's and the workflow's errors (the decision is recorded before the workflow is
-    /// resumed).
+    /// store's errors. A workflow that cannot be resumed is not an error: the decision is
+    /// recorded (with a note that the workflow takes it at its approval deadline, where the gate
+    /// answers with a recorded decision).
     pub async fn decide(
         &self,
         id: RequestId,
@@ -65,7 +66,23 @@ impl<P: IntakePorts> Broker<P> {
             }
             Err(e) => return Err(e),
         }
-        self.workflow().resume(&token, decision).await?;
+        if let Err(error) = self.workflow().resume(&token, decision).await {
+            let reason = error.describe();
+            tracing::warn!(request = %id, %reason, "the decision is recorded but the workflow was not resumed");
+            let expected = request.version();
+            request.record_step(
+                Actor::User(approver.clone()),
+                now,
+                format!(
+                    "the workflow was not resumed ({reason}); it carries on with this decision \
+                     at its approval deadline"
+                ),
+            );
+            if let Err(error) = self.store().update(&request, expected).await {
+                tracing::warn!(request = %id, %error, "the note about the workflow was not stored");
+                request = self.load(id).await?;
+            }
+        }
         self.redraw(&request).await;
         self.observe(&request, now);
         Ok(Decided::Now(request))
@@ -120,6 +137,47 @@ mod tests {
         assert_eq!(
             workflow.resumed(),
             vec![(TaskToken("token-1".into()), Decision::Approve)]
+        );
+        assert_eq!(chat.card_states(), vec![RequestState::Approved]);
+    }
+
+    #[tokio::test]
+    async fn a_workflow_that_cannot_be_resumed_leaves_the_decision_recorded_and_says_when_it_counts()
+     {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        workflow
+            .resume_fails
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let request = pending_with_card(&store, &chat, "U1").await;
+
+        let outcome = intake(
+            &store,
+            &chat,
+            &StaticDirectory::default(),
+            &workflow,
+            &[cluster()],
+            now(),
+        )
+        .decide(request.id(), &user("U2"), Decision::Approve)
+        .await
+        .unwrap();
+
+        let Decided::Now(decided) = outcome else {
+            panic!("the click decided: {outcome:?}")
+        };
+        let stored = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored, decided);
+        assert_eq!(stored.state(), RequestState::Approved);
+        assert!(
+            stored.events().iter().any(|e| e.kind == EventKind::Step
+                && e.detail.contains("ThrottlingException")
+                && e.detail.contains("at its approval deadline")),
+            "{:?}",
+            stored.events()
         );
         assert_eq!(chat.card_states(), vec![RequestState::Approved]);
     }

@@ -181,6 +181,8 @@ pub struct RecordingWorkflow {
     started: Mutex<Vec<RequestId>>,
     resumed: Mutex<Vec<(TaskToken, Decision)>>,
     ended_early: Mutex<Vec<RequestId>>,
+    /// Every `resume` fails as a throttled Step Functions does.
+    pub resume_fails: AtomicBool,
 }
 
 impl RecordingWorkflow {
@@ -204,6 +206,13 @@ impl Workflow for RecordingWorkflow {
     }
 
     async fn resume(&self, token: &TaskToken, decision: Decision) -> Result<()> {
+        if self.resume_fails.load(Ordering::SeqCst) {
+            return Err(Error::Backend {
+                system: "stepfunctions",
+                retryable: true,
+                source: "ThrottlingException".into(),
+            });
+        }
         self.resumed.lock().unwrap().push((token.clone(), decision));
         Ok(())
     }
