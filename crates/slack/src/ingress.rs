@@ -278,19 +278,10 @@ where
             views::REVOKE_ACTION => return self.revoke(action).await,
             _ => return Reply::ack(),
         };
-        let id = match request_of(action) {
+        let id = match self.approvers_click(action).await {
             Ok(id) => id,
             Err(reply) => return reply,
         };
-        if let Err(refusal) = self
-            .approvers
-            .check(&self.web, action.channel.as_deref(), &action.user)
-            .await
-        {
-            tracing::warn!(request = %id, user = %action.user, %refusal, "decision refused");
-            self.tell(action, &refusal.to_string()).await;
-            return Reply::ack();
-        }
         let outcome = self.broker.decide(id, &action.user, decision).await;
         match outcome {
             Ok(Decided::Now(request)) => {
@@ -307,22 +298,29 @@ where
         Reply::ack()
     }
 
-    /// An approver's "Revoke now" on the card of live access: removed at once, the requester
-    /// told who revoked it. Only approvers (the same policy as Approve / Deny).
-    async fn revoke(&self, action: &BlockAction) -> Reply {
-        let id = match request_of(action) {
-            Ok(id) => id,
-            Err(reply) => return reply,
-        };
+    /// The request an approvers' button names, once the approver policy allows the click; else
+    /// the answer (the person who clicked is told why).
+    async fn approvers_click(&self, action: &BlockAction) -> Result<RequestId, Reply> {
+        let id = request_of(action)?;
         if let Err(refusal) = self
             .approvers
             .check(&self.web, action.channel.as_deref(), &action.user)
             .await
         {
-            tracing::warn!(request = %id, user = %action.user, %refusal, "revoke refused");
+            tracing::warn!(request = %id, user = %action.user, action = %action.action_id, %refusal, "click refused");
             self.tell(action, &refusal.to_string()).await;
-            return Reply::ack();
+            return Err(Reply::ack());
         }
+        Ok(id)
+    }
+
+    /// An approver's "Revoke now" on the card of live access: removed at once, the requester
+    /// told who revoked it. Only approvers (the same policy as Approve / Deny).
+    async fn revoke(&self, action: &BlockAction) -> Reply {
+        let id = match self.approvers_click(action).await {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
         let outcome = self.broker.revoke(id, &action.user).await;
         self.answer_ending(action, id, outcome, "Access could not be revoked")
             .await
