@@ -112,6 +112,23 @@ data "aws_iam_policy_document" "bastion" {
     resources = ["${aws_cloudwatch_log_group.sessions.arn}:*"]
   }
   statement {
+    sid       = "MarkOwnBootFinished"
+    actions   = ["ec2:CreateTags"]
+    resources = ["$${ec2:SourceInstanceARN}"]
+    # The boot script's last step (crates/aws/src/bastions.rs, user_data): the instance tags
+    # itself powerpole:booted, and nothing else, which the provision Lambda waits for.
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["powerpole:booted"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/powerpole:managed"
+      values   = ["true"]
+    }
+  }
+  statement {
     sid       = "SessionLogEncryptionCheck"
     actions   = ["logs:DescribeLogGroups"]
     resources = ["*"]

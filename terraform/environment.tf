@@ -25,13 +25,17 @@ locals {
     POWERPOLE_CLUSTERS          = local.clusters_json
   }
 
-  # What reaches the clusters, the password secrets and the bastions.
+  # What reaches the clusters as their admin (notify measures the blast radius with it).
+  env_clusters = {
+    POWERPOLE_CLUSTERS     = local.clusters_json
+    POWERPOLE_DB_CA_BUNDLE = var.db_ca_bundle
+  }
+
+  # What reaches the password secrets and the bastions.
   env_access = {
-    POWERPOLE_CLUSTERS                        = local.clusters_json
     POWERPOLE_SECRET_PREFIX                   = var.secret_prefix
     POWERPOLE_BASTION_LAUNCH_TEMPLATE         = aws_launch_template.bastion.id
     POWERPOLE_BASTION_LAUNCH_TEMPLATE_VERSION = tostring(aws_launch_template.bastion.latest_version)
-    POWERPOLE_DB_CA_BUNDLE                    = var.db_ca_bundle
   }
 
   # The password secrets' key (provision encrypts with it).
@@ -51,9 +55,9 @@ locals {
   lambda_env = {
     request   = merge(local.env_core, local.env_requests_channel, local.env_ingress)
     approve   = merge(local.env_core, local.env_requests_channel, local.env_ingress)
-    notify    = merge(local.env_core, local.env_requests_channel)
-    provision = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key)
-    teardown  = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_receipt)
-    sweep     = merge(local.env_core, local.env_requests_channel, local.env_access, local.env_secret_key, local.env_sweep)
+    notify    = merge(local.env_core, local.env_requests_channel, local.env_clusters)
+    provision = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key)
+    teardown  = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key, local.env_receipt)
+    sweep     = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key, local.env_sweep)
   }
 }

@@ -157,7 +157,10 @@ data "aws_iam_policy_document" "approve" {
 }
 
 data "aws_iam_policy_document" "notify" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_base["notify"].json]
+  source_policy_documents = [
+    data.aws_iam_policy_document.lambda_base["notify"].json,
+    data.aws_iam_policy_document.lambda_vpc.json,
+  ]
 
   statement {
     sid       = "Requests"
@@ -165,14 +168,14 @@ data "aws_iam_policy_document" "notify" {
     resources = [local.table_arn]
   }
   statement {
-    sid       = "SlackSecret"
+    sid       = "SlackAndAdminSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.slack.arn]
+    resources = concat([aws_secretsmanager_secret.slack.arn], local.admin_secret_arns)
   }
   statement {
     sid       = "DecryptSecrets"
     actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.main.arn]
+    resources = local.secret_keys
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
@@ -215,6 +218,11 @@ data "aws_iam_policy_document" "provision" {
   statement {
     sid       = "FindBastions"
     actions   = ["ec2:DescribeInstances"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "SeeBastionAgentsOnline"
+    actions   = ["ssm:DescribeInstanceInformation"]
     resources = ["*"]
   }
   statement {
@@ -338,6 +346,11 @@ data "aws_iam_policy_document" "sweep" {
     sid       = "ReadSlackAndAdminSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = concat([aws_secretsmanager_secret.slack.arn], local.admin_secret_arns)
+  }
+  statement {
+    sid       = "TripwiresReadAuditLogs"
+    actions   = ["logs:FilterLogEvents"]
+    resources = local.audit_log_group_arns
   }
   statement {
     sid       = "ListSecrets"

@@ -19,9 +19,9 @@ locals {
     }
     notify = {
       binary      = "powerpole-notify"
-      description = "State machine task: approval card, expiry, the requester's messages"
+      description = "State machine task: approval card (and its blast radius, read on the clusters), expiry, the requester's messages"
       timeout     = 30
-      vpc         = false
+      vpc         = true
     }
     provision = {
       binary      = "powerpole-provision"

@@ -47,6 +47,8 @@ locals {
       require_tls            = c.require_tls
       max_user_connections   = c.max_user_connections
       read_statement_seconds = c.read_statement_seconds
+      sensitive_tables       = c.sensitive_tables
+      tripwires              = c.tripwires
     }
   ])
 }

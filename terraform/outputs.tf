@@ -62,3 +62,8 @@ output "kms_key_arn" {
   description = "The module's KMS key."
   value       = aws_kms_key.main.arn
 }
+
+output "requester_policy_arn" {
+  description = "IAM policy for the requesters' roles: ssm:StartSession on their own bastion only (tag powerpole:requester = their principal tag)."
+  value       = aws_iam_policy.requesters.arn
+}

@@ -38,7 +38,7 @@ variable "log_retention_days" {
 # --- network ----------------------------------------------------------------------------------------
 
 variable "vpc_id" {
-  description = "VPC of the clusters. The bastions and the provision, teardown and sweep Lambdas run in it."
+  description = "VPC of the clusters. The bastions and the notify, provision, teardown and sweep Lambdas run in it."
   type        = string
 }
 
@@ -61,7 +61,7 @@ variable "https_egress_cidrs" {
 # --- clusters ---------------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them."
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them. sensitive_tables lists table patterns (users, pii_*, shop.users) the approval card's blast radius flags; tripwires (default all: drop_truncate, every_row, access_control, sensitive_tables; [] for none) the live tripwires posted in the card's thread."
   type = list(object({
     id                       = string
     region                   = string
@@ -75,6 +75,8 @@ variable "clusters" {
     require_tls              = optional(bool, true)
     max_user_connections     = optional(number)
     read_statement_seconds   = optional(number)
+    sensitive_tables         = optional(list(string), [])
+    tripwires                = optional(list(string))
   }))
 
   validation {
@@ -136,6 +138,12 @@ variable "sweep_schedule" {
   description = "EventBridge schedule expression of the sweeper."
   type        = string
   default     = "rate(5 minutes)"
+}
+
+variable "watch_schedule" {
+  description = "EventBridge schedule expression of the live tripwires' look at active access (the sweep Lambda with {\"task\": \"watch\"}). Each look reads the last 15 minutes of audit log."
+  type        = string
+  default     = "rate(1 minute)"
 }
 
 variable "sweep_grace_minutes" {
@@ -233,4 +241,15 @@ variable "kms_deletion_window_days" {
   description = "Deletion window of the module's KMS key."
   type        = number
   default     = 30
+}
+
+variable "requester_principal_tag" {
+  description = "Principal tag holding a requester's e-mail address on their own AWS role (IAM Identity Center attribute for access control). ssm:StartSession is allowed only on bastions whose powerpole:requester tag equals it."
+  type        = string
+  default     = "email"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.:/=+@-]{1,128}$", var.requester_principal_tag))
+    error_message = "requester_principal_tag must be a tag key: 1 to 128 letters, digits and _.:/=+@-."
+  }
 }

@@ -70,7 +70,7 @@ impl World {
         );
         let ec2 = aws_sdk_ec2::Client::new(&config);
         let fleet = Ec2Fleet::new(
-            ec2.clone(),
+            &config,
             Ec2FleetSettings::new(LaunchSpec::Instance(instance_params(&ec2).await)).unwrap(),
         );
         let cluster = ClusterPolicy::new(
@@ -317,7 +317,7 @@ async fn the_sweeper_removes_exactly_the_leftovers_and_keeps_an_active_request()
         .put(unknown_too, &orphan_user, &DbPassword::generate(), earlier)
         .await
         .unwrap();
-    let stray_bastion = w.fleet.launch(unknown_too, earlier).await.unwrap();
+    let stray_bastion = w.fleet.launch(unknown_too, earlier, None).await.unwrap();
     // What the broker did not make: a DB user and a secret outside its prefix.
     let foreign_user = format!("app-{}", w.tag);
     let mut admin = w.admin.connect().await.unwrap();

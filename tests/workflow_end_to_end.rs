@@ -354,6 +354,24 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
 
     let request = w.submit().await;
     let ts = w.card().await;
+    let posted = w.slack.calls_to("chat.postMessage");
+    let card = posted
+        .iter()
+        .find(|c| c.response["ts"].as_str() == Some(ts.as_str()))
+        .unwrap();
+    let blast = card.body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == "blast_radius")
+        .map(|b| b["text"]["text"].as_str().unwrap().to_owned())
+        .expect("the card shows the blast radius measured on MariaDB");
+    assert!(
+        blast.contains(&format!("TO '{}'@'%'", request.db_username()))
+            && blast.contains("GRANT ")
+            && !blast.contains("not measured"),
+        "{blast}"
+    );
     w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
         .await;
     let ready = w.dm_containing("ready").await;
@@ -393,6 +411,7 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         kinds(&done),
         vec![
             EventKind::Submitted,
+            EventKind::Surveyed,
             EventKind::Approved,
             EventKind::ProvisioningStarted,
             EventKind::Activated,
@@ -481,7 +500,10 @@ async fn a_denied_request_creates_nothing_and_the_requester_is_told_who_denied_i
     let denied = w.dm_containing("was denied").await;
     assert!(denied.str("text").unwrap().contains(APPROVER));
     let done = w.request(request.id()).await;
-    assert_eq!(kinds(&done), vec![EventKind::Submitted, EventKind::Denied]);
+    assert_eq!(
+        kinds(&done),
+        vec![EventKind::Submitted, EventKind::Surveyed, EventKind::Denied]
+    );
     assert!(!w.user_exists(&request).await);
     assert!(w.vault.get(request.id()).await.is_err());
 }
@@ -500,7 +522,14 @@ async fn a_request_nobody_decides_expires_and_its_card_says_so() {
         ExecutionStatus::Succeeded
     );
     let done = w.request(request.id()).await;
-    assert_eq!(kinds(&done), vec![EventKind::Submitted, EventKind::Expired]);
+    assert_eq!(
+        kinds(&done),
+        vec![
+            EventKind::Submitted,
+            EventKind::Surveyed,
+            EventKind::Expired
+        ]
+    );
     w.dm_containing("expired").await;
     let card = w.slack.calls_to("chat.update").pop().unwrap();
     assert!(

@@ -54,6 +54,7 @@ class Module:
     locals: dict = field(default_factory=dict)
     resources: dict = field(default_factory=dict)  # (type, name) -> body
     data: dict = field(default_factory=dict)  # (type, name) -> body
+    outputs: dict = field(default_factory=dict)  # name -> body
     problems: list = field(default_factory=list)
 
 
@@ -71,6 +72,8 @@ def load_module(directory: str) -> Module:
             continue
         for block in parsed.get("locals", []):
             module.locals.update(block)
+        for block in parsed.get("output", []):
+            module.outputs.update(block)
         for kind, target in (("resource", module.resources), ("data", module.data)):
             for block in parsed.get(kind, []):
                 for rtype, named in block.items():
@@ -436,6 +439,67 @@ def check(root: str = ROOT, terraform: str | None = None) -> list:
         if in_vpc != reviewed.LAMBDAS[key]["vpc"]:
             problems.append(f"{key}: vpc is {in_vpc} in terraform but {reviewed.LAMBDAS[key]['vpc']} in the review")
     problems += check_metrics(root, terraform, module)
+    problems += check_bastion_access(root, module)
+    return problems
+
+
+def fleet_tag(root: str, name: str) -> str:
+    """The key of the bastion tag `Ec2FleetSettings::<name>_tag` builds, with the default prefix."""
+    code = read(os.path.join(root, "crates", "aws", "src", "bastions.rs"))
+    prefix = re.search(r'DEFAULT_TAG_PREFIX: &\'static str = "([^"]+)"', code)
+    suffix = re.search(rf'fn {name}_tag\(&self\) -> String \{{\s*format!\("\{{\}}([\w-]+)"', code)
+    if not prefix or not suffix:
+        raise LookupError(f"crates/aws/src/bastions.rs: cannot find the {name} tag")
+    return prefix.group(1) + suffix.group(1)
+
+
+def conditions(statement: dict) -> dict:
+    """A statement's conditions as {variable: (test, values)}."""
+    return {c.get("variable"): (c.get("test"), c.get("values", [])) for c in statement.get("condition", [])}
+
+
+def check_bastion_access(root: str, module: Module) -> list:
+    """Only a bastion's own requester may open a session on it, and a bastion may tag itself
+    booted but nothing else."""
+    problems = []
+    try:
+        requester_tag, booted_tag = fleet_tag(root, "requester"), fleet_tag(root, "booted")
+        requesters = policy_statements(module, "requesters")
+        bastion = policy_statements(module, "bastion")
+    except LookupError as error:
+        return [str(error)]
+    policy = module.resources.get(("aws_iam_policy", "requesters"), {})
+    if doc_reference(policy.get("policy", "")) != ("requesters", None):
+        problems.append("aws_iam_policy.requesters must take policy = data.aws_iam_policy_document.requesters.json")
+    if "requester_policy_arn" not in module.outputs:
+        problems.append("output requester_policy_arn (the requesters' policy) is missing")
+    for statement in requesters:
+        if statement.get("effect", "Allow") != "Allow":
+            continue
+        actions = set(statement.get("actions", []))
+        on_instances = [r for r in statement.get("resources", []) if ":instance/" in r or r == "*"]
+        if not on_instances or not actions & {"ssm:StartSession", "ssm:*", "*"}:
+            continue
+        sid = statement.get("sid", "a statement")
+        owner = conditions(statement).get(f"ssm:resourceTag/{requester_tag}") or conditions(statement).get(
+            f"aws:ResourceTag/{requester_tag}"
+        )
+        if not owner or owner[0] not in ("StringEquals", "StringEqualsIgnoreCase") or not any(
+            "aws:PrincipalTag/" in value for value in owner[1]
+        ):
+            problems.append(
+                f"requesters: {sid} allows ssm:StartSession on instances without requiring "
+                f"their {requester_tag} tag to equal the caller's principal tag: anyone could open anyone's bastion"
+            )
+    for statement in bastion:
+        if "ec2:CreateTags" not in statement.get("actions", []) or statement.get("effect", "Allow") != "Allow":
+            continue
+        sid = statement.get("sid", "a statement")
+        keys = conditions(statement).get("aws:TagKeys")
+        if not keys or keys[0] != "ForAllValues:StringEquals" or keys[1] != [booted_tag]:
+            problems.append(f"bastion: {sid} lets the instance set tags other than {booted_tag}")
+        if statement.get("resources") != ["$${ec2:SourceInstanceARN}"]:
+            problems.append(f"bastion: {sid} lets the instance tag other instances than itself")
     return problems
 
 

@@ -33,6 +33,8 @@ OPERATIONS = {
     # PassRole; its AMI is `resolve:ssm:`, which reads the public parameter as the caller.
     "ec2.run_instances": ["ec2:RunInstances", "ec2:CreateTags", "iam:PassRole", "ssm:GetParameters"],
     "ec2.terminate_instances": ["ec2:TerminateInstances"],
+    # A bastion is ready once its SSM agent pings Online (Ec2Fleet::current_status).
+    "ssm.describe_instance_information": ["ssm:DescribeInstanceInformation"],
     "sfn.start_execution": ["states:StartExecution"],
     "sfn.stop_execution": ["states:StopExecution"],
     "sfn.describe_execution": ["states:DescribeExecution"],
@@ -68,7 +70,8 @@ LAMBDAS = {
         ],
     },
     "notify": {
-        "vpc": False,
+        # The approval card's blast radius reads the clusters' information_schema as their admin.
+        "vpc": True,
         "ops": ["dynamodb.get_item", "dynamodb.update_item", "secretsmanager.get_secret_value"],
     },
     "provision": {
@@ -82,6 +85,7 @@ LAMBDAS = {
             "secretsmanager.tag_resource",
             "ec2.describe_instances",
             "ec2.run_instances",
+            "ssm.describe_instance_information",
         ],
     },
     "teardown": {
@@ -112,6 +116,8 @@ LAMBDAS = {
             "secretsmanager.delete_secret",
             "ec2.describe_instances",
             "ec2.terminate_instances",
+            # The live tripwires (watch): the clusters' audit log.
+            "cloudwatchlogs.filter_log_events",
         ],
     },
 }
@@ -139,6 +145,7 @@ UNSCOPABLE = {
     "ec2:DescribeInstances",
     "ec2:DescribeNetworkInterfaces",
     "secretsmanager:ListSecrets",
+    "ssm:DescribeInstanceInformation",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

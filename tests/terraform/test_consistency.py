@@ -166,6 +166,32 @@ class ConsistencyTest(unittest.TestCase):
         self.checkout.edit("terraform/monitoring.tf", lambda t: t.replace('"TimeToReady"', '"TimeToReadySeconds"', 1))
         self.assertFinds("monitoring.tf uses the metric TimeToReadySeconds, which the Lambdas do not print")
 
+    def test_start_session_without_the_requester_condition_is_found(self):
+        self.checkout.edit(
+            "terraform/requesters.tf",
+            lambda t: re.sub(
+                r"\n    condition \{\n      test     = \"StringEqualsIgnoreCase\".*?\n    \}", "", t, count=1, flags=re.S
+            ),
+        )
+        self.assertFinds("requesters: StartSessionOnOwnBastionOnly allows ssm:StartSession on instances without requiring")
+
+    def test_start_session_on_a_tag_the_fleet_does_not_set_is_found(self):
+        self.checkout.edit(
+            "crates/aws/src/bastions.rs",
+            lambda t: t.replace('format!("{}requester", self.tag_prefix)', 'format!("{}owner", self.tag_prefix)'),
+        )
+        self.assertFinds("without requiring their powerpole:owner tag to equal the caller's principal tag")
+
+    def test_a_bastion_that_may_set_any_tag_or_tag_others_is_found(self):
+        self.checkout.edit(
+            "terraform/bastion.tf",
+            lambda t: t.replace('values   = ["powerpole:booted"]', 'values   = ["powerpole:booted", "powerpole:requester"]').replace(
+                'resources = ["$${ec2:SourceInstanceARN}"]', 'resources = ["${local.bastion_arn_prefix}:instance/*"]'
+            ),
+        )
+        self.assertFinds("bastion: MarkOwnBootFinished lets the instance set tags other than powerpole:booted")
+        self.assertFinds("bastion: MarkOwnBootFinished lets the instance tag other instances than itself")
+
     def test_a_syntax_error_is_found(self):
         self.checkout.edit("terraform/sweep.tf", lambda t: t.replace("resource", "resource {", 1))
         self.assertFinds("sweep.tf does not parse")

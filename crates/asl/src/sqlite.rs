@@ -67,6 +67,32 @@ pub async fn create_schema(pool: &SqlitePool, schema: &[&'static str]) -> Result
     Ok(())
 }
 
+/// Adds `column` (with its SQL `declaration`, e.g. `TEXT`) to `table` when a database created
+/// before the column existed lacks it; a table that has it is left as it is.
+///
+/// # Errors
+/// The driver's error when the table cannot be read or altered.
+pub async fn add_column(
+    pool: &SqlitePool,
+    table: &'static str,
+    column: &'static str,
+    declaration: &'static str,
+) -> Result<(), sqlx::Error> {
+    let present: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+            .bind(table)
+            .bind(column)
+            .fetch_optional(pool)
+            .await?;
+    if present.is_none() {
+        let alter = format!("ALTER TABLE \"{table}\" ADD COLUMN \"{column}\" {declaration}");
+        sqlx::query(sqlx::AssertSqlSafe(alter))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Begins a write transaction holding the database's write lock from its first statement
 /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing when one
 /// upgrades its read lock.

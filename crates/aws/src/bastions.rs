@@ -11,15 +11,25 @@
 //! request's live instance up by tag, which keeps launches idempotent where the client token is
 //! not honoured (moto) or has expired.
 //!
+//! The requester's e-mail address goes in `powerpole:requester`: the requesters' IAM policy
+//! (terraform's `requester_policy_arn`) allows `ssm:StartSession` only on instances whose tag
+//! equals the caller's `email` principal tag, so nobody opens someone else's bastion.
+//!
 //! The instance requires IMDSv2 (`HttpTokens = required`), has no key pair, and its user data
 //! patches it at boot (`dnf -y update`) and installs a MySQL client (`mariadb105` on Amazon
-//! Linux 2023) and `jq`, which the ready message's command reads the password with, and fetches
-//! the RDS CA bundle the command verifies the cluster's TLS certificate against. With explicit parameters the root volume is an encrypted gp3 volume
-//! of the configured size.
+//! Linux 2023) and `jq`, which the ready message's command reads the password with, fetches
+//! the RDS CA bundle the command verifies the cluster's TLS certificate against, and, when all of
+//! that worked, tags the instance `powerpole:booted`. With explicit parameters the root volume is
+//! an encrypted gp3 volume of the configured size.
+//!
+//! A bastion is ready only when EC2 says `running`, the boot tag is there, and SSM's
+//! `DescribeInstanceInformation` reports its agent `Online`: before that a session cannot be
+//! opened, or opens on a machine without the client.
 //!
 //! Termination is idempotent and refuses instances that do not carry `powerpole:managed = true`,
 //! so a wrong id can never terminate someone else's instance.
 
+use aws_config::SdkConfig;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
@@ -27,8 +37,9 @@ use aws_sdk_ec2::types::{
     Instance, InstanceMetadataEndpointState, InstanceMetadataOptionsRequest, InstanceStateName,
     InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification, VolumeType,
 };
+use aws_sdk_ssm::types::{InstanceInformationStringFilter, PingStatus};
 use powerpole_core::ports::{Bastion, BastionFleet, BastionStatus};
-use powerpole_core::{Arn, BASTION_DB_CA, BastionId, RequestId};
+use powerpole_core::{Arn, BASTION_DB_CA, BastionId, Email, RequestId};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tracing::debug;
@@ -44,15 +55,21 @@ const LIVE_STATES: [&str; 4] = ["pending", "running", "stopping", "stopped"];
 pub const RDS_CA_BUNDLE_URL: &str =
     "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem";
 
-/// The boot script every bastion runs: patch the OS, install the MySQL client and `jq`, and put
+/// The boot script every bastion runs: patch the OS, install the MySQL client and `jq`, put
 /// the RDS CA bundle at [`BASTION_DB_CA`], where the ready message's command verifies the
-/// cluster's certificate against it.
+/// cluster's certificate against it, and, only when every step worked (`set -e`), tag the
+/// instance with `booted_tag` (the time, RFC 3339) through IMDSv2 and the instance's own role.
 #[must_use]
-pub fn user_data() -> String {
+pub fn user_data(booted_tag: &str) -> String {
     let dir = BASTION_DB_CA.rsplit_once('/').map_or("/", |(dir, _)| dir);
+    let imds = "http://169.254.169.254/latest";
     format!(
-        "#!/bin/bash\nset -uxo pipefail\ndnf -y update\ndnf -y install mariadb105 jq\n\
-         mkdir -p {dir}\ncurl -fsS --retry 5 -o {BASTION_DB_CA} {RDS_CA_BUNDLE_URL}\n"
+        "#!/bin/bash\nset -euxo pipefail\ndnf -y update\ndnf -y install mariadb105 jq\n\
+         mkdir -p {dir}\ncurl -fsS --retry 5 -o {BASTION_DB_CA} {RDS_CA_BUNDLE_URL}\n\
+         token=$(curl -fsS -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' {imds}/api/token)\n\
+         meta() {{ curl -fsS -H \"X-aws-ec2-metadata-token: $token\" {imds}/meta-data/$1; }}\n\
+         aws ec2 create-tags --region \"$(meta placement/region)\" --resources \"$(meta instance-id)\" \
+         --tags \"Key={booted_tag},Value=$(date -u +%Y-%m-%dT%H:%M:%SZ)\"\n"
     )
 }
 
@@ -207,6 +224,19 @@ impl Ec2FleetSettings {
     pub fn managed_tag(&self) -> String {
         format!("{}managed", self.tag_prefix)
     }
+
+    /// The tag holding the requester's e-mail address, lower-cased: the identity the
+    /// requesters' `ssm:StartSession` policy compares with the caller's.
+    #[must_use]
+    pub fn requester_tag(&self) -> String {
+        format!("{}requester", self.tag_prefix)
+    }
+
+    /// The tag the bastion puts on itself when its boot script has finished.
+    #[must_use]
+    pub fn booted_tag(&self) -> String {
+        format!("{}booted", self.tag_prefix)
+    }
 }
 
 fn check(ok: bool, what: &str, problem: &str) -> Result<()> {
@@ -311,18 +341,23 @@ fn check_params(params: &InstanceParams) -> Result<()> {
     )
 }
 
-/// The [`BastionFleet`] on EC2.
+/// The [`BastionFleet`] on EC2, with SSM telling when a bastion's agent is online.
 #[derive(Debug, Clone)]
 pub struct Ec2Fleet {
     client: Client,
+    ssm: aws_sdk_ssm::Client,
     settings: Ec2FleetSettings,
 }
 
 impl Ec2Fleet {
-    /// A fleet using `client` (built once per process) and `settings`.
+    /// A fleet with EC2 and SSM clients from `sdk` (loaded once per process) and `settings`.
     #[must_use]
-    pub fn new(client: Client, settings: Ec2FleetSettings) -> Self {
-        Self { client, settings }
+    pub fn new(sdk: &SdkConfig, settings: Ec2FleetSettings) -> Self {
+        Self {
+            client: Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
+            settings,
+        }
     }
 
     /// The `Name` tag of the request's bastion: `powerpole-<request id>`.
@@ -336,7 +371,12 @@ impl Ec2Fleet {
     /// # Errors
     /// [`Error::Sdk`] when EC2 refuses or fails (e.g. `InsufficientInstanceCapacity`, an
     /// unknown AMI); [`Error::Malformed`] when its answer has no instance.
-    pub async fn start(&self, id: RequestId, expires_at: OffsetDateTime) -> Result<Bastion> {
+    pub async fn start(
+        &self,
+        id: RequestId,
+        expires_at: OffsetDateTime,
+        requester: Option<&Email>,
+    ) -> Result<Bastion> {
         if let Some(existing) = self.find(id).await? {
             debug!(request = %id, instance = %existing.id.0, "bastion exists, reusing it");
             return Ok(existing);
@@ -346,12 +386,15 @@ impl Ec2Fleet {
             powerpole_core::timefmt::Precision::Seconds,
         );
         let tagged_expiry = OffsetDateTime::parse(&expires, &Rfc3339).ok();
-        let tags = [
+        let mut tags = vec![
             (self.settings.request_tag(), id.to_string()),
             (self.settings.expires_tag(), expires),
             (self.settings.managed_tag(), "true".to_owned()),
             ("Name".to_owned(), Self::instance_name(id)),
         ];
+        if let Some(email) = requester {
+            tags.push((self.settings.requester_tag(), email.as_str().to_lowercase()));
+        }
         let tagged = |resource: ResourceType| {
             tags.iter()
                 .fold(
@@ -372,7 +415,7 @@ impl Ec2Fleet {
                     .http_endpoint(InstanceMetadataEndpointState::Enabled)
                     .build(),
             )
-            .user_data(base64(user_data().as_bytes()))
+            .user_data(base64(user_data(&self.settings.booted_tag()).as_bytes()))
             .tag_specifications(tagged(ResourceType::Instance))
             .tag_specifications(tagged(ResourceType::Volume));
         run = match &self.settings.launch {
@@ -490,23 +533,57 @@ impl Ec2Fleet {
         }
     }
 
-    /// The bastion's status: `pending` is starting, `running` is ready, anything else (and an
+    /// The bastion's status: ready when `running`, tagged as booted and its SSM agent
+    /// `Online`; starting while `pending` or `running` without both; anything else (and an
     /// unknown instance) is gone.
     ///
     /// # Errors
-    /// [`Error::Sdk`] when EC2 fails.
+    /// [`Error::Sdk`] when EC2 or SSM fails.
     pub async fn current_status(&self, bastion: &BastionId) -> Result<BastionStatus> {
-        let state = self
-            .describe(bastion)
-            .await?
-            .and_then(|i| i.state.and_then(|s| s.name));
-        let status = match state {
+        let Some(instance) = self.describe(bastion).await? else {
+            debug!(instance = %bastion.0, "bastion unknown");
+            return Ok(BastionStatus::Gone);
+        };
+        let status = match instance.state().and_then(|s| s.name()) {
             Some(InstanceStateName::Pending) => BastionStatus::Starting,
-            Some(InstanceStateName::Running) => BastionStatus::Ready,
+            Some(InstanceStateName::Running) => {
+                let booted = tag_value(&instance, &self.settings.booted_tag()).is_some();
+                let online = self.agent_online(bastion).await?;
+                debug!(instance = %bastion.0, booted, agent_online = online, "bastion running");
+                if booted && online {
+                    BastionStatus::Ready
+                } else {
+                    BastionStatus::Starting
+                }
+            }
             _ => BastionStatus::Gone,
         };
         debug!(instance = %bastion.0, ?status, "bastion status");
         Ok(status)
+    }
+
+    /// Whether SSM lists the instance as a managed node whose agent pings `Online`.
+    async fn agent_online(&self, bastion: &BastionId) -> Result<bool> {
+        let filter = InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .values(&bastion.0)
+            .build()
+            .map_err(|e| Error::malformed("SSM instance filter", e.to_string()))?;
+        let out = match self
+            .ssm
+            .describe_instance_information()
+            .filters(filter)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err) if err.code() == Some("InvalidInstanceId") => return Ok(false),
+            Err(err) => return Err(sdk("ssm", "DescribeInstanceInformation", err)),
+        };
+        Ok(out.instance_information_list().iter().any(|node| {
+            node.instance_id() == Some(bastion.0.as_str())
+                && node.ping_status() == Some(&PingStatus::Online)
+        }))
     }
 
     /// Terminates the bastion. An unknown or already terminated instance counts as terminated.
@@ -597,8 +674,9 @@ impl BastionFleet for Ec2Fleet {
         &self,
         id: RequestId,
         expires_at: OffsetDateTime,
+        requester: Option<&Email>,
     ) -> powerpole_core::Result<Bastion> {
-        Ok(self.start(id, expires_at).await?)
+        Ok(self.start(id, expires_at, requester).await?)
     }
 
     async fn status(&self, bastion: &BastionId) -> powerpole_core::Result<BastionStatus> {
@@ -680,15 +758,29 @@ mod tests {
     }
 
     #[test]
-    fn user_data_patches_installs_the_client_and_fetches_the_rds_ca() {
-        let script = user_data();
-        assert!(script.starts_with("#!/bin/bash\n"));
+    fn user_data_patches_installs_the_client_fetches_the_rds_ca_then_marks_the_boot() {
+        let script = user_data("powerpole:booted");
+        assert!(script.starts_with("#!/bin/bash\nset -euxo pipefail\n"));
         assert!(script.contains("\ndnf -y update\n"));
         assert!(script.contains("\ndnf -y install mariadb105 jq\n"));
         assert!(script.contains(
             "\nmkdir -p /etc/pki/powerpole\ncurl -fsS --retry 5 -o /etc/pki/powerpole/rds-ca.pem \
              https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem\n"
         ));
+        let (before, last) = script.trim_end().rsplit_once('\n').unwrap();
+        assert!(
+            before.contains("rds-ca.pem"),
+            "the marker comes after every step"
+        );
+        assert!(
+            last.starts_with("aws ec2 create-tags ")
+                && last.contains("--tags \"Key=powerpole:booted,Value=$(date -u"),
+            "{last}"
+        );
+        assert!(
+            script.contains("X-aws-ec2-metadata-token-ttl-seconds"),
+            "IMDSv2 only"
+        );
     }
 
     #[test]
@@ -738,6 +830,8 @@ mod tests {
         let settings = Ec2FleetSettings::new(LaunchSpec::Instance(params())).unwrap();
         assert_eq!(settings.request_tag(), "powerpole:request-id");
         assert_eq!(settings.managed_tag(), "powerpole:managed");
+        assert_eq!(settings.requester_tag(), "powerpole:requester");
+        assert_eq!(settings.booted_tag(), "powerpole:booted");
         let custom = settings.clone().with_tag_prefix("pp-stg:").unwrap();
         assert_eq!(custom.expires_tag(), "pp-stg:expires-at");
         for bad in ["", "aws:x", "AWS:", "has space", "a/b"] {

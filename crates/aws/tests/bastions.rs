@@ -19,10 +19,11 @@ use powerpole_aws::bastions::{
     TemplateRef,
 };
 use powerpole_core::ports::{BastionFleet, BastionStatus};
-use powerpole_core::{BastionId, RequestId};
+use powerpole_core::{BastionId, Email, RequestId};
 use time::OffsetDateTime;
 
 struct Moto {
+    config: aws_config::SdkConfig,
     ec2: Client,
     image_id: String,
     subnet_id: String,
@@ -31,7 +32,8 @@ struct Moto {
 impl Moto {
     async fn connect() -> Option<Self> {
         let endpoint = powerpole_testkit::aws_endpoint()?;
-        let ec2 = Client::new(&powerpole_aws::config::load(Some(&endpoint)).await);
+        let config = powerpole_aws::config::load(Some(&endpoint)).await;
+        let ec2 = Client::new(&config);
         let image_id = amazon_linux_image(&ec2).await;
         let subnet_id = ec2
             .describe_subnets()
@@ -50,6 +52,7 @@ impl Moto {
             .expect("moto has default subnets")
             .to_owned();
         Some(Self {
+            config,
             ec2,
             image_id,
             subnet_id,
@@ -69,9 +72,13 @@ impl Moto {
     }
 
     fn fleet(&self) -> Ec2Fleet {
+        self.fleet_with(self.params())
+    }
+
+    fn fleet_with(&self, params: InstanceParams) -> Ec2Fleet {
         Ec2Fleet::new(
-            self.ec2.clone(),
-            Ec2FleetSettings::new(LaunchSpec::Instance(self.params())).unwrap(),
+            &self.config,
+            Ec2FleetSettings::new(LaunchSpec::Instance(params)).unwrap(),
         )
     }
 
@@ -222,8 +229,8 @@ async fn launching_twice_for_one_request_starts_one_instance() {
     let fleet = moto.fleet();
     let id = request_id();
 
-    let first = fleet.launch(id, expiry()).await.unwrap();
-    let second = fleet.launch(id, expiry()).await.unwrap();
+    let first = fleet.launch(id, expiry(), None).await.unwrap();
+    let second = fleet.launch(id, expiry(), None).await.unwrap();
 
     assert_eq!(first.id, second.id);
     assert_eq!(first.request, Some(id));
@@ -242,9 +249,18 @@ async fn the_instance_is_tagged_locked_down_and_patched_at_boot() {
     let id = request_id();
     let expires_at = expiry();
 
-    let bastion = fleet.launch(id, expires_at).await.unwrap();
+    let requester = Email::parse("Keisuke.Owato@Example.com").unwrap();
+    let bastion = fleet
+        .launch(id, expires_at, Some(&requester))
+        .await
+        .unwrap();
 
     let instance = moto.instance(&bastion.id).await;
+    assert_eq!(
+        tag(&instance, "powerpole:requester"),
+        Some("keisuke.owato@example.com"),
+        "the requesters' StartSession policy compares this tag with the caller's e-mail"
+    );
     let expected_expiry = expires_at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -331,13 +347,113 @@ async fn the_instance_is_tagged_locked_down_and_patched_at_boot() {
     fleet.terminate(&bastion.id).await.unwrap();
 }
 
+/// Creates the instance profile `name` in moto's IAM (RunInstances checks that it exists), with
+/// a plain query-API call: the SDK's IAM client is not a dependency of the project.
+async fn create_instance_profile(name: &str) {
+    let endpoint = powerpole_testkit::aws_endpoint().unwrap();
+    let body =
+        format!("Action=CreateInstanceProfile&InstanceProfileName={name}&Version=2010-05-08");
+    let reply = powerpole_testkit::fake_slack::post(
+        &format!("{endpoint}/"),
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20261204/us-east-1/iam/aws4_request, \
+                 SignedHeaders=host, Signature=0",
+            ),
+        ],
+        body,
+    )
+    .await
+    .unwrap();
+    assert!(
+        reply.status == 200 || String::from_utf8_lossy(&reply.body).contains("EntityAlreadyExists"),
+        "CreateInstanceProfile: {} {}",
+        reply.status,
+        String::from_utf8_lossy(&reply.body)
+    );
+}
+
+/// The status after the instance has had time to leave `pending`.
+async fn settled_status(fleet: &Ec2Fleet, bastion: &BastionId) -> BastionStatus {
+    let mut status = fleet.status(bastion).await.unwrap();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        status = fleet.status(bastion).await.unwrap();
+        assert_ne!(status, BastionStatus::Gone);
+    }
+    status
+}
+
+/// What the boot script's last line does on the instance.
+async fn mark_booted(moto: &Moto, bastion: &BastionId) {
+    moto.ec2
+        .create_tags()
+        .resources(&bastion.0)
+        .tags(
+            Tag::builder()
+                .key("powerpole:booted")
+                .value("2026-12-04T01:00:00Z")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn ready_needs_the_boot_script_finished_and_the_ssm_agent_online() {
+    let Some(moto) = Moto::connect().await else {
+        return;
+    };
+    create_instance_profile("powerpole-bastion").await;
+    let with_role = moto.fleet_with(InstanceParams {
+        instance_profile: Some(InstanceProfile::Name("powerpole-bastion".to_owned())),
+        ..moto.params()
+    });
+    let bastion = with_role
+        .launch(request_id(), expiry(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        settled_status(&with_role, &bastion.id).await,
+        BastionStatus::Starting,
+        "running, agent online, but the boot script has not finished"
+    );
+    mark_booted(&moto, &bastion.id).await;
+    assert_eq!(
+        with_role.status(&bastion.id).await.unwrap(),
+        BastionStatus::Ready
+    );
+
+    let without_role = moto.fleet();
+    let orphaned_agent = without_role
+        .launch(request_id(), expiry(), None)
+        .await
+        .unwrap();
+    mark_booted(&moto, &orphaned_agent.id).await;
+    assert_eq!(
+        settled_status(&without_role, &orphaned_agent.id).await,
+        BastionStatus::Starting,
+        "booted, but an instance without a role never registers with SSM"
+    );
+    without_role.terminate(&orphaned_agent.id).await.unwrap();
+    with_role.terminate(&bastion.id).await.unwrap();
+}
+
 #[tokio::test]
 async fn status_follows_the_instance_state() {
     let Some(moto) = Moto::connect().await else {
         return;
     };
-    let fleet = moto.fleet();
-    let bastion = fleet.launch(request_id(), expiry()).await.unwrap();
+    create_instance_profile("powerpole-bastion").await;
+    let fleet = moto.fleet_with(InstanceParams {
+        instance_profile: Some(InstanceProfile::Name("powerpole-bastion".to_owned())),
+        ..moto.params()
+    });
+    let bastion = fleet.launch(request_id(), expiry(), None).await.unwrap();
+    mark_booted(&moto, &bastion.id).await;
 
     let mut status = fleet.status(&bastion.id).await.unwrap();
     for _ in 0..50 {
@@ -376,7 +492,7 @@ async fn terminating_twice_or_an_unknown_instance_is_fine() {
         return;
     };
     let fleet = moto.fleet();
-    let bastion = fleet.launch(request_id(), expiry()).await.unwrap();
+    let bastion = fleet.launch(request_id(), expiry(), None).await.unwrap();
 
     fleet.terminate(&bastion.id).await.unwrap();
     fleet.terminate(&bastion.id).await.unwrap();
@@ -431,7 +547,7 @@ async fn list_finds_managed_bastions_and_no_foreign_instance() {
     let fleet = moto.fleet();
     let id = request_id();
     let expires_at = expiry();
-    let bastion = fleet.launch(id, expires_at).await.unwrap();
+    let bastion = fleet.launch(id, expires_at, None).await.unwrap();
     let untagged = moto.launch_foreign(&[]).await;
     let unmanaged = moto
         .launch_foreign(&[
@@ -488,10 +604,10 @@ async fn a_launch_template_is_used_with_the_fleets_tags_and_imdsv2() {
         version: Some("$Latest".to_owned()),
     }))
     .unwrap();
-    let fleet = Ec2Fleet::new(moto.ec2.clone(), settings);
+    let fleet = Ec2Fleet::new(&moto.config, settings);
     let id = request_id();
 
-    let bastion = fleet.launch(id, expiry()).await.unwrap();
+    let bastion = fleet.launch(id, expiry(), None).await.unwrap();
 
     let instance = moto.instance(&bastion.id).await;
     assert_eq!(instance.image_id(), Some(moto.image_id.as_str()));
@@ -519,12 +635,12 @@ async fn the_instance_profile_is_passed_to_ec2() {
         ..moto.params()
     };
     let fleet = Ec2Fleet::new(
-        moto.ec2.clone(),
+        &moto.config,
         Ec2FleetSettings::new(LaunchSpec::Instance(params)).unwrap(),
     );
     let id = request_id();
 
-    let err = fleet.start(id, expiry()).await.unwrap_err();
+    let err = fleet.start(id, expiry(), None).await.unwrap_err();
 
     assert_eq!(err.code(), Some("NoSuchEntity"), "{err:?}");
     assert!(!err.is_retryable());

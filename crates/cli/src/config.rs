@@ -12,7 +12,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
+use powerpole_core::tripwire::TripwireRules;
+use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, SensitiveTables, WindowPolicy};
 use powerpole_mysql::AccountSettings;
 use serde::Deserialize;
 use sqlx::mysql::MySqlConnectOptions;
@@ -109,6 +110,9 @@ struct RawCluster {
     require_tls: Option<bool>,
     max_user_connections: Option<u32>,
     read_statement_seconds: Option<u64>,
+    #[serde(default)]
+    sensitive_tables: Vec<String>,
+    tripwires: Option<Vec<String>>,
 }
 
 /// The validated configuration.
@@ -486,8 +490,19 @@ impl RawCluster {
                 .with_read_statement_timeout(std::time::Duration::from_secs(seconds))
                 .map_err(|e| problem(key("read_statement_seconds"), setting_problem(&e)))?;
         }
+        let sensitive = SensitiveTables::parse(self.sensitive_tables.iter().map(String::as_str))
+            .map_err(|e| problem(key("sensitive_tables"), e.to_string()))?;
+        let tripwires = match &self.tripwires {
+            Some(rules) => TripwireRules::parse(rules.iter().map(String::as_str))
+                .map_err(|e| problem(key("tripwires"), e.to_string()))?,
+            None => TripwireRules::default(),
+        };
         Ok(ClusterConfig {
-            policy: policy.with_endpoint(endpoint).with_port(port),
+            policy: policy
+                .with_endpoint(endpoint)
+                .with_port(port)
+                .with_sensitive_tables(sensitive)
+                .with_tripwires(tripwires),
             admin,
             audit_log,
             accounts,
@@ -642,6 +657,14 @@ mod tests {
             (
                 format!("{GOOD}\nread_statement_seconds = 0"),
                 "clusters[0].read_statement_seconds",
+            ),
+            (
+                format!("{GOOD}\nsensitive_tables = [\"users;drop\"]"),
+                "clusters[0].sensitive_tables",
+            ),
+            (
+                format!("{GOOD}\ntripwires = [\"drop\"]"),
+                "clusters[0].tripwires",
             ),
             (format!("{GOOD}\nrequire_tls = \"yes\""), "require_tls"),
             (

@@ -1,6 +1,7 @@
 //! `powerpole serve`: the whole broker in one process — the Slack endpoints over HTTP, the
 //! state in SQLite, secrets in 0600 files, no EC2, the real state machine run by the local ASL
-//! runner, and the MySQL adapter on the configured clusters.
+//! runner, and the MySQL adapter on the configured clusters. Every minute of the broker's clock
+//! it also looks at the active requests' audit logs for the live tripwires.
 //!
 //! Routes: `POST /slack/commands`, `POST /slack/interactions`, `GET /healthz`.
 
@@ -15,7 +16,7 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use powerpole_asl::{AslRunner, Definition, RunnerOptions};
-use powerpole_core::{Broker, Clock as _, ClusterPolicy, Ports, Unwired};
+use powerpole_core::{Broker, Clock as _, ClusterPolicy, Ports, Unwired, tripwire};
 use powerpole_local::{
     BrokerTasks, JournalWorkflow, NoBastionSessions, OnBrokerClock, ScaledClock, SecretFiles,
     SqliteStore, ThisMachine,
@@ -63,6 +64,10 @@ pub struct Server {
     pub ingress: Ingress,
     /// The runner the Slack endpoints' workflow runs on.
     pub runner: Runner,
+    /// The broker of the tasks, which also looks for tripwires.
+    watcher: Arc<Broker<LocalPorts<AuditLog, NoBastionSessions>>>,
+    /// How often it looks, in real time.
+    watch_every: std::time::Duration,
 }
 
 /// Checks that every cluster answers as its administrator, naming the cluster that does not.
@@ -221,6 +226,10 @@ impl Server {
             ports.with_evidence(audit_files(config, clock), NoBastionSessions),
             clusters.clone(),
         ));
+        let watcher = tasks.shared_broker();
+        let watch_every = std::time::Duration::from_secs_f64(
+            (tripwire::INTERVAL.as_seconds_f64() / config.clock_speed).max(1.0),
+        );
         let definition = Definition::load(DEFINITION, &Tasks::variables())?;
         let runner =
             AslRunner::new(pool, definition, tasks, clock, RunnerOptions::default()).await?;
@@ -243,7 +252,12 @@ impl Server {
             state = %config.state_dir.display(),
             "broker started"
         );
-        Ok(Self { ingress, runner })
+        Ok(Self {
+            ingress,
+            runner,
+            watcher,
+            watch_every,
+        })
     }
 
     /// Serves the endpoints on `listener` until the process is told to stop.
@@ -253,6 +267,7 @@ impl Server {
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> anyhow::Result<()> {
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        let watching = tokio::spawn(watch(self.watcher.clone(), self.watch_every));
         loop {
             let (stream, _) = tokio::select! {
                 accepted = listener.accept() => accepted?,
@@ -273,6 +288,7 @@ impl Server {
             });
         }
         tracing::info!("stopping");
+        watching.abort();
         self.runner.shutdown().await;
         Ok(())
     }
@@ -297,6 +313,24 @@ impl Server {
                 text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             }
             _ => text(StatusCode::NOT_FOUND, "not found"),
+        }
+    }
+}
+
+/// The live tripwires: a look at every active request's audit log `every` (real time) until
+/// the process stops. A look that fails is logged; the next one reads the same minutes again.
+async fn watch(
+    broker: Arc<Broker<LocalPorts<AuditLog, NoBastionSessions>>>,
+    every: std::time::Duration,
+) {
+    loop {
+        tokio::time::sleep(every).await;
+        match broker.watch().await {
+            Ok(report) if !report.problems.is_empty() => {
+                tracing::warn!(problems = ?report.problems, "tripwires: some requests were not looked at");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error.describe(), "tripwires: no look this time"),
         }
     }
 }

@@ -11,6 +11,7 @@
     reason = "test helpers fail the test loudly"
 )]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -195,6 +196,25 @@ fn dm_containing<'a>(requester: &'a str, text: &'a str) -> impl Fn(&FakeCall) ->
     }
 }
 
+/// Runs the ready DM's `command` in bash as the requester would paste it, typing `sql` into
+/// the `mysql` it starts.
+fn pasted(command: &str, sql: &str) -> std::process::Output {
+    let mut mysql = Command::new("bash")
+        .args(["-c", command])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    mysql
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
+    mysql.wait_with_output().unwrap()
+}
+
 async fn user_exists(admin: &MySqlConnectOptions, user: &str) -> bool {
     powerpole_testkit::mysql::user_exists(admin, user)
         .await
@@ -296,6 +316,7 @@ async fn a_request_goes_through_the_served_broker_and_requests_show_tells_its_st
         kinds,
         [
             "submitted",
+            "surveyed",
             "approved",
             "provisioning_started",
             "activated",
@@ -648,6 +669,17 @@ async fn the_ready_dms_command_logs_the_requester_in_as_pasted_and_the_other_dms
     let dir = temp_dir("connect");
     let port = free_port();
     let config = write_config(&dir, &slack.api_url(), 100, port);
+    let audit_log = powerpole_testkit::mysql_audit_log().expect("the test MariaDB's audit log");
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&config)
+        .unwrap();
+    writeln!(
+        file,
+        "audit_log = \"{}\"\nsensitive_tables = [\"users\"]",
+        audit_log.display()
+    )
+    .unwrap();
     let broker = Broker::start(&dir, &config, port, &admin_url).await;
     let id = request_and_approve(&broker, &slack, requester).await;
     let user = broker.show(&id, &admin_url)["db_user"]
@@ -657,15 +689,7 @@ async fn the_ready_dms_command_logs_the_requester_in_as_pasted_and_the_other_dms
     let ready = wait_for(&slack, "ready DM", dm_containing(requester, "ready")).await;
     let command = connect_command(&ready);
 
-    let mut mysql = Command::new("bash")
-        .args(["-c", &command])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(mysql.stdin.as_mut().unwrap(), b"SELECT CURRENT_USER();\n").unwrap();
-    let out = mysql.wait_with_output().unwrap();
+    let out = pasted(&command, "SELECT CURRENT_USER();\n");
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -673,6 +697,27 @@ async fn the_ready_dms_command_logs_the_requester_in_as_pasted_and_the_other_dms
         "`{command}` did not log in as {user}: {}\n{stdout}{}",
         out.status,
         String::from_utf8_lossy(&out.stderr)
+    );
+    let card = wait_for(&slack, "approval card", |c| {
+        c.method == "chat.postMessage"
+            && c.str("channel") == Some(APPROVERS)
+            && c.str("thread_ts").is_none()
+    })
+    .await;
+    let card_ts = card.response["ts"].as_str().unwrap().to_owned();
+    pasted(&command, "DELETE FROM serve_tripwire.orders;\n");
+    let trip = wait_for(&slack, "tripwire in the card's thread", |c| {
+        c.method == "chat.postMessage"
+            && c.str("thread_ts") == Some(card_ts.as_str())
+            && c.str("text").is_some_and(|t| t.starts_with("Tripwire"))
+    })
+    .await;
+    let shown = trip.body.to_string();
+    assert!(
+        shown.contains("DELETE FROM serve_tripwire.orders")
+            && shown.contains("DELETE/UPDATE without WHERE")
+            && shown.contains("\"action_id\":\"revoke\""),
+        "the tripwire names the statement, why, and offers Revoke now: {shown}"
     );
     let warning = wait_for(&slack, "warning DM", dm_containing(requester, "ends at")).await;
     let left = warning

@@ -8,8 +8,9 @@
 //!
 //! | trait | ports | use cases |
 //! |---|---|---|
-//! | [`BrokerPorts`] | store, chat, clock | approval gate, warn, expire, denied, failed |
-//! | [`AccessPorts`] | + vault, fleet, accounts | schedule, provision, activate, teardown, sweep |
+//! | [`BrokerPorts`] | store, chat, clock | warn, expire, denied, failed |
+//! | [`AccountPorts`] | + accounts | approval gate (with the blast radius) |
+//! | [`AccessPorts`] | + vault, fleet (and accounts) | schedule, provision, activate, teardown, sweep |
 //! | [`IntakePorts`] | + directory, workflow | submit, decide, end now |
 //! | [`EvidencePorts`] | + audit log, session log | receipts |
 //!
@@ -111,6 +112,26 @@ impl<Store, Chat, Clock, Vault, Fleet, Accounts, Directory, Workflow, Audit, Ses
         }
     }
 
+    /// Adds the DB accounts alone: what the approval gate reads the blast radius with.
+    #[must_use]
+    pub fn with_accounts<A>(
+        self,
+        accounts: A,
+    ) -> Ports<Store, Chat, Clock, Vault, Fleet, A, Directory, Workflow, Audit, Sessions> {
+        Ports {
+            store: self.store,
+            chat: self.chat,
+            clock: self.clock,
+            vault: self.vault,
+            fleet: self.fleet,
+            accounts,
+            directory: self.directory,
+            workflow: self.workflow,
+            audit: self.audit,
+            sessions: self.sessions,
+        }
+    }
+
     /// Adds what taking requests and decisions needs: the directory and the workflow.
     #[must_use]
     pub fn with_intake<D, W>(
@@ -170,20 +191,24 @@ pub trait BrokerPorts: Send + Sync {
     fn clock(&self) -> &Self::Clock;
 }
 
-/// What giving and removing access needs besides [`BrokerPorts`].
-pub trait AccessPorts: BrokerPorts {
+/// What reading and changing the clusters' accounts needs besides [`BrokerPorts`].
+pub trait AccountPorts: BrokerPorts {
+    /// DB accounts.
+    type Accounts: ports::DbAccounts;
+    /// DB accounts.
+    fn accounts(&self) -> &Self::Accounts;
+}
+
+/// What giving and removing access needs besides [`AccountPorts`].
+pub trait AccessPorts: AccountPorts {
     /// Where passwords live.
     type Vault: ports::SecretVault;
     /// Bastions.
     type Fleet: ports::BastionFleet;
-    /// DB accounts.
-    type Accounts: ports::DbAccounts;
     /// Where passwords live.
     fn vault(&self) -> &Self::Vault;
     /// Bastions.
     fn fleet(&self) -> &Self::Fleet;
-    /// DB accounts.
-    fn accounts(&self) -> &Self::Accounts;
 }
 
 /// What taking requests and decisions needs besides [`BrokerPorts`].
@@ -241,17 +266,28 @@ where
     }
 }
 
-impl<Store, Chat, Clk, Vault, Fleet, Accounts, Directory, Workflow, Audit, Sessions> AccessPorts
+impl<Store, Chat, Clk, Vault, Fleet, Accounts, Directory, Workflow, Audit, Sessions> AccountPorts
     for Ports<Store, Chat, Clk, Vault, Fleet, Accounts, Directory, Workflow, Audit, Sessions>
 where
     Self: BrokerPorts,
+    Accounts: ports::DbAccounts,
+{
+    type Accounts = Accounts;
+
+    fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+}
+
+impl<Store, Chat, Clk, Vault, Fleet, Accounts, Directory, Workflow, Audit, Sessions> AccessPorts
+    for Ports<Store, Chat, Clk, Vault, Fleet, Accounts, Directory, Workflow, Audit, Sessions>
+where
+    Self: AccountPorts,
     Vault: ports::SecretVault,
     Fleet: ports::BastionFleet,
-    Accounts: ports::DbAccounts,
 {
     type Vault = Vault;
     type Fleet = Fleet;
-    type Accounts = Accounts;
 
     fn vault(&self) -> &Vault {
         &self.vault
@@ -259,10 +295,6 @@ where
 
     fn fleet(&self) -> &Fleet {
         &self.fleet
-    }
-
-    fn accounts(&self) -> &Accounts {
-        &self.accounts
     }
 }
 
@@ -413,6 +445,13 @@ impl<P: BrokerPorts> Broker<P> {
     }
 }
 
+impl<P: AccountPorts> Broker<P> {
+    /// DB accounts.
+    pub fn accounts(&self) -> &P::Accounts {
+        self.ports.accounts()
+    }
+}
+
 impl<P: AccessPorts> Broker<P> {
     /// Where passwords live.
     pub fn vault(&self) -> &P::Vault {
@@ -422,11 +461,6 @@ impl<P: AccessPorts> Broker<P> {
     /// Bastions.
     pub fn fleet(&self) -> &P::Fleet {
         self.ports.fleet()
-    }
-
-    /// DB accounts.
-    pub fn accounts(&self) -> &P::Accounts {
-        self.ports.accounts()
     }
 }
 

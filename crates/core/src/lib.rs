@@ -5,6 +5,7 @@
 pub mod account;
 pub mod arn;
 pub mod audit;
+pub mod blast;
 pub mod broker;
 pub mod clock;
 pub mod error;
@@ -19,13 +20,17 @@ pub mod resources;
 pub mod slo;
 pub mod sweep;
 pub mod timefmt;
+pub mod tripwire;
 pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
 pub use arn::{Arn, StateMachineArn};
 pub use audit::{AuditLineError, AuditOperation, AuditRecord};
-pub use broker::{AccessPorts, Broker, BrokerPorts, EvidencePorts, IntakePorts, Ports, Unwired};
+pub use blast::{BlastRadius, SensitiveTables, Survey, TableStats};
+pub use broker::{
+    AccessPorts, AccountPorts, Broker, BrokerPorts, EvidencePorts, IntakePorts, Ports, Unwired,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};

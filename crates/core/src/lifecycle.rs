@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::account::DbUsername;
+use crate::account::{DbUsername, Email};
 use crate::error::{Error, Field, Result};
 use crate::grants::Permission;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId, string_newtype};
@@ -241,11 +241,13 @@ pub enum Component {
     Workflow,
     /// The reconciler that removes what outlived its window.
     Sweeper,
+    /// The live tripwires' look at active access (see [`crate::tripwire`]).
+    Watcher,
 }
 
 impl Component {
     /// Every component.
-    pub const ALL: [Self; 2] = [Self::Workflow, Self::Sweeper];
+    pub const ALL: [Self; 3] = [Self::Workflow, Self::Sweeper, Self::Watcher];
 
     /// The component's stable name.
     #[must_use]
@@ -253,6 +255,7 @@ impl Component {
         match self {
             Self::Workflow => "workflow",
             Self::Sweeper => "sweeper",
+            Self::Watcher => "watcher",
         }
     }
 }
@@ -284,11 +287,17 @@ pub enum EventKind {
     Step,
     /// Everything the request created has been removed after a failure.
     CleanedUp,
+    /// What the grants would reach was measured for the approvers (the detail is
+    /// [`crate::blast::BlastRadius::summary`]).
+    Surveyed,
+    /// A statement of the live access set a tripwire off (the detail is
+    /// [`crate::tripwire::Trip::summary`]); the approvers were told.
+    Tripped,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 14] = [
         Self::Submitted,
         Self::Approved,
         Self::Denied,
@@ -301,6 +310,8 @@ impl EventKind {
         Self::Failed,
         Self::Step,
         Self::CleanedUp,
+        Self::Surveyed,
+        Self::Tripped,
     ];
 
     /// The kind's stable, snake-case name (as stored).
@@ -319,6 +330,8 @@ impl EventKind {
             Self::Failed => "failed",
             Self::Step => "step",
             Self::CleanedUp => "cleaned_up",
+            Self::Surveyed => "surveyed",
+            Self::Tripped => "tripped",
         }
     }
 }
@@ -415,6 +428,7 @@ pub struct AccessSpec {
 pub struct AccessRequest {
     id: RequestId,
     requester: SlackUserId,
+    requester_email: Option<Email>,
     db_username: DbUsername,
     spec: AccessSpec,
     state: RequestState,
@@ -448,6 +462,7 @@ impl AccessRequest {
         Self {
             id,
             requester,
+            requester_email: None,
             db_username,
             spec,
             state: RequestState::Pending,
@@ -480,6 +495,7 @@ impl AccessRequest {
         let mut request = Self {
             id,
             requester,
+            requester_email: None,
             db_username,
             spec,
             state: RequestState::Pending,
@@ -530,6 +546,88 @@ impl AccessRequest {
             kind: transition.event_kind(),
             detail: detail.into(),
         }))
+    }
+
+    /// Records what the grants reach (`summary`, see [`crate::blast::BlastRadius::summary`]),
+    /// while the request is pending.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] once the request is decided.
+    pub fn record_survey(
+        &mut self,
+        actor: Actor,
+        at: OffsetDateTime,
+        summary: impl Into<String>,
+    ) -> Result<&Event> {
+        if self.state != RequestState::Pending {
+            return Err(Error::NotAllowed(
+                "the blast radius is measured for the approvers, before the decision",
+            ));
+        }
+        Ok(self.push(Event {
+            at,
+            actor,
+            kind: EventKind::Surveyed,
+            detail: summary.into(),
+        }))
+    }
+
+    /// Records a tripwire (`summary`, see [`crate::tripwire::Trip::summary`]) while access is
+    /// live or ending.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] in any other state.
+    pub fn record_trip(
+        &mut self,
+        at: OffsetDateTime,
+        summary: impl Into<String>,
+    ) -> Result<&Event> {
+        if !matches!(self.state, RequestState::Active | RequestState::Ending) {
+            return Err(Error::NotAllowed("tripwires watch live access only"));
+        }
+        Ok(self.push(Event {
+            at,
+            actor: Actor::System(Component::Watcher),
+            kind: EventKind::Tripped,
+            detail: summary.into(),
+        }))
+    }
+
+    /// Whether a tripwire with `key` ([`crate::tripwire::Trip::key`]) is recorded.
+    #[must_use]
+    pub fn has_trip(&self, key: &str) -> bool {
+        self.events.iter().any(|e| {
+            e.kind == EventKind::Tripped
+                && e.detail
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with(':'))
+        })
+    }
+
+    /// The lowest level the session needed, as recorded with its receipt: `Some(None)` when it
+    /// ran nothing that needs a level, `None` when no receipt with an audit log was recorded.
+    #[must_use]
+    pub fn level_needed(&self) -> Option<Option<Permission>> {
+        self.events.iter().rev().find_map(|e| {
+            let level = e
+                .detail
+                .strip_prefix(crate::receipt::LEVEL_NEEDED)
+                .filter(|_| e.kind == EventKind::Step)?;
+            match level {
+                "nothing" => Some(None),
+                level => level.parse::<Permission>().ok().map(Some),
+            }
+        })
+    }
+
+    /// The latest blast radius recorded for the approvers, if any.
+    #[must_use]
+    pub fn survey(&self) -> Option<&str> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::Surveyed)
+            .map(|e| e.detail.as_str())
     }
 
     /// Appends a [`EventKind::Step`] note, allowed in any state, including after the end (for
@@ -610,7 +708,7 @@ impl AccessRequest {
         detail: String,
     ) -> Result<()> {
         match kind {
-            EventKind::Step => {}
+            EventKind::Step | EventKind::Surveyed | EventKind::Tripped => {}
             EventKind::CleanedUp if self.provisioning_started() => {}
             EventKind::CleanedUp => {
                 return Err(Error::NotAllowed(
@@ -754,6 +852,21 @@ impl AccessRequest {
     #[must_use]
     pub fn requester(&self) -> &SlackUserId {
         &self.requester
+    }
+
+    /// The requester's e-mail address as the directory gave it at submission (`None` for
+    /// requests stored before it was kept): the identity their bastion is tagged with, which
+    /// their AWS principal must carry to open a session on it.
+    #[must_use]
+    pub fn requester_email(&self) -> Option<&Email> {
+        self.requester_email.as_ref()
+    }
+
+    /// The request with the requester's e-mail address (at submission, and when restored).
+    #[must_use]
+    pub fn with_requester_email(mut self, email: Option<Email>) -> Self {
+        self.requester_email = email;
+        self
     }
 
     /// The DB user the request creates.

@@ -3,10 +3,12 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::blast::SensitiveTables;
 use crate::error::{Error, Field};
 use crate::grants::Permission;
 use crate::ids::{ClusterId, Region};
 use crate::lifecycle::{AccessSpec, Reason};
+use crate::tripwire::TripwireRules;
 use crate::window::{AccessWindow, WindowPolicy};
 
 /// One cluster the broker serves and its limits.
@@ -24,6 +26,10 @@ pub struct ClusterPolicy {
     pub endpoint: String,
     /// The port people connect to.
     pub port: u16,
+    /// Tables the approval card calls out (see [`SensitiveTables`]).
+    pub sensitive: SensitiveTables,
+    /// The live tripwires of its active access.
+    pub tripwires: TripwireRules,
 }
 
 impl ClusterPolicy {
@@ -41,6 +47,8 @@ impl ClusterPolicy {
             region,
             window: WindowPolicy::default(),
             levels: Permission::ALL.to_vec(),
+            sensitive: SensitiveTables::default(),
+            tripwires: TripwireRules::default(),
         }
     }
 
@@ -55,6 +63,20 @@ impl ClusterPolicy {
     #[must_use]
     pub const fn with_port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// The same cluster, calling out tables that match `sensitive` on approval cards.
+    #[must_use]
+    pub fn with_sensitive_tables(mut self, sensitive: SensitiveTables) -> Self {
+        self.sensitive = sensitive;
+        self
+    }
+
+    /// The same cluster with only the tripwires `rules` set.
+    #[must_use]
+    pub fn with_tripwires(mut self, rules: TripwireRules) -> Self {
+        self.tripwires = rules;
         self
     }
 }

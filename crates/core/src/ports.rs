@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbPassword, DbUsername, Email};
 use crate::audit::AuditRecord;
+use crate::blast::Survey;
 use crate::error::Result;
 use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
@@ -16,6 +17,7 @@ use crate::lifecycle::{AccessRequest, RequestState};
 use crate::receipt::{BastionSession, Gathered, Receipt};
 pub use crate::resources::{BastionId, MessageRef, SecretLocation, SecretRef, TaskToken};
 use crate::sweep::SweepReport;
+use crate::tripwire::Trip;
 use crate::window::AccessWindow;
 
 /// Durable record of requests and their events (DynamoDB on AWS, SQLite locally).
@@ -167,12 +169,13 @@ pub struct StoredSecret {
 
 /// Throw-away bastions reachable only through SSM (EC2 on AWS; the local machine locally).
 pub trait BastionFleet: Send + Sync {
-    /// Launches the request's bastion; a repeated call for the same request returns the same
-    /// instance.
+    /// Launches the request's bastion, marked as `requester`'s (the only person who may open a
+    /// session on it); a repeated call for the same request returns the same instance.
     fn launch(
         &self,
         id: RequestId,
         expires_at: OffsetDateTime,
+        requester: Option<&Email>,
     ) -> impl Future<Output = Result<Bastion>> + Send;
 
     /// The bastion's current status.
@@ -374,6 +377,15 @@ pub trait Chat: Send + Sync {
         card: &MessageRef,
         receipt: &Receipt,
     ) -> impl Future<Output = Result<MessageRef>> + Send;
+
+    /// Tells the approvers, in the card's thread, that the live access of `request` set off a
+    /// tripwire, with a way to revoke it.
+    fn post_tripwire(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+        trip: &Trip,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.
@@ -483,6 +495,18 @@ pub trait DbAccounts: Send + Sync {
     /// The accounts the broker manages on the cluster, for the sweeper.
     fn list(&self, cluster: &ClusterId)
     -> impl Future<Output = Result<Vec<ManagedAccount>>> + Send;
+
+    /// What `plan` would give `username` on the cluster, changing nothing: the grant statements
+    /// [`DbAccounts::create`] would run and the base tables they reach.
+    ///
+    /// # Errors
+    /// The adapter's error when the server cannot be read.
+    fn survey(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+        plan: &GrantPlan,
+    ) -> impl Future<Output = Result<Survey>> + Send;
 }
 
 /// An account the broker created and has not finished removing.
@@ -699,8 +723,9 @@ mod borrowed {
             &self,
             id: RequestId,
             expires_at: OffsetDateTime,
+            requester: Option<&Email>,
         ) -> impl Future<Output = Result<Bastion>> + Send {
-            T::launch(self, id, expires_at)
+            T::launch(self, id, expires_at, requester)
         }
 
         fn status(
@@ -780,6 +805,15 @@ mod borrowed {
         ) -> impl Future<Output = Result<MessageRef>> + Send {
             T::post_receipt(self, card, receipt)
         }
+
+        fn post_tripwire(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+            trip: &Trip,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::post_tripwire(self, card, request, trip)
+        }
     }
 
     impl<T: Directory + ?Sized> Directory for &T {
@@ -822,6 +856,15 @@ mod borrowed {
             cluster: &ClusterId,
         ) -> impl Future<Output = Result<Vec<ManagedAccount>>> + Send {
             T::list(self, cluster)
+        }
+
+        fn survey(
+            &self,
+            cluster: &ClusterId,
+            username: &DbUsername,
+            plan: &GrantPlan,
+        ) -> impl Future<Output = Result<Survey>> + Send {
+            T::survey(self, cluster, username, plan)
         }
     }
 

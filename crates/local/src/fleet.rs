@@ -1,8 +1,8 @@
 //! The local [`BastionFleet`]: there is no bastion — people reach the database from the machine
 //! the broker runs on, so the connect instructions point at the database directly.
 
-use powerpole_core::RequestId;
 use powerpole_core::ports::{Bastion, BastionFleet, BastionId, BastionStatus};
+use powerpole_core::{Email, RequestId};
 use time::OffsetDateTime;
 
 /// The machine the broker runs on, standing in for a bastion.
@@ -17,6 +17,7 @@ impl BastionFleet for ThisMachine {
         &self,
         id: RequestId,
         expires_at: OffsetDateTime,
+        _requester: Option<&Email>,
     ) -> powerpole_core::Result<Bastion> {
         Ok(Bastion {
             id: BastionId(LOCAL_BASTION.to_owned()),

@@ -23,7 +23,7 @@
 use powerpole_asl::sqlite::{self, timestamp};
 use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
 use powerpole_core::{
-    AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
+    AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Email, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState, Resources,
     SecretRef, SlackUserId, TaskToken,
 };
@@ -40,6 +40,7 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS store_requests (
         id TEXT PRIMARY KEY NOT NULL,
         requester TEXT NOT NULL,
+        requester_email TEXT,
         db_username TEXT NOT NULL,
         cluster TEXT NOT NULL,
         region TEXT NOT NULL,
@@ -93,7 +94,7 @@ const ORPHANS: &str = "SELECT kind, resource, request_id, found_at, detail FROM 
 macro_rules! select_requests {
     ($rest:literal) => {
         concat!(
-            "SELECT r.id, r.requester, r.db_username, r.cluster, r.region, r.permission,
+            "SELECT r.id, r.requester, r.requester_email, r.db_username, r.cluster, r.region, r.permission,
                 r.reason, r.window_start, r.window_end, r.state, r.version, r.card_channel,
                 r.card_ts, r.approval_token, r.bastion_id, r.secret_ref,
                 e.seq, e.at, e.actor, e.kind, e.detail
@@ -118,8 +119,8 @@ const DUE: &str = select_requests!(
 const INSERT_REQUEST: &str = "INSERT INTO store_requests (
         id, requester, db_username, cluster, region, permission, reason, window_start,
         window_end, state, version, deadline, card_channel, card_ts, approval_token, bastion_id,
-        secret_ref
-    ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+        secret_ref, requester_email
+    ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
     ON CONFLICT (id) DO NOTHING";
 
 const UPDATE_REQUEST: &str = "UPDATE store_requests
@@ -146,6 +147,9 @@ impl SqliteStore {
         sqlite::create_schema(&pool, SCHEMA)
             .await
             .map_err(Error::store("create tables"))?;
+        sqlite::add_column(&pool, "store_requests", "requester_email", "TEXT")
+            .await
+            .map_err(Error::store("add the requester_email column"))?;
         Ok(Self { pool })
     }
 
@@ -177,6 +181,7 @@ impl SqliteStore {
             .bind(row.approval_token)
             .bind(row.bastion_id)
             .bind(row.secret_ref)
+            .bind(request.requester_email().map(Email::as_str))
             .execute(&mut *tx)
             .await
             .map_err(Error::store("insert request"))?;
@@ -361,6 +366,7 @@ where
 struct Head {
     id: String,
     requester: String,
+    requester_email: Option<String>,
     db_username: String,
     cluster: String,
     region: String,
@@ -382,6 +388,7 @@ impl Head {
         Ok(Self {
             id,
             requester: column(row, "requester")?,
+            requester_email: column(row, "requester_email")?,
             db_username: column(row, "db_username")?,
             cluster: column(row, "cluster")?,
             region: column(row, "region")?,
@@ -467,7 +474,13 @@ impl Head {
             events,
             resources,
         )
-        .map_err(|e| self.refused(format!("history refused: {e}")))?;
+        .map_err(|e| self.refused(format!("history refused: {e}")))?
+        .with_requester_email(
+            self.requester_email
+                .as_deref()
+                .map(|email| self.valid("requester_email", Email::parse(email)))
+                .transpose()?,
+        );
         if request.state().as_str() != self.state {
             return Err(self.refused(format!(
                 "state {} does not match its events ({})",
@@ -604,6 +617,26 @@ mod tests {
                 .any(|step| step.starts_with("SEARCH e USING PRIMARY KEY")),
             "events not searched by key: {plan:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_requester_emails_gets_the_column_and_keeps_its_rows() {
+        let pool = crate::sqlite::in_memory().await.unwrap();
+        let old_table = SCHEMA[0].replace("requester_email TEXT,", "");
+        sqlx::query(sqlx::AssertSqlSafe(old_table))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let store = SqliteStore::open(pool).await.unwrap();
+        let requester = SlackUserId::parse("UOLD1").unwrap();
+        let at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        let request = powerpole_testkit::store_contract::pending_request(&requester, at, at);
+        store.insert(&request).await.unwrap();
+
+        let reopened = SqliteStore::open(store.pool.clone()).await.unwrap();
+        let stored = reopened.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored, request);
+        assert!(stored.requester_email().is_some());
     }
 
     #[tokio::test]

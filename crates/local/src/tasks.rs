@@ -5,6 +5,7 @@
 //! [`crate::NoBastionSessions`], and its receipts say so.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use powerpole_asl::{TaskFailure, TaskHandlers};
 use powerpole_core::{AccessPorts, Broker, EvidencePorts};
@@ -13,20 +14,29 @@ use serde_json::Value;
 /// The broker's tasks in-process.
 #[derive(Debug)]
 pub struct BrokerTasks<P> {
-    broker: Broker<P>,
+    broker: Arc<Broker<P>>,
 }
 
 impl<P> BrokerTasks<P> {
     /// The tasks of `broker`.
     #[must_use]
-    pub const fn new(broker: Broker<P>) -> Self {
-        Self { broker }
+    pub fn new(broker: Broker<P>) -> Self {
+        Self {
+            broker: Arc::new(broker),
+        }
     }
 
     /// The broker the tasks run on.
     #[must_use]
-    pub const fn broker(&self) -> &Broker<P> {
+    pub fn broker(&self) -> &Broker<P> {
         &self.broker
+    }
+
+    /// The broker the tasks run on, for a driver that also uses it outside the workflow (the
+    /// live tripwires' look).
+    #[must_use]
+    pub fn shared_broker(&self) -> Arc<Broker<P>> {
+        Arc::clone(&self.broker)
     }
 
     /// The substitution variables of `statemachine/powerpole.asl.json` for running it with these

@@ -152,7 +152,8 @@ async fn store_through(store: &SqliteStore, request: &AccessRequest) {
         events[..1].to_vec(),
         Default::default(),
     )
-    .unwrap();
+    .unwrap()
+    .with_requester_email(request.requester_email().cloned());
     store.insert(&submitted).await.unwrap();
     store.update(request, 1).await.unwrap();
 }

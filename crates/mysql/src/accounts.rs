@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 
 use powerpole_core::ports::{Backstop, DbAccounts, ManagedAccount, Removal};
 use powerpole_core::{
-    ClusterId, DbPassword, DbUsername, GrantPlan, Permission, RequestId, SchemaName,
+    ClusterId, DbPassword, DbUsername, GrantPlan, Permission, RequestId, SchemaName, Survey,
+    TableStats,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, MySql, Row};
@@ -42,6 +43,9 @@ use crate::sql;
 
 /// The schema holding the broker's registry on each cluster.
 pub const REGISTRY_SCHEMA: &str = "powerpole";
+
+/// The most tables one survey reads, so a cluster with a vast catalogue cannot stall the card.
+pub const MAX_SURVEYED_TABLES: usize = 20_000;
 
 /// How the broker's accounts look on one cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -437,17 +441,9 @@ impl MySqlAccounts {
             )
             .await?;
         }
-        let privileges: Vec<&str> = plan.privileges().iter().map(|p| p.name()).collect();
-        let privileges = privileges.join(", ");
         for schema in self.grant_schemas(cluster_id, plan).await? {
-            run.exec(
-                "grant privileges",
-                format!(
-                    "GRANT {privileges} ON {}.* TO {account}",
-                    sql::grant_db(schema.as_str())
-                ),
-            )
-            .await?;
+            run.exec("grant privileges", grant_statement(plan, &schema, &account))
+                .await?;
         }
         let seconds = (lock_within.as_seconds_f64() / self.clock_speed)
             .ceil()
@@ -458,6 +454,75 @@ impl MySqlAccounts {
             reason = "a positive whole number of seconds, at least 1"
         )]
         run.arm_backstop(user, host, request, seconds as u64).await
+    }
+
+    /// What `plan` would give `username` (see [`DbAccounts::survey`]): the grant statements and
+    /// the base tables of the schemas they cover, with the server's row and size estimates.
+    ///
+    /// # Errors
+    /// [`Error::Statement`] when the server cannot be read.
+    pub async fn survey_plan(
+        &self,
+        cluster_id: &ClusterId,
+        username: &DbUsername,
+        plan: &GrantPlan,
+    ) -> Result<Survey> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, move || {
+                self.survey_once(cluster_id, username, plan)
+            })
+            .await
+    }
+
+    async fn survey_once(
+        &self,
+        cluster_id: &ClusterId,
+        username: &DbUsername,
+        plan: &GrantPlan,
+    ) -> Result<Survey> {
+        let cluster = self.cluster(cluster_id)?;
+        let account = sql::account(username.as_str(), cluster.settings.host.as_str());
+        let schemas = self.grant_schemas(cluster_id, plan).await?;
+        let grants = schemas
+            .iter()
+            .map(|schema| grant_statement(plan, schema, &account))
+            .collect();
+        let mut tables = Vec::new();
+        if !schemas.is_empty() {
+            let marks = vec!["?"; schemas.len()].join(", ");
+            let query = format!(
+                "SELECT TABLE_SCHEMA, TABLE_NAME, CAST(TABLE_ROWS AS UNSIGNED), \
+                 CAST(DATA_LENGTH + INDEX_LENGTH AS UNSIGNED) FROM information_schema.TABLES \
+                 WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN ({marks}) \
+                 ORDER BY TABLE_SCHEMA, TABLE_NAME LIMIT {MAX_SURVEYED_TABLES}"
+            );
+            let mut select = sqlx::query(AssertSqlSafe(query));
+            for schema in &schemas {
+                select = select.bind(schema.as_str());
+            }
+            let rows = select
+                .fetch_all(&cluster.pool)
+                .await
+                .map_err(|e| statement_error("survey tables", cluster_id, e))?;
+            for row in rows {
+                let read = |e| statement_error("read table statistics", cluster_id, e);
+                let schema: String = row.try_get(0).map_err(read)?;
+                let Ok(schema) = SchemaName::parse(&schema) else {
+                    continue;
+                };
+                tables.push(TableStats {
+                    schema,
+                    table: row.try_get(1).map_err(read)?,
+                    rows: row.try_get(2).map_err(read)?,
+                    bytes: row.try_get(3).map_err(read)?,
+                });
+            }
+        }
+        Ok(Survey {
+            grants,
+            schemas,
+            tables,
+        })
     }
 
     /// The schemas a plan's grants go to: the plan's own if it lists any, else the cluster's
@@ -678,6 +743,26 @@ impl DbAccounts for MySqlAccounts {
     async fn list(&self, cluster: &ClusterId) -> powerpole_core::Result<Vec<ManagedAccount>> {
         Ok(self.list_accounts(cluster).await?)
     }
+
+    async fn survey(
+        &self,
+        cluster: &ClusterId,
+        username: &DbUsername,
+        plan: &GrantPlan,
+    ) -> powerpole_core::Result<Survey> {
+        Ok(self.survey_plan(cluster, username, plan).await?)
+    }
+}
+
+/// `GRANT <the plan's privileges> ON <schema>.* TO <account>`, as provisioning runs it and the
+/// approval card shows it.
+fn grant_statement(plan: &GrantPlan, schema: &SchemaName, account: &str) -> String {
+    let privileges: Vec<&str> = plan.privileges().iter().map(|p| p.name()).collect();
+    format!(
+        "GRANT {} ON {}.* TO {account}",
+        privileges.join(", "),
+        sql::grant_db(schema.as_str())
+    )
 }
 
 /// Statements against one cluster, with errors classified and passwords kept out of them.

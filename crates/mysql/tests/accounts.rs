@@ -10,13 +10,14 @@
     reason = "test helpers fail the test loudly"
 )]
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use powerpole_core::ports::{Backstop, DbAccounts, Removal};
 use powerpole_core::{
-    AuditOperation, ClusterId, DbPassword, DbUsername, Error as CoreError, GrantPlan, Permission,
-    RequestId, SchemaName,
+    AuditOperation, BlastRadius, ClusterId, DbPassword, DbUsername, Error as CoreError, GrantPlan,
+    Permission, RequestId, SchemaName, SensitiveTables,
 };
 use powerpole_mysql::{AccountSettings, MySqlAccounts, parse_log};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
@@ -325,6 +326,100 @@ async fn provisioning_twice_leaves_one_account_with_the_same_grants() {
     );
 
     f.accounts.remove(&f.cluster, &user).await.unwrap();
+    f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
+}
+
+#[tokio::test]
+async fn the_blast_radius_names_the_grants_create_runs_and_the_tables_they_reach_changing_nothing()
+{
+    let Some(f) = fixture().await else { return };
+    let (user, schema) = unique("blast");
+    f.schema_with_table(&schema).await;
+    for table in ["users", "pii_people"] {
+        f.admin_exec(format!(
+            "CREATE TABLE `{schema}`.{table} (id INT PRIMARY KEY, note VARCHAR(200))"
+        ))
+        .await;
+    }
+    f.admin_exec(format!(
+        "INSERT INTO `{schema}`.users (id, note) WITH RECURSIVE n(i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) SELECT i, REPEAT('x', 150) FROM n"
+    ))
+    .await;
+    f.admin_exec(format!(
+        "CREATE VIEW `{schema}`.v AS SELECT id FROM `{schema}`.t"
+    ))
+    .await;
+    f.admin_exec(format!("ANALYZE TABLE `{schema}`.users, `{schema}`.t"))
+        .await;
+    let plan = GrantPlan::new(Permission::Dml, [schema.clone()]).unwrap();
+
+    let survey = f.accounts.survey(&f.cluster, &user, &plan).await.unwrap();
+
+    let privileges: Vec<&str> = Permission::Dml
+        .privileges()
+        .iter()
+        .map(|p| p.name())
+        .collect();
+    assert_eq!(
+        survey.grants,
+        [format!(
+            "GRANT {} ON `{}`.* TO '{user}'@'%'",
+            privileges.join(", "),
+            schema.as_str().replace('_', "\\_")
+        )]
+    );
+    let mut tables: Vec<&str> = survey.tables.iter().map(|t| t.table.as_str()).collect();
+    tables.sort_unstable();
+    assert_eq!(
+        tables,
+        ["pii_people", "t", "users"],
+        "base tables only, no view"
+    );
+    let users = survey.tables.iter().find(|t| t.table == "users").unwrap();
+    assert!(
+        users.rows.is_some_and(|rows| rows >= 100) && users.bytes.is_some_and(|b| b > 0),
+        "{users:?}"
+    );
+    let radius = BlastRadius::of(
+        &survey,
+        &SensitiveTables::parse(["users", "pii_*"]).unwrap(),
+    );
+    assert_eq!(
+        radius.sensitive,
+        [format!("{schema}.pii_people"), format!("{schema}.users")]
+    );
+    assert!(
+        !powerpole_testkit::mysql::user_exists(&f.admin, user.as_str())
+            .await
+            .unwrap(),
+        "a survey creates no account"
+    );
+
+    f.accounts
+        .create(
+            &f.cluster,
+            request_id(),
+            &user,
+            &DbPassword::generate(),
+            &plan,
+            WINDOW,
+        )
+        .await
+        .unwrap();
+    let granted = f.grants_of(&user).await;
+    f.accounts.remove(&f.cluster, &user).await.unwrap();
+    let on_schema = format!(" ON `{}`.* TO ", schema.as_str().replace('_', "\\_"));
+    let shown: Vec<BTreeSet<&str>> = granted
+        .iter()
+        .filter_map(|g| g.strip_prefix("GRANT ")?.split_once(on_schema.as_str()))
+        .map(|(privileges, _)| privileges.split(", ").collect())
+        .collect();
+    assert_eq!(
+        shown,
+        [privileges.iter().copied().collect::<BTreeSet<_>>()],
+        "create granted what the card showed: {granted:?}"
+    );
     f.admin_exec(format!("DROP DATABASE `{schema}`")).await;
 }
 

@@ -10,6 +10,7 @@
 
 use powerpole_core::ports::{Chat, Directory, Notice};
 use powerpole_core::sweep::SweepReport;
+use powerpole_core::tripwire::Trip;
 use powerpole_core::{AccessRequest, Email, MessageRef, Receipt, SlackUserId};
 use serde_json::Value;
 
@@ -121,6 +122,18 @@ impl Chat for SlackChat {
         let message = crate::receipt_view::receipt_message(receipt);
         let (text, blocks) = parts(&message);
         Ok(self.web.post_reply(card, text, blocks).await?)
+    }
+
+    async fn post_tripwire(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+        trip: &Trip,
+    ) -> powerpole_core::Result<()> {
+        let message = views::tripwire_message(request, trip);
+        let (text, blocks) = parts(&message);
+        self.web.post_reply(card, text, blocks).await?;
+        Ok(())
     }
 }
 

@@ -72,7 +72,7 @@ fn field(text: &str) -> Value {
 }
 
 /// `text` cut to `max` characters, with `…` when cut.
-fn cut(text: &str, max: usize) -> String {
+pub(crate) fn cut(text: &str, max: usize) -> String {
     match text.char_indices().nth(max.saturating_sub(1)) {
         Some((end, _)) if text.chars().count() > max => format!("{}…", &text[..end]),
         _ => text.to_owned(),

@@ -5,8 +5,11 @@
 //! in a reason is shown, never acted on. Buttons carry only the request id. No view has a field
 //! for a password: the types that reach this module hold references to secrets, never values.
 
+use std::fmt::Write as _;
+
 use powerpole_core::ports::{Notice, SecretLocation};
 use powerpole_core::sweep::SweepReport;
+use powerpole_core::tripwire::Trip;
 use powerpole_core::{
     AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
 };
@@ -216,6 +219,9 @@ pub fn approval_card(request: &AccessRequest) -> Value {
         json!({"type": "section", "fields": summary_fields(request)}),
         json!({"type": "section", "text": mrkdwn(&format!("*Reason*\n{}", escape(spec.reason.as_str())))}),
     ];
+    if let Some(survey) = request.survey() {
+        blocks.push(json!({"type": "section", "block_id": "blast_radius", "text": mrkdwn(&blast_radius(survey))}));
+    }
     if request.state() == RequestState::Pending {
         let id = request.id().to_string();
         blocks.push(json!({"type": "actions", "block_id": "decision", "elements": [
@@ -228,15 +234,81 @@ pub fn approval_card(request: &AccessRequest) -> Value {
         blocks.push(json!({"type": "context", "elements": [mrkdwn(&outcome(request))]}));
     }
     if request.state() == RequestState::Active {
-        blocks.push(json!({"type": "actions", "block_id": "revoke", "elements": [
-            {"type": "button", "action_id": REVOKE_ACTION, "style": "danger", "text": plain("Revoke now"),
-             "value": request.id().to_string(),
-             "confirm": {"title": plain("Revoke this access?"),
-                         "text": plain("Sessions are killed and the DB user dropped now; the requester is told who revoked it."),
-                         "confirm": plain("Revoke"), "deny": plain("Keep it"), "style": "danger"}},
-        ]}));
+        blocks.push(
+            json!({"type": "actions", "block_id": "revoke", "elements": [revoke_button(request)]}),
+        );
     }
     json!({"text": fallback, "blocks": blocks})
+}
+
+/// The recorded blast radius ([`powerpole_core::BlastRadius::summary`]) as the card shows it:
+/// the grants verbatim in a code block, a line per schema, the sensitive tables flagged; all of
+/// it escaped and kept within a section's limit.
+fn blast_radius(summary: &str) -> String {
+    let mut lines = summary.lines();
+    let heading = lines.next().unwrap_or_default().trim_end_matches(':');
+    let (mut grants, mut reach, mut sensitive, mut history) = (Vec::new(), Vec::new(), None, None);
+    for line in lines {
+        if line.starts_with("GRANT ") {
+            grants.push(escape(line));
+        } else if let Some(tables) = line.strip_prefix("sensitive: ") {
+            sensitive = Some(escape(tables));
+        } else if let Some(used) = line.strip_prefix("history: ") {
+            history = Some(escape(used));
+        } else {
+            reach.push(format!("• {}", escape(line)));
+        }
+    }
+    let mut text = format!("*{}*", escape(heading));
+    if !grants.is_empty() {
+        let _ = write!(text, "\n```{}```", grants.join("\n"));
+    }
+    for line in reach {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    if let Some(tables) = sensitive {
+        let _ = write!(text, "\n:warning: *Sensitive tables:* {tables}");
+    }
+    if let Some(used) = history {
+        let _ = write!(text, "\n:bar_chart: *Requester's history:* {used}");
+    }
+    crate::receipt_view::cut(&text, crate::receipt_view::MAX_TEXT)
+}
+
+/// A tripwire in the card's thread: who ran what on which cluster, why it trips, the statement
+/// (passwords masked, escaped) and Revoke now for the approvers.
+#[must_use]
+pub fn tripwire_message(request: &AccessRequest, trip: &Trip) -> Value {
+    let spec = request.spec();
+    let fallback = format!(
+        "Tripwire on {}: <@{}>: {}",
+        spec.cluster,
+        request.requester(),
+        escape(&trip.reasons())
+    );
+    let text = format!(
+        ":rotating_light: *Tripwire*: <@{}> on `{}` as `{}` {}\n*{}*\n```{}```",
+        request.requester(),
+        escape(spec.cluster.as_str()),
+        escape(request.db_username().as_str()),
+        when(trip.at),
+        escape(&trip.reasons()),
+        escape(&trip.statement)
+    );
+    json!({"text": fallback, "blocks": [
+        {"type": "section", "text": mrkdwn(&crate::receipt_view::cut(&text, crate::receipt_view::MAX_TEXT))},
+        {"type": "actions", "block_id": "revoke", "elements": [revoke_button(request)]},
+    ]})
+}
+
+/// The approvers' Revoke now, confirmed, carrying only the request id.
+fn revoke_button(request: &AccessRequest) -> Value {
+    json!({"type": "button", "action_id": REVOKE_ACTION, "style": "danger", "text": plain("Revoke now"),
+           "value": request.id().to_string(),
+           "confirm": {"title": plain("Revoke this access?"),
+                       "text": plain("Sessions are killed and the DB user dropped now; the requester is told who revoked it."),
+                       "confirm": plain("Revoke"), "deny": plain("Keep it"), "style": "danger"}})
 }
 
 /// One line saying how a request was decided and how it ended (empty while it is pending).
@@ -617,8 +689,8 @@ pub fn sweep_report(report: &SweepReport) -> Value {
 mod tests {
     use super::*;
     use powerpole_core::{
-        AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Email, Field, Reason,
-        Region, RequestId, SecretRef, SlackUserId, Transition, WindowPolicy,
+        AccessSpec, AccessWindow, Actor, BastionId, ClusterId, Component, DbUsername, Email, Field,
+        Reason, Region, RequestId, SecretRef, SlackUserId, Transition, WindowPolicy,
     };
     use time::Duration;
     use time::macros::datetime;
@@ -663,6 +735,82 @@ mod tests {
         assert!(
             text.contains("&lt;!channel&gt; see &lt;https://evil.example|ticket&gt; &amp; fix")
         );
+    }
+
+    #[test]
+    fn the_card_shows_the_blast_radius_grants_verbatim_and_flags_sensitive_tables() {
+        let mut pending = request("INC-1");
+        let summary = "Blast radius:\n\
+                       GRANT SELECT, INSERT ON `shop`.* TO 'keisuke.owato'@'%'\n\
+                       shop: 2 tables, ~2.0k rows, 1 MB\n\
+                       sensitive: shop.users, shop.<script>\n\
+                       history: 0 of the last 2 DML grants on prod-orders used DML (READ would have done 2)";
+        pending
+            .record_survey(Actor::System(Component::Workflow), T0, summary)
+            .unwrap();
+
+        let card = approval_card(&pending);
+
+        let block = card["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["block_id"] == "blast_radius")
+            .expect("a blast radius section");
+        let text = block["text"]["text"].as_str().unwrap();
+        assert_eq!(
+            text,
+            "*Blast radius*\n\
+             ```GRANT SELECT, INSERT ON `shop`.* TO 'keisuke.owato'@'%'```\n\
+             • shop: 2 tables, ~2.0k rows, 1 MB\n\
+             :warning: *Sensitive tables:* shop.users, shop.&lt;script&gt;\n\
+             :bar_chart: *Requester's history:* 0 of the last 2 DML grants on prod-orders used DML \
+             (READ would have done 2)"
+        );
+        assert!(
+            approval_card(&request("INC-1"))["blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|b| b["block_id"] != "blast_radius"),
+            "no section before the survey"
+        );
+    }
+
+    #[test]
+    fn a_tripwire_names_the_statement_escaped_and_offers_revoke_for_this_request() {
+        let request = request("INC-1");
+        let trip = Trip {
+            at: T0,
+            connection_id: 4,
+            query_id: 9,
+            statement: "DELETE FROM shop.carts /* <!channel> */".to_owned(),
+            hazard: Some(powerpole_core::receipt::sql::Hazard::EveryRow),
+            sensitive: Vec::new(),
+            failed: false,
+        };
+
+        let message = tripwire_message(&request, &trip);
+
+        let text = message.to_string();
+        assert!(!text.contains("<!channel>"), "{text}");
+        assert!(
+            text.contains("DELETE FROM shop.carts /* &lt;!channel&gt; */"),
+            "{text}"
+        );
+        assert!(text.contains("DELETE/UPDATE without WHERE"), "{text}");
+        assert!(
+            message["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Tripwire on prod-orders: <@UREQ1>"),
+            "{text}"
+        );
+        let revoke = buttons(&message);
+        assert_eq!(revoke.len(), 1);
+        assert_eq!(revoke[0]["action_id"], REVOKE_ACTION);
+        assert_eq!(revoke[0]["value"], request.id().to_string());
+        assert!(revoke[0]["confirm"].is_object());
     }
 
     #[test]

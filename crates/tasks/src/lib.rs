@@ -16,7 +16,9 @@ mod sweep;
 
 use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::usecases::{Activation, ApprovalGate, Teardown};
-use powerpole_core::{AccessPorts, Broker, BrokerPorts, EvidencePorts, TaskToken, ports::Decision};
+use powerpole_core::{
+    AccessPorts, AccountPorts, Broker, EvidencePorts, TaskToken, ports::Decision,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -34,7 +36,8 @@ pub fn function_variables() -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// The `notify` function's tasks: `open_approval`, `expire`, `denied`, `warn`, `fail`.
+/// The `notify` function's tasks: `open_approval` (the blast radius first, see
+/// [`Broker::survey`], then the card), `expire`, `denied`, `warn`, `fail`.
 ///
 /// A gate that finds its request already decided (a retried gate after a click) leaves the
 /// token unanswered: the gate's timeout then runs `expire`, which answers with the recorded
@@ -42,12 +45,13 @@ pub fn function_variables() -> std::collections::BTreeMap<String, String> {
 ///
 /// # Errors
 /// [`TaskError`] classified for the state machine.
-pub async fn notify<P: BrokerPorts>(
+pub async fn notify<P: AccountPorts>(
     broker: &Broker<P>,
     payload: Value,
 ) -> Result<Value, TaskError> {
     match Task::parse(Function::Notify, payload)? {
         Task::OpenApproval { request_id, token } => {
+            broker.survey(request_id).await?;
             if let ApprovalGate::Closed(request) =
                 broker.open_approval(request_id, TaskToken(token)).await?
             {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use powerpole_core::ports::{Chat, MessageRef, Notice};
 use powerpole_core::sweep::SweepReport;
+use powerpole_core::tripwire::Trip;
 use powerpole_core::{AccessRequest, Error, Receipt, Result, SlackUserId};
 
 /// Refuses every call, counting them.
@@ -52,5 +53,14 @@ impl Chat for NoChat {
 
     async fn post_receipt(&self, _card: &MessageRef, _receipt: &Receipt) -> Result<MessageRef> {
         self.refuse("post_receipt")
+    }
+
+    async fn post_tripwire(
+        &self,
+        _card: &MessageRef,
+        _request: &AccessRequest,
+        _trip: &Trip,
+    ) -> Result<()> {
+        self.refuse("post_tripwire")
     }
 }

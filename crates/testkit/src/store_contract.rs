@@ -60,6 +60,7 @@ pub fn pending_request(
         spec,
         submitted,
     )
+    .with_requester_email(Some(email))
 }
 
 fn now() -> OffsetDateTime {
@@ -90,7 +91,7 @@ async fn step<S: RequestStore>(
     request
 }
 
-/// A request reads back exactly as written; a second insert with the same id is a conflict and
+/// A request reads back exactly as written (the requester's e-mail included); a second insert with the same id is a conflict and
 /// changes nothing; an unknown id is `None`.
 pub async fn insert_then_get<S: RequestStore>(store: &S) {
     let request = pending_request(&fresh_user(), now() + Duration::hours(1), now());

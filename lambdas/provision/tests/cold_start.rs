@@ -135,9 +135,11 @@ async fn a_malformed_slack_secret_stops_the_start_without_echoing_it() {
     ] {
         let slack = moto.secret(&value).await;
         let vars = moto.vars(&slack, &admin);
-        let error = wiring::notify_broker(&moto.sdk, NotifyConfig::from_env(&vars).unwrap())
-            .await
-            .unwrap_err();
+        let Err(error) =
+            wiring::notify_broker(&moto.sdk, NotifyConfig::from_env(&vars).unwrap()).await
+        else {
+            panic!("a malformed Slack secret must stop the start");
+        };
         let ConfigError::SecretMalformed { var, arn, .. } = &error else {
             panic!("{error}");
         };

@@ -38,8 +38,10 @@ use crate::config::{
 /// The Slack endpoints on AWS.
 pub type AwsIngress = SlackIngress<DynamoDbStore, StepFunctionsWorkflow, SystemClock>;
 
-/// The `notify` Lambda's broker on AWS: the store, Slack, the clock.
-pub type NotifyBroker = Broker<Ports<DynamoDbStore, SlackChat, SystemClock>>;
+/// The `notify` Lambda's broker on AWS: the store, Slack, the clock, and the DB accounts the
+/// approval card's blast radius is measured with.
+pub type NotifyBroker =
+    Broker<Ports<DynamoDbStore, SlackChat, SystemClock, Unwired, Unwired, MySqlAccounts>>;
 
 /// The ports giving and removing access needs on AWS.
 pub type AwsAccessPorts<Audit = Unwired, Sessions = Unwired> = Ports<
@@ -226,7 +228,7 @@ pub fn fleet(sdk: &SdkConfig, bastion: &BastionTemplate) -> Result<Ec2Fleet, Con
         };
         ConfigError::invalid(var, e.to_string())
     })?;
-    Ok(Ec2Fleet::new(aws_sdk_ec2::Client::new(sdk), settings))
+    Ok(Ec2Fleet::new(sdk, settings))
 }
 
 /// How the admin connects to `cluster`: the secret's host and port if it names them, else the
@@ -393,12 +395,15 @@ pub async fn notify_broker(
 ) -> Result<NotifyBroker, ConfigError> {
     let secret = slack_secret(sdk, &config.slack).await?;
     let web = web_api(&config.slack, secret.bot_token, RetryPolicy::default())?;
+    let accounts = accounts(sdk, &config.clusters, config.db_ca_bundle.as_deref()).await?;
     let ports = Ports::new(
         store(sdk, &config.table),
         chat(&web, &config.slack),
         SystemClock,
-    );
-    Ok(Broker::new(ports, Vec::new()))
+    )
+    .with_accounts(accounts);
+    let clusters = config.clusters.into_iter().map(|c| c.policy).collect();
+    Ok(Broker::new(ports, clusters))
 }
 
 /// The `provision` and `sweep` Lambdas' broker.

@@ -1,5 +1,7 @@
-//! The `sweep` Lambda. Runs on an EventBridge schedule (the event itself is ignored): one sweep
-//! of the store, the clusters' broker-made DB users, the password secrets and the bastions —
+//! The `sweep` Lambda. Runs on two EventBridge schedules. `{"task": "watch"}` (every minute) is
+//! the live tripwires' look: each active request's recent audit records, and a message in the
+//! card's thread for each new statement that trips (see `powerpole_core::Broker::watch`). Any
+//! other event (every five minutes) is one sweep of the store, the clusters' broker-made DB users, the password secrets and the bastions —
 //! settles requests a workflow left behind and removes whatever no live request owns (see
 //! `powerpole_core::Broker::sweep`). Every action is on the request's history or an orphan
 //! record, and in one message to the approvers' channel.
@@ -15,15 +17,18 @@ use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_core::slo::Observation;
 use powerpole_core::usecases::SweepPolicy;
 use powerpole_lambda_shared::config::{ProcessEnv, SweepConfig};
-use powerpole_lambda_shared::wiring::{self, AccessBroker};
+use powerpole_lambda_shared::wiring::{self, TeardownBroker};
 use powerpole_lambda_shared::{TaskError, diagnostic, emf, startup_failed};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn handler(
-    broker: &AccessBroker,
+    broker: &TeardownBroker,
     policy: &SweepPolicy,
-    _event: LambdaEvent<Value>,
+    event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
+    if event.payload.get("task").and_then(Value::as_str) == Some("watch") {
+        return watch(broker).await;
+    }
     let report = broker
         .sweep(policy)
         .await
@@ -36,13 +41,29 @@ async fn handler(
     ]);
     let summary = powerpole_tasks::sweep_json(&report);
     tracing::info!(report = %summary, "sweep done");
-    match report.problems.first() {
+    answer(summary, &report.problems)
+}
+
+/// `summary`, or a failed invocation naming the first of `problems`.
+fn answer(summary: Value, problems: &[String]) -> Result<Value, Diagnostic> {
+    match problems.first() {
         None => Ok(summary),
         Some(first) => Err(diagnostic(TaskError::Retryable(format!(
             "{} problem(s), first: {first}",
-            report.problems.len()
+            problems.len()
         )))),
     }
+}
+
+/// One look of the live tripwires; problems fail the invocation, as a sweep's do.
+async fn watch(broker: &TeardownBroker) -> Result<Value, Diagnostic> {
+    let report = broker.watch().await.map_err(|e| diagnostic(e.into()))?;
+    let summary = json!({
+        "watched": report.watched,
+        "tripped": report.tripped,
+        "problems": report.problems,
+    });
+    answer(summary, &report.problems)
 }
 
 #[tokio::main]
@@ -52,7 +73,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let policy = config.policy();
     let sdk = powerpole_aws::config::load(None).await;
-    let broker = wiring::access_broker(&sdk, config.access)
+    let broker = wiring::teardown_broker(&sdk, config.access, None)
         .await
         .map_err(startup_failed)?;
     run(service_fn(|event| handler(&broker, &policy, event))).await

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use powerpole_core::ports::{Orphan, ResourceKind};
 use powerpole_core::{
-    AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Event,
+    AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, DbUsername, Email, Event,
     EventKind, MessageRef, Permission, Reason, Region, RequestId, Resources, SecretRef,
     SlackUserId, TaskToken,
 };
@@ -148,6 +148,9 @@ pub fn request_item(request: &AccessRequest) -> Item {
         ("gsi1pk".to_owned(), s(request.requester().as_str())),
         ("gsi1sk".to_owned(), s(request.id().to_string())),
     ]);
+    if let Some(email) = request.requester_email() {
+        item.insert("requester_email".to_owned(), s(email.as_str()));
+    }
     for (name, value) in resource_values(request.resources()) {
         if let Some(value) = value {
             item.insert(name.to_owned(), value);
@@ -251,7 +254,12 @@ pub fn request_from_item(item: &Item) -> Result<AccessRequest> {
         events,
         resources,
     )
-    .map_err(|e| bad(format!("history refused: {e}")))?;
+    .map_err(|e| bad(format!("history refused: {e}")))?
+    .with_requester_email(
+        optional("requester_email")
+            .map(|email| Email::parse(&email).map_err(|e| bad(e.to_string())))
+            .transpose()?,
+    );
     let stored_state = parsed("state")?;
     if request.state().as_str() != stored_state {
         return Err(bad(format!(

@@ -24,6 +24,11 @@ use crate::window::AccessWindow;
 
 pub use sql::{MASK, StatementKind};
 
+/// The start of the step event that records, with the posted receipt, the lowest level the
+/// session needed (`level needed: DML`, `level needed: nothing`): the history the requester's
+/// next approval card shows (see [`crate::blast::usage_history`]).
+pub const LEVEL_NEEDED: &str = "level needed: ";
+
 /// Something a receipt gathers from outside the store: found, or unavailable and why (an audit
 /// log that is not exported, no bastion in local mode…). An unavailable source is said so in the
 /// receipt, never shown as "nothing happened".

@@ -273,6 +273,62 @@ fn classify_tokens(tokens: &[Token]) -> StatementKind {
     }
 }
 
+/// What makes a statement dangerous enough to tell the approvers while access is live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Hazard {
+    /// `DROP` (of a table, database, …) or `TRUNCATE`.
+    Destructive,
+    /// `DELETE` or `UPDATE` with no `WHERE`: every row.
+    EveryRow,
+    /// Access control: grants, users, roles, passwords.
+    AccessControl,
+}
+
+impl Hazard {
+    /// Every hazard.
+    pub const ALL: [Self; 3] = [Self::Destructive, Self::EveryRow, Self::AccessControl];
+
+    /// The hazard's name in configuration: `drop_truncate`, `every_row`, `access_control`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Destructive => "drop_truncate",
+            Self::EveryRow => "every_row",
+            Self::AccessControl => "access_control",
+        }
+    }
+
+    /// How an alert names it.
+    #[must_use]
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Destructive => "DROP/TRUNCATE",
+            Self::EveryRow => "DELETE/UPDATE without WHERE",
+            Self::AccessControl => "access control (DCL)",
+        }
+    }
+}
+
+/// The hazard of `sql`, if it has one. A `WHERE` inside a string, a comment or a quoted name
+/// does not count.
+#[must_use]
+pub fn hazard(sql: &str) -> Option<Hazard> {
+    let tokens = lex(sql);
+    match classify_tokens(&tokens) {
+        StatementKind::Dcl => return Some(Hazard::AccessControl),
+        StatementKind::Ddl => {
+            return leading_words(&tokens)
+                .next()
+                .filter(|w| matches!(*w, "DROP" | "TRUNCATE"))
+                .map(|_| Hazard::Destructive);
+        }
+        _ => {}
+    }
+    let every_row = matches!(leading_words(&tokens).next(), Some("DELETE" | "UPDATE"))
+        && !tokens.iter().any(|t| t.word() == Some("WHERE"));
+    every_row.then_some(Hazard::EveryRow)
+}
+
 /// Whether an unquoted word starts the part of a statement where passwords may be written.
 fn opens_secrets(upper: &str) -> bool {
     upper == "IDENTIFIED" || upper.contains("PASSWORD")
@@ -517,6 +573,43 @@ fn table_name(tokens: &[Token], at: usize) -> Option<(String, usize)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn hazards_are_drops_truncates_unbounded_writes_and_access_control() {
+        for (sql, expected) in [
+            ("DROP TABLE orders", Some(Hazard::Destructive)),
+            ("drop database shop", Some(Hazard::Destructive)),
+            ("TRUNCATE TABLE orders", Some(Hazard::Destructive)),
+            ("CREATE TABLE t (id INT)", None),
+            ("ALTER TABLE t ADD c INT", None),
+            ("DELETE FROM orders", Some(Hazard::EveryRow)),
+            ("UPDATE orders SET state = 'where'", Some(Hazard::EveryRow)),
+            (
+                "UPDATE orders SET s = 1 /* WHERE id = 1 */",
+                Some(Hazard::EveryRow),
+            ),
+            ("update `where` set a = 1", Some(Hazard::EveryRow)),
+            ("DELETE FROM orders WHERE id = 7", None),
+            ("update orders set s = 1 where id in (1, 2)", None),
+            (
+                "GRANT SELECT ON shop.* TO 'x'@'%'",
+                Some(Hazard::AccessControl),
+            ),
+            (
+                "CREATE USER 'x'@'%' IDENTIFIED BY '*****'",
+                Some(Hazard::AccessControl),
+            ),
+            (
+                "SET PASSWORD = PASSWORD('*****')",
+                Some(Hazard::AccessControl),
+            ),
+            ("SELECT * FROM users", None),
+            ("INSERT INTO t VALUES (1)", None),
+            ("", None),
+        ] {
+            assert_eq!(hazard(sql), expected, "{sql}");
+        }
+    }
 
     #[test]
     fn statements_are_classified_by_their_leading_keywords() {

@@ -12,7 +12,7 @@ use crate::broker::{AccessPorts, Broker, BrokerPorts};
 use crate::error::{Error, Result};
 use crate::grants::GrantPlan;
 use crate::ids::RequestId;
-use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState, Transition};
+use crate::lifecycle::{AccessRequest, EventKind, RequestState, Transition};
 use crate::ports::{
     BastionFleet, BastionStatus, Chat, DbAccounts, Notice, RequestStore, SecretVault,
 };
@@ -25,7 +25,7 @@ pub const WARNING_LEAD: Duration = Duration::minutes(10);
 /// not removed it by then (the [`Backstop`](crate::ports::Backstop)).
 pub const BACKSTOP_GRACE: Duration = Duration::minutes(10);
 
-const WORKFLOW: Actor = Actor::System(Component::Workflow);
+use super::WORKFLOW;
 
 /// When an approved request's access starts, is warned about and ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,7 @@ impl<P: AccessPorts> Broker<P> {
         }
         let fleet = self.fleet();
         if fleet.through_ssm() && request.resources().bastion.is_none() {
-            let bastion = fleet.launch(id, end).await?;
+            let bastion = fleet.launch(id, end, request.requester_email()).await?;
             let expected = request.version();
             request.record_bastion(bastion.id, WORKFLOW, now);
             store.update(&request, expected).await?;
@@ -290,6 +290,12 @@ mod tests {
         let stored = store.get(request.id()).await.unwrap().unwrap();
         assert_eq!(stored.state(), RequestState::Provisioning);
         assert_eq!(fleet.launched(), 1);
+        assert_eq!(
+            *fleet.owners.lock().unwrap(),
+            [request.requester_email().cloned()],
+            "the bastion is marked as the requester's, so only they can open a session on it"
+        );
+        assert!(request.requester_email().is_some());
         assert!(vault.holds(request.id()));
         assert_eq!(
             vault.readers.lock().unwrap().get(&request.id()),

@@ -1,11 +1,14 @@
 //! Opening the approval: the workflow's approval gate hands over its task token, which is stored
 //! with the request before the card is posted, so every click on the card can resume it.
 
-use crate::broker::{Broker, BrokerPorts};
+use super::WORKFLOW;
+use crate::blast::{BlastRadius, usage_history};
+use crate::broker::{AccountPorts, Broker, BrokerPorts};
 use crate::error::{Error, Result};
+use crate::grants::GrantPlan;
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, RequestState};
-use crate::ports::{Chat, MessageRef, RequestStore, TaskToken};
+use crate::ports::{Chat, DbAccounts, MessageRef, RequestStore, TaskToken};
 
 /// What the approval gate found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +18,55 @@ pub enum ApprovalGate {
     /// The request is no longer pending (cancelled, or decided by a previous attempt of the
     /// gate); there is nothing to wait for.
     Closed(AccessRequest),
+}
+
+impl<P: AccountPorts> Broker<P> {
+    /// Measures what request `id`'s grants would reach (the blast radius) and records it for
+    /// the approvers, once: a request that has one keeps it, a decided one is left alone. A
+    /// cluster that cannot be read records that it was not measured, and why, so the card goes
+    /// out all the same and says so.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown request or cluster; the store's errors.
+    pub async fn survey(&self, id: RequestId) -> Result<AccessRequest> {
+        let mut request = self.load(id).await?;
+        if request.state() != RequestState::Pending || request.survey().is_some() {
+            return Ok(request);
+        }
+        let cluster = self.cluster_of(&request)?;
+        let plan = GrantPlan::new(request.spec().permission, [])?;
+        let past = self.store().by_requester(request.requester()).await?;
+        let mut summary = match self
+            .accounts()
+            .survey(&cluster.cluster, request.db_username(), &plan)
+            .await
+        {
+            Ok(survey) => BlastRadius::of(&survey, &cluster.sensitive).summary(),
+            Err(e) => {
+                tracing::warn!(request = %id, error = %e.describe(), "blast radius not measured");
+                format!(
+                    "{}: not measured, the cluster could not be read{}",
+                    BlastRadius::HEADING,
+                    if e.is_retryable() {
+                        " (it did not answer)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        };
+        if let Some(history) = usage_history(&request, &past) {
+            summary.push('\n');
+            summary.push_str(&history);
+        }
+        let expected = request.version();
+        request.record_survey(WORKFLOW, self.now(), summary)?;
+        match self.store().update(&request, expected).await {
+            Ok(()) => Ok(request),
+            Err(Error::Conflict(_)) => self.load(id).await,
+            Err(e) => Err(e),
+        }
+    }
 }
 
 impl<P: BrokerPorts> Broker<P> {
@@ -74,10 +126,13 @@ impl<P: BrokerPorts> Broker<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blast::{SensitiveTables, TableStats};
+    use crate::broker::{Ports, Unwired};
+    use crate::clock::ManualClock;
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, now, pending, user};
-    use crate::{Actor, Transition};
+    use crate::{Actor, ClusterPolicy, EventKind, SchemaName, Transition};
 
     #[tokio::test]
     async fn the_token_is_stored_and_the_card_posted_once_per_request() {
@@ -153,6 +208,15 @@ mod tests {
         ) -> Result<MessageRef> {
             self.1.post_receipt(card, receipt).await
         }
+
+        async fn post_tripwire(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+            trip: &crate::tripwire::Trip,
+        ) -> Result<()> {
+            self.1.post_tripwire(card, request, trip).await
+        }
     }
 
     #[tokio::test]
@@ -175,15 +239,21 @@ mod tests {
         assert_eq!(chat.1.card_states(), vec![RequestState::Approved]);
     }
 
-    #[tokio::test]
-    async fn a_request_no_longer_pending_closes_the_gate_without_a_card() {
-        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
-        let mut request = pending(&store, "U1").await;
+    /// A request its requester cancelled while it was pending.
+    async fn cancelled(store: &MemoryStore) -> AccessRequest {
+        let mut request = pending(store, "U1").await;
         let expected = request.version();
         request
             .apply(Transition::Cancel, Actor::User(user("U1")), now(), "")
             .unwrap();
         store.update(&request, expected).await.unwrap();
+        request
+    }
+
+    #[tokio::test]
+    async fn a_request_no_longer_pending_closes_the_gate_without_a_card() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let request = cancelled(&store).await;
 
         let gate = base(&store, &chat, &[cluster()], now())
             .open_approval(request.id(), TaskToken("t".into()))
@@ -192,5 +262,101 @@ mod tests {
 
         assert!(matches!(gate, ApprovalGate::Closed(r) if r.state() == RequestState::Cancelled));
         assert!(chat.cards_posted().is_empty());
+    }
+
+    fn surveying<'a>(
+        store: &'a MemoryStore,
+        chat: &'a RecordingChat,
+        accounts: &'a MemoryAccounts,
+        clusters: &[ClusterPolicy],
+    ) -> Lent<'a, MemoryStore, RecordingChat, Unwired, Unwired, &'a MemoryAccounts> {
+        Broker::new(
+            Ports::new(store, chat, ManualClock::new(now())).with_accounts(accounts),
+            clusters.to_vec(),
+        )
+    }
+
+    fn stats(table: &str, rows: u64) -> TableStats {
+        TableStats {
+            schema: SchemaName::parse("shop").unwrap(),
+            table: table.to_owned(),
+            rows: Some(rows),
+            bytes: Some(rows * 100),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_blast_radius_is_recorded_once_with_the_grants_and_the_sensitive_tables() {
+        let (store, chat, accounts) = (
+            MemoryStore::new(),
+            RecordingChat::default(),
+            MemoryAccounts::default(),
+        );
+        *accounts.tables.lock().unwrap() = vec![stats("orders", 2_000), stats("users", 10)];
+        let sensitive = cluster().with_sensitive_tables(SensitiveTables::parse(["users"]).unwrap());
+        let request = pending(&store, "U1").await;
+        let broker = surveying(&store, &chat, &accounts, &[sensitive]);
+
+        broker.survey(request.id()).await.unwrap();
+        let again = broker.survey(request.id()).await.unwrap();
+
+        let surveyed: Vec<_> = again
+            .events()
+            .iter()
+            .filter(|e| e.kind == EventKind::Surveyed)
+            .collect();
+        assert_eq!(surveyed.len(), 1, "{:?}", again.events());
+        let summary = again.survey().unwrap();
+        assert!(
+            summary.contains(&format!(
+                "GRANT SELECT, SHOW VIEW ON `shop`.* TO '{}'@'%'",
+                request.db_username()
+            )),
+            "{summary}"
+        );
+        assert!(summary.contains("shop: 2 tables, ~2.0k rows"), "{summary}");
+        assert!(summary.ends_with("sensitive: shop.users"), "{summary}");
+        assert_eq!(store.get(request.id()).await.unwrap().unwrap(), again);
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_cluster_records_that_the_blast_radius_was_not_measured() {
+        let (store, chat, accounts) = (
+            MemoryStore::new(),
+            RecordingChat::default(),
+            MemoryAccounts::default(),
+        );
+        accounts
+            .down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let request = pending(&store, "U1").await;
+
+        let surveyed = surveying(&store, &chat, &accounts, &[cluster()])
+            .survey(request.id())
+            .await
+            .unwrap();
+
+        assert_eq!(
+            surveyed.survey(),
+            Some("Blast radius: not measured, the cluster could not be read (it did not answer)")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_decided_request_is_not_surveyed() {
+        let (store, chat, accounts) = (
+            MemoryStore::new(),
+            RecordingChat::default(),
+            MemoryAccounts::default(),
+        );
+        let request = cancelled(&store).await;
+
+        let after = surveying(&store, &chat, &accounts, &[cluster()])
+            .survey(request.id())
+            .await
+            .unwrap();
+
+        assert_eq!(after.survey(), None);
+        assert_eq!(after, request);
     }
 }

@@ -7,12 +7,12 @@
 use crate::broker::{AccessPorts, Broker, BrokerPorts, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
-use crate::lifecycle::{AccessRequest, Actor, Component, EventKind, RequestState, Transition};
+use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
 use crate::ports::{
     BastionFleet, DbAccounts, Decision, Notice, Removal, RequestStore, SecretVault, Workflow,
 };
 
-const WORKFLOW: Actor = Actor::System(Component::Workflow);
+use super::WORKFLOW;
 
 /// Why the teardown runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbPassword, DbUsername, Email};
+use crate::blast::{Survey, TableStats};
 use crate::broker::{Broker, Ports, Unwired};
 use crate::clock::ManualClock;
 use crate::error::{Error, Result};
@@ -26,6 +27,7 @@ use crate::ports::{
 };
 use crate::receipt::Receipt;
 use crate::sweep::SweepReport;
+use crate::tripwire::Trip;
 
 /// The ports a test lends the broker, with the clock at a given time.
 pub type Lent<
@@ -156,7 +158,8 @@ pub async fn pending<S: RequestStore>(store: &S, requester: &str) -> AccessReque
         DbUsername::from_email(&email).unwrap(),
         spec,
         now(),
-    );
+    )
+    .with_requester_email(Some(email));
     store.insert(&request).await.unwrap();
     request
 }
@@ -264,6 +267,7 @@ pub struct RecordingChat {
     updated: Mutex<Vec<RequestState>>,
     notices: Mutex<Vec<(SlackUserId, Notice)>>,
     receipts: Mutex<Vec<(MessageRef, Receipt)>>,
+    trips: Mutex<Vec<(MessageRef, RequestId, Trip)>>,
     fail_updates: AtomicBool,
 }
 
@@ -280,6 +284,11 @@ impl RecordingChat {
     /// The sweep reports told to the approvers' channel.
     pub fn sweep_reports(&self) -> Vec<SweepReport> {
         self.sweeps.lock().unwrap().clone()
+    }
+
+    /// The tripwires told, with the card whose thread they went to.
+    pub fn trips(&self) -> Vec<(MessageRef, RequestId, Trip)> {
+        self.trips.lock().unwrap().clone()
     }
 
     pub fn fail_updates(&self) {
@@ -328,6 +337,19 @@ impl Chat for RecordingChat {
 
     async fn report_sweep(&self, report: &SweepReport) -> Result<()> {
         self.sweeps.lock().unwrap().push(report.clone());
+        Ok(())
+    }
+
+    async fn post_tripwire(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+        trip: &Trip,
+    ) -> Result<()> {
+        self.trips
+            .lock()
+            .unwrap()
+            .push((card.clone(), request.id(), trip.clone()));
         Ok(())
     }
 
@@ -425,6 +447,7 @@ impl SecretVault for MemoryVault {
 #[derive(Debug, Default)]
 pub struct MemoryFleet {
     pub launched: Mutex<Vec<(RequestId, BastionId)>>,
+    pub owners: Mutex<Vec<Option<Email>>>,
     pub terminated: Mutex<Vec<BastionId>>,
     pub polls: AtomicUsize,
     pub boot_polls: usize,
@@ -441,7 +464,13 @@ impl MemoryFleet {
 }
 
 impl BastionFleet for MemoryFleet {
-    async fn launch(&self, id: RequestId, _expires_at: OffsetDateTime) -> Result<Bastion> {
+    async fn launch(
+        &self,
+        id: RequestId,
+        _expires_at: OffsetDateTime,
+        requester: Option<&Email>,
+    ) -> Result<Bastion> {
+        self.owners.lock().unwrap().push(requester.cloned());
         let mut launched = self.launched.lock().unwrap();
         let bastion = BastionId(format!("i-{:017x}", launched.len() + 1));
         launched.push((id, bastion.clone()));
@@ -494,6 +523,8 @@ pub struct MemoryAccounts {
     pub lock_within: Mutex<Vec<Duration>>,
     /// What `create` reports: armed unless the test turns the scheduler off.
     pub scheduler_off: AtomicBool,
+    /// The tables `survey` finds, all in schema `shop`.
+    pub tables: Mutex<Vec<TableStats>>,
 }
 
 impl MemoryAccounts {
@@ -569,6 +600,24 @@ impl DbAccounts for MemoryAccounts {
             })
             .collect())
     }
+
+    async fn survey(
+        &self,
+        _cluster: &ClusterId,
+        username: &DbUsername,
+        plan: &GrantPlan,
+    ) -> Result<Survey> {
+        self.check_up()?;
+        let privileges: Vec<&str> = plan.privileges().iter().map(|p| p.name()).collect();
+        Ok(Survey {
+            grants: vec![format!(
+                "GRANT {} ON `shop`.* TO '{username}'@'%'",
+                privileges.join(", ")
+            )],
+            schemas: vec![crate::SchemaName::parse("shop").unwrap()],
+            tables: self.tables.lock().unwrap().clone(),
+        })
+    }
 }
 
 impl RecordingChat {
@@ -580,6 +629,23 @@ impl RecordingChat {
             .map(|(_, n)| n.clone())
             .collect()
     }
+}
+
+/// An active request (approved, provisioned with a bastion, activated) whose card is posted.
+pub async fn active<S: RequestStore>(store: &S, chat: &RecordingChat) -> AccessRequest {
+    let request = approved(store, chat).await;
+    let (vault, fleet, accounts) = (
+        MemoryVault::default(),
+        MemoryFleet::default(),
+        MemoryAccounts::default(),
+    );
+    let broker = access(store, chat, &vault, &fleet, &accounts, &[cluster()], now());
+    broker.provision(request.id()).await.unwrap();
+    broker.activate(request.id()).await.unwrap();
+    chat.forget();
+    let active = store.get(request.id()).await.unwrap().unwrap();
+    assert_eq!(active.state(), RequestState::Active);
+    active
 }
 
 /// An approved request whose card is posted, approved by `U2` at [`now`].

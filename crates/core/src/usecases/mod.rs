@@ -12,6 +12,7 @@ mod ending;
 mod receipt;
 mod submit;
 mod sweep;
+mod watch;
 
 pub use access::{Activation, BACKSTOP_GRACE, Schedule, WARNING_LEAD};
 pub use approval::ApprovalGate;
@@ -20,6 +21,10 @@ pub use ending::{EndNow, Teardown};
 pub use receipt::RECEIPT_POSTED;
 pub use submit::{DUPLICATE_WINDOW, Submission};
 pub use sweep::SweepPolicy;
+pub use watch::WatchReport;
 
 #[cfg(test)]
 pub(crate) mod fakes;
+
+/// The actor of the steps the workflow's tasks take.
+const WORKFLOW: crate::Actor = crate::Actor::System(crate::Component::Workflow);

@@ -4,10 +4,11 @@
 
 use crate::broker::{Broker, EvidencePorts};
 use crate::error::{Error, Result};
+use crate::grants::Permission;
 use crate::ids::RequestId;
 use crate::lifecycle::{AccessRequest, Actor, Component, EventKind};
 use crate::ports::{AuditSource, Chat, RequestStore, SessionLog};
-use crate::receipt::{Gathered, Receipt};
+use crate::receipt::{Gathered, LEVEL_NEEDED, Receipt};
 
 /// The detail of the step event that records the receipt was posted.
 pub const RECEIPT_POSTED: &str = "session receipt posted in the approval card's thread";
@@ -47,6 +48,14 @@ impl<P: EvidencePorts> Broker<P> {
         self.chat().post_receipt(&card, &receipt).await?;
         let expected = request.version();
         request.record_step(Actor::System(Component::Workflow), now, RECEIPT_POSTED);
+        if let Gathered::Found(db) = &receipt.database {
+            let needed = db.level_needed().map_or("nothing", Permission::as_str);
+            request.record_step(
+                Actor::System(Component::Workflow),
+                now,
+                format!("{LEVEL_NEEDED}{needed}"),
+            );
+        }
         self.store().update(&request, expected).await?;
         Ok(receipt)
     }
@@ -257,6 +266,11 @@ mod tests {
         assert_eq!(db.counts.ddl, 1);
         assert_eq!(db.ddl_dcl[0].text, "DROP TABLE orders");
         assert_eq!(receipt.bastion_sessions.found().map(Vec::len), Some(1));
+        assert_eq!(
+            store.get(id).await.unwrap().unwrap().level_needed(),
+            Some(Some(crate::Permission::Ddl)),
+            "the level the session needed is kept for the requester's next card"
+        );
         let asked = audit.asked.lock().unwrap()[0];
         assert!(asked.end() >= request.window().end());
     }

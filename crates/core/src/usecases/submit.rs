@@ -70,7 +70,8 @@ impl<P: IntakePorts> Broker<P> {
         let email = self.directory().email_of(requester).await?;
         let username = DbUsername::from_email(&email)?;
         let id = RequestId::generate(now, &mut rand::rng());
-        let request = AccessRequest::submit(id, requester.clone(), username, spec, now);
+        let request = AccessRequest::submit(id, requester.clone(), username, spec, now)
+            .with_requester_email(Some(email));
         self.store().insert(&request).await?;
         self.workflow().start(&Start::of(&request, now)).await?;
         Ok(Submission::Recorded(request))
@@ -92,6 +93,7 @@ fn is_repeat(existing: &AccessRequest, spec: &AccessSpec, now: OffsetDateTime) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Email;
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingWorkflow, StaticDirectory, cluster, form, now, user};
@@ -174,6 +176,11 @@ mod tests {
         let Submission::Recorded(first) = run(now()).await.unwrap() else {
             panic!("first submission not recorded")
         };
+        assert_eq!(
+            first.requester_email().map(Email::as_str),
+            Some("a@example.com"),
+            "the request keeps the address its bastion is marked with"
+        );
         let again = run(now() + Duration::seconds(40)).await.unwrap();
 
         assert!(

@@ -727,7 +727,7 @@ mod tests {
             )
             .await
             .unwrap();
-        w.fleet.launch(expired.id(), now()).await.unwrap();
+        w.fleet.launch(expired.id(), now(), None).await.unwrap();
 
         let report = w.sweep_at(now() + Duration::minutes(10)).await;
 

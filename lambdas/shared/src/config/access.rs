@@ -260,6 +260,7 @@ mod tests {
 
         let notify = NotifyConfig::from_env(&vars).unwrap();
         assert_eq!(notify.slack, access.slack);
+        assert_eq!(notify.clusters, access.clusters);
         assert_eq!(
             state_machine_arn(&vars).unwrap(),
             "arn:aws:states:ap-northeast-1:123456789012:stateMachine:powerpole"
@@ -320,10 +321,15 @@ mod tests {
         assert!(
             NotifyConfig::from_env(&with(&[
                 (STATE_MACHINE_ARN, None),
-                (CLUSTERS, None),
                 (BASTION_LAUNCH_TEMPLATE, None)
             ]))
             .is_ok()
+        );
+        let error = NotifyConfig::from_env(&with(&[(CLUSTERS, None)])).unwrap_err();
+        assert_eq!(
+            only_var(&error),
+            CLUSTERS,
+            "the blast radius needs the clusters"
         );
     }
 

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, WindowPolicy};
+use powerpole_core::tripwire::TripwireRules;
+use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, SensitiveTables, WindowPolicy};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -47,6 +48,10 @@ struct ClusterEntry {
     max_user_connections: Option<u32>,
     #[serde(default)]
     read_statement_seconds: Option<u64>,
+    #[serde(default)]
+    sensitive_tables: Vec<String>,
+    #[serde(default)]
+    tripwires: Option<Vec<String>>,
 }
 
 pub(super) fn is_host_name(host: &str) -> bool {
@@ -98,6 +103,12 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
         }
         policy.levels = allowed.into_iter().collect();
     }
+    policy.sensitive = SensitiveTables::parse(entry.sensitive_tables.iter().map(String::as_str))
+        .map_err(|e| format!("sensitive_tables: {e}"))?;
+    if let Some(rules) = &entry.tripwires {
+        policy.tripwires = TripwireRules::parse(rules.iter().map(String::as_str))
+            .map_err(|e| format!("tripwires: {e}"))?;
+    }
     let admin_secret = SecretArn::parse(entry.admin_secret_arn.trim())
         .map_err(|p| format!("admin_secret_arn: {p}"))?;
     Ok(ClusterConfig {
@@ -111,11 +122,14 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
 
 /// [`CLUSTERS`]: a JSON array of
 /// `{"id", "region", "endpoint", "port"?, "max_duration_minutes"?, "levels"?, "admin_secret_arn",
-/// "require_tls"?, "max_user_connections"?, "read_statement_seconds"?}`, at least one, ids
+/// "require_tls"?, "max_user_connections"?, "read_statement_seconds"?, "sensitive_tables"?,
+/// "tripwires"?}`, at least one, ids
 /// unique. `port` (where people and the broker connect; an admin secret naming a port wins for
 /// the broker) defaults to 3306, `max_duration_minutes` to 480 (8 h, the most allowed), `levels`
 /// to all three, `require_tls` to true, `max_user_connections` to 4, `read_statement_seconds`
-/// to none (the limits are checked when the Lambda wires the accounts).
+/// to none (the limits are checked when the Lambda wires the accounts), `sensitive_tables`
+/// (patterns the approval card flags, see [`SensitiveTables`]) to none, `tripwires` (see
+/// [`TripwireRules`]; `[]` turns them off) to all.
 ///
 /// # Errors
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
@@ -204,6 +218,14 @@ mod tests {
             (
                 serde_json::json!([entry(serde_json::json!({"levels": []}))]),
                 "levels",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"tripwires": ["drop"]}))]),
+                "tripwires",
+            ),
+            (
+                serde_json::json!([entry(serde_json::json!({"sensitive_tables": ["a b"]}))]),
+                "sensitive_tables",
             ),
             (
                 serde_json::json!([entry(serde_json::json!({"admin_secret_arn": null}))]),
