@@ -10,6 +10,7 @@ mod approval;
 mod decide;
 mod ending;
 mod receipt;
+mod report;
 mod submit;
 mod sweep;
 
@@ -18,6 +19,7 @@ pub use approval::ApprovalGate;
 pub use decide::Decided;
 pub use ending::{EndNow, Teardown};
 pub use receipt::RECEIPT_POSTED;
+pub use report::MAX_ORPHANS;
 pub use submit::{DUPLICATE_WINDOW, Submission};
 pub use sweep::SweepPolicy;
 
