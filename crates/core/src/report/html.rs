@@ -239,7 +239,7 @@ fn timeline(page: &mut String, days: &[TimelineDay]) {
          <span><i class=\"sw dml\"></i>DML</span><span><i class=\"sw ddl\"></i>DDL</span> \
          hours in UTC</p>\n",
     );
-    let scale = (TIMELINE_WIDTH - LABEL_WIDTH - 10.0) / 86_400.0;
+    let scale = (TIMELINE_WIDTH - LABEL_WIDTH - 24.0) / 86_400.0;
     for day in days {
         let mut lanes: Vec<(String, String)> = Vec::new();
         for bar in &day.bars {
@@ -251,7 +251,7 @@ fn timeline(page: &mut String, days: &[TimelineDay]) {
         let height = 24.0 + LANE_HEIGHT * lanes.len() as f64;
         let _ = write!(
             page,
-            "<h3>{}</h3><svg role=\"img\" aria-label=\"access held on {}\" width=\"{TIMELINE_WIDTH}\" \
+            "<h3>{}</h3><svg role=\"img\" aria-label=\"access held on {}\" width=\"100%\" \
              height=\"{height}\" viewBox=\"0 0 {TIMELINE_WIDTH} {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
             day.date, day.date
         );
