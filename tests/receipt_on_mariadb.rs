@@ -88,6 +88,41 @@ fn request_from(
     request
 }
 
+/// A DDL user `username` made by the MySQL adapter for request `id` on `schema`, and a session
+/// logged in as it.
+async fn logged_in(
+    admin: &MySqlConnectOptions,
+    cluster: &ClusterId,
+    id: RequestId,
+    username: &DbUsername,
+    schema: &str,
+) -> (MySqlAccounts, DbPassword, sqlx::MySqlConnection) {
+    let password = DbPassword::generate();
+    let accounts =
+        MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
+    let plan = GrantPlan::new(Permission::Ddl, [SchemaName::parse(schema).unwrap()]).unwrap();
+    accounts
+        .create(
+            cluster,
+            id,
+            username,
+            &password,
+            &plan,
+            time::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let session = admin
+        .clone()
+        .username(username.as_str())
+        .password(password.expose())
+        .database(schema)
+        .connect()
+        .await
+        .unwrap();
+    (accounts, password, session)
+}
+
 async fn receipt_once_logged(
     store: &MemoryStore,
     audit: &AuditFiles,
@@ -137,34 +172,12 @@ async fn the_receipt_lists_what_the_user_ran_from_the_real_audit_log() {
         &Email::parse(&format!("receipt.e2e{}@example.com", std::process::id())).unwrap(),
     )
     .unwrap();
-    let password = DbPassword::generate();
     let now = OffsetDateTime::now_utc();
     let request = request(username.clone(), now);
     let store = MemoryStore::new();
     store.insert(&request).await.unwrap();
-    let accounts =
-        MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
-    let plan = GrantPlan::new(Permission::Ddl, [SchemaName::parse(&schema).unwrap()]).unwrap();
-    accounts
-        .create(
-            &cluster,
-            request.id(),
-            &username,
-            &password,
-            &plan,
-            time::Duration::hours(1),
-        )
-        .await
-        .unwrap();
-
-    let mut session = admin
-        .clone()
-        .username(username.as_str())
-        .password(password.expose())
-        .database(&schema)
-        .connect()
-        .await
-        .unwrap();
+    let (accounts, password, mut session) =
+        logged_in(&admin, &cluster, request.id(), &username, &schema).await;
     session
         .execute(sqlx::raw_sql("SELECT * FROM orders WHERE id = 1"))
         .await
@@ -270,29 +283,8 @@ async fn the_report_lists_a_statement_after_the_window_and_a_failed_one_as_anoma
     )
     .unwrap();
     let id = RequestId::parse("01KAXR4C1PRECE1PTTESTS0001").unwrap();
-    let password = DbPassword::generate();
-    let accounts =
-        MySqlAccounts::new().with_cluster(cluster.clone(), admin.clone(), AccountSettings::new());
-    let plan = GrantPlan::new(Permission::Ddl, [SchemaName::parse(&schema).unwrap()]).unwrap();
-    accounts
-        .create(
-            &cluster,
-            id,
-            &username,
-            &password,
-            &plan,
-            time::Duration::hours(1),
-        )
-        .await
-        .unwrap();
-    let mut session = admin
-        .clone()
-        .username(username.as_str())
-        .password(password.expose())
-        .database(&schema)
-        .connect()
-        .await
-        .unwrap();
+    let (accounts, password, mut session) =
+        logged_in(&admin, &cluster, id, &username, &schema).await;
     // A window that closes 3 seconds from now: the first statements run inside it, the last
     // one after it.
     let now = OffsetDateTime::now_utc();

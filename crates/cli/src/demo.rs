@@ -155,10 +155,8 @@ async fn drive(
     );
     let path = std::fs::canonicalize(&options.report).unwrap_or_else(|_| options.report.clone());
     println!(
-        "\nThe security team's report of this run ({} request, {} anomalies), one self-contained \
-         HTML file:\n  {}",
-        written.report.entries.len(),
-        written.report.anomalies.len(),
+        "\nThe security team's report of this run ({}), one self-contained HTML file:\n  {}",
+        written.report.summary(),
         path.display()
     );
     if options.audit_log.is_none() {

@@ -148,15 +148,9 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 fn summary(report: &Report, path: &Path) -> String {
     let shown = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     format!(
-        "wrote {}: {} request(s), {} anomal{} from {} to {}",
+        "wrote {}: {} from {} to {}",
         shown.display(),
-        report.entries.len(),
-        report.anomalies.len(),
-        if report.anomalies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
+        report.summary(),
         rfc3339(report.scope.period.since(), Precision::Seconds),
         rfc3339(report.scope.period.until(), Precision::Seconds),
     )

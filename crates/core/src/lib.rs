@@ -7,6 +7,7 @@ pub mod arn;
 pub mod audit;
 pub mod broker;
 pub mod clock;
+pub mod encoding;
 pub mod error;
 pub mod grants;
 pub mod ids;

@@ -11,7 +11,8 @@ use std::fmt::Write as _;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use super::{Anomaly, HeldAccess, Report, ReportEntry, TimelineDay};
+use super::{Anomaly, HeldAccess, Report, ReportEntry, TimelineDay, anomaly_count};
+use crate::encoding::base64;
 use crate::grants::Permission;
 use crate::lifecycle::Actor;
 use crate::ports::Orphan;
@@ -77,27 +78,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn csp_hash(source: &str) -> String {
     format!("'sha256-{}'", base64(&Sha256::digest(source.as_bytes())))
 }
@@ -150,17 +130,11 @@ pub fn render(report: &Report) -> String {
     if filters.is_empty() {
         filters.push("every cluster and person".to_owned());
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "{} · {} request(s), {} anomal{}</p>\n",
+        "{} · {}</p>",
         escape(&filters.join(", ")),
-        report.entries.len(),
-        report.anomalies.len(),
-        if report.anomalies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        }
+        report.summary()
     );
     page.push_str(
         "<div class=\"search\"><label>Search <input id=\"filter\" type=\"search\" \
@@ -182,11 +156,7 @@ pub fn render(report: &Report) -> String {
 }
 
 fn anomalies(page: &mut String, list: &[Anomaly]) {
-    let _ = write!(
-        page,
-        "<h2 id=\"anomalies\">Anomalies ({})</h2>\n",
-        list.len()
-    );
+    let _ = writeln!(page, "<h2 id=\"anomalies\">Anomalies ({})</h2>", list.len());
     if list.is_empty() {
         page.push_str("<p>None: every statement ran inside its window, from expected hosts, and nothing failed.</p>\n");
         return;
@@ -205,10 +175,10 @@ fn anomalies(page: &mut String, list: &[Anomaly]) {
             a.cluster.as_ref().map_or("—", |c| c.as_str()),
             a.db_user.as_deref().unwrap_or("—")
         );
-        let _ = write!(
+        let _ = writeln!(
             page,
             "<tr data-search data-kind=\"{}\"><td>{}</td><td>{}</td><td>{request}</td><td>{}</td>\
-             <td><pre>{}</pre></td><td>{}</td></tr>\n",
+             <td><pre>{}</pre></td><td>{}</td></tr>",
             a.kind.as_str(),
             a.kind.title(),
             at(a.at),
@@ -249,25 +219,25 @@ fn timeline(page: &mut String, days: &[TimelineDay]) {
             }
         }
         let height = 24.0 + LANE_HEIGHT * lanes.len() as f64;
-        let _ = write!(
+        let _ = writeln!(
             page,
             "<h3>{}</h3><svg role=\"img\" aria-label=\"access held on {}\" width=\"100%\" \
-             height=\"{height}\" viewBox=\"0 0 {TIMELINE_WIDTH} {height}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+             height=\"{height}\" viewBox=\"0 0 {TIMELINE_WIDTH} {height}\" xmlns=\"http://www.w3.org/2000/svg\">",
             day.date, day.date
         );
         for hour in (0..=24).step_by(3) {
             let x = LABEL_WIDTH + f64::from(hour) * 3600.0 * scale;
-            let _ = write!(
+            let _ = writeln!(
                 page,
                 "<line x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{height}\" stroke=\"#d8dce3\"/>\
-                 <text x=\"{x:.1}\" y=\"10\" text-anchor=\"middle\">{hour:02}:00</text>\n"
+                 <text x=\"{x:.1}\" y=\"10\" text-anchor=\"middle\">{hour:02}:00</text>"
             );
         }
         for (i, (cluster, user)) in lanes.iter().enumerate() {
             let y = 18.0 + LANE_HEIGHT * i as f64;
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<text x=\"4\" y=\"{:.1}\">{} · {}</text>\n",
+                "<text x=\"4\" y=\"{:.1}\">{} · {}</text>",
                 y + 13.0,
                 escape(cluster),
                 escape(user)
@@ -282,10 +252,10 @@ fn timeline(page: &mut String, days: &[TimelineDay]) {
             let x = LABEL_WIDTH + (bar.from - midnight).as_seconds_f64() * scale;
             let width = ((bar.to - bar.from).as_seconds_f64() * scale).max(2.0);
             let y = 18.0 + LANE_HEIGHT * lane as f64;
-            let _ = write!(
+            let _ = writeln!(
                 page,
                 "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" rx=\"3\" \
-                 fill=\"{}\"><title>{}</title></rect>\n",
+                 fill=\"{}\"><title>{}</title></rect>",
                 y + 2.0,
                 LANE_HEIGHT - 6.0,
                 colour(bar.permission),
@@ -306,10 +276,7 @@ fn timeline(page: &mut String, days: &[TimelineDay]) {
 }
 
 fn row(page: &mut String, key: &str, value: &str) {
-    let _ = write!(
-        page,
-        "<tr><td class=\"k\">{key}</td><td>{value}</td></tr>\n"
-    );
+    let _ = writeln!(page, "<tr><td class=\"k\">{key}</td><td>{value}</td></tr>");
 }
 
 fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
@@ -317,16 +284,16 @@ fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
     let flagged = report.anomalies_of(r.request).count();
     let badge = if flagged > 0 {
         format!(
-            " <span class=\"badge warn\">{flagged} anomal{}</span>",
-            if flagged == 1 { "y" } else { "ies" }
+            " <span class=\"badge warn\">{}</span>",
+            anomaly_count(flagged)
         )
     } else {
         String::new()
     };
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<section class=\"request\" id=\"r-{}\" data-search><h3>{} · {} · {} · {} \
-         <span class=\"badge\">{}</span>{badge}</h3><table>\n",
+         <span class=\"badge\">{}</span>{badge}</h3><table>",
         r.request,
         escape(r.db_username.as_str()),
         escape(r.cluster.as_str()),
@@ -389,9 +356,9 @@ fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
     match &r.database {
         Gathered::Found(db) => activity(page, db),
         Gathered::Unavailable { why } => {
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<p><b>Database audit log unavailable:</b> {}</p>\n",
+                "<p><b>Database audit log unavailable:</b> {}</p>",
                 escape(why)
             );
         }
@@ -413,9 +380,9 @@ fn activity(page: &mut String, db: &DbActivity) {
         .iter()
         .map(|k| format!("{} {}", db.counts.of(*k), k))
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<p>{} statement(s): {} · {} session(s) · {} refused login(s) · {} failed statement(s)</p>\n",
+        "<p>{} statement(s): {} · {} session(s) · {} refused login(s) · {} failed statement(s)</p>",
         db.counts.total(),
         counts.join(" · "),
         db.sessions,
@@ -432,7 +399,7 @@ fn activity(page: &mut String, db: &DbActivity) {
             .iter()
             .map(|t| format!("<code>{}</code>", escape(t)))
             .collect();
-        let _ = write!(page, "<p>Tables touched: {}</p>\n", tables.join(", "));
+        let _ = writeln!(page, "<p>Tables touched: {}</p>", tables.join(", "));
     }
 }
 
@@ -440,10 +407,10 @@ fn statements(page: &mut String, title: &str, list: &[Statement]) {
     if list.is_empty() {
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<h4>{title} ({})</h4><table><thead><tr><th>When</th><th>Session</th><th>Kind</th>\
-         <th>Result</th><th>Statement</th></tr></thead><tbody>\n",
+         <th>Result</th><th>Statement</th></tr></thead><tbody>",
         list.len()
     );
     for s in list {
@@ -452,9 +419,9 @@ fn statements(page: &mut String, title: &str, list: &[Statement]) {
         } else {
             format!("error {}", s.retcode)
         };
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>#{}</td><td>{}</td><td>{result}</td><td><pre>{}</pre></td></tr>\n",
+            "<tr><td>{}</td><td>#{}</td><td>{}</td><td>{result}</td><td><pre>{}</pre></td></tr>",
             at(s.at),
             s.connection_id,
             s.kind,
@@ -468,16 +435,16 @@ fn logins(page: &mut String, list: &[Login]) {
     if list.is_empty() {
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<h4>Logins ({})</h4><table><thead><tr><th>When</th><th>Session</th><th>Host</th>\
-         <th>Result</th></tr></thead><tbody>\n",
+         <th>Result</th></tr></thead><tbody>",
         list.len()
     );
     for l in list {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr><td>{}</td><td>#{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>#{}</td><td>{}</td><td>{}</td></tr>",
             at(l.at),
             l.connection_id,
             escape(&l.host),
@@ -498,9 +465,9 @@ fn sessions(page: &mut String, sessions: &Gathered<Vec<BastionSession>>) {
                  <th>Principal</th><th>Bastion</th><th>From</th><th>To</th></tr></thead><tbody>\n",
             );
             for s in list {
-                let _ = write!(
+                let _ = writeln!(
                     page,
-                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&s.id),
                     escape(&s.principal),
                     escape(&s.bastion.0),
@@ -511,19 +478,15 @@ fn sessions(page: &mut String, sessions: &Gathered<Vec<BastionSession>>) {
             page.push_str("</tbody></table>\n");
         }
         Gathered::Unavailable { why } => {
-            let _ = write!(
-                page,
-                "<p class=\"muted\">SSM sessions: {}</p>\n",
-                escape(why)
-            );
+            let _ = writeln!(page, "<p class=\"muted\">SSM sessions: {}</p>", escape(why));
         }
     }
 }
 
 fn orphans(page: &mut String, list: &[Orphan]) {
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<h2 id=\"orphans\">Orphans the sweeper found ({})</h2>\n",
+        "<h2 id=\"orphans\">Orphans the sweeper found ({})</h2>",
         list.len()
     );
     if list.is_empty() {
@@ -535,9 +498,9 @@ fn orphans(page: &mut String, list: &[Orphan]) {
          <th>What the sweeper did</th></tr></thead><tbody>\n",
     );
     for o in list {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<tr data-search><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            "<tr data-search><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
             at(o.found_at),
             o.kind.as_str(),
             escape(&o.resource),
@@ -560,20 +523,5 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;/html&gt;&#123;&#123;7*7&#125;&#125; \
              &amp; &quot;q&quot;"
         );
-    }
-
-    #[test]
-    fn base64_matches_the_rfc_4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
     }
 }

@@ -405,7 +405,7 @@ impl Report {
             .into_iter()
             .filter(|o| scope.covers_orphan(o))
             .collect();
-        orphans.sort_by(|a, b| (a.found_at, a.key()).cmp(&(b.found_at, b.key())));
+        orphans.sort_by_key(|a| (a.found_at, a.key()));
         let mut anomalies: Vec<Anomaly> = entries
             .iter()
             .flat_map(|e| entry_anomalies(e, &scope.expected_hosts))
@@ -423,12 +423,28 @@ impl Report {
         }
     }
 
+    /// How many requests and anomalies it holds, in words: `2 request(s), 1 anomaly`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        format!(
+            "{} request(s), {}",
+            self.entries.len(),
+            anomaly_count(self.anomalies.len())
+        )
+    }
+
     /// The anomalies of one request.
     pub fn anomalies_of(&self, request: RequestId) -> impl Iterator<Item = &Anomaly> {
         self.anomalies
             .iter()
             .filter(move |a| a.request == Some(request))
     }
+}
+
+/// `n` anomalies in words: `1 anomaly`, `3 anomalies`.
+#[must_use]
+pub fn anomaly_count(n: usize) -> String {
+    format!("{n} anomal{}", if n == 1 { "y" } else { "ies" })
 }
 
 fn entry_anomalies(entry: &ReportEntry, hosts: &HostPatterns) -> Vec<Anomaly> {
