@@ -3,7 +3,8 @@
 # workspace. Installs Debian's mariadb-server when missing (or uses POWERPOLE_DEMO_ADMIN_URL),
 # starts a throw-away MariaDB on loopback, builds the `powerpole` binary and runs
 # `powerpole demo`: one request from /powerpole to the end of its access, on a compressed clock,
-# printed as a timeline. Everything is removed on exit.
+# printed as a timeline, ending with the path of the security team's HTML report of the run
+# (in the temp dir). Everything else is removed on exit.
 #
 #   scripts/demo.sh                      # the demo
 #   scripts/demo.sh --speed 60           # extra arguments go to `powerpole demo`
@@ -45,7 +46,7 @@ if [[ -z ${POWERPOLE_DEMO_ADMIN_URL:-} ]]; then
     WORK=$(mktemp -d -t powerpole-demo.XXXXXX)
     read -r port _ < <(free_ports)
     start_mariadb "$port"
-    export POWERPOLE_DEMO_ADMIN_URL=$MARIADB_URL
+    export POWERPOLE_DEMO_ADMIN_URL=$MARIADB_URL POWERPOLE_DEMO_AUDIT_LOG=$MARIADB_AUDIT_LOG
 fi
 phase "cargo build -p powerpole-cli"
 run cargo build --quiet -p powerpole-cli --bin powerpole

@@ -99,6 +99,23 @@ install_mariadb() {
     log "installed $(mariadbd --version | head -n1)"
 }
 
+# Debian's chromium, for the report's headless-browser test; installed only when missing.
+install_chromium() {
+    phase "install chromium"
+    if command -v chromium >/dev/null; then
+        log "chromium already installed: $(chromium --version 2>/dev/null | head -n1)"
+        return
+    fi
+    [[ $(id -u) -eq 0 ]] || die "chromium is missing and installing it needs root"
+    local apt_log=$CACHE_DIR/apt-chromium.log
+    mkdir -p "$CACHE_DIR"
+    log "apt-get install chromium (log: $apt_log)"
+    { apt-get -o DPkg::Lock::Timeout=300 update &&
+        apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends chromium; } \
+        >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; die "apt-get install chromium failed"; }
+    command -v chromium >/dev/null || die "chromium installed but not found on PATH"
+}
+
 free_ports() {
     python3 -c '
 import socket

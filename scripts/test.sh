@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run).
 #
-# Installs what is missing (Debian mariadb-server, a Python venv with moto and python-hcl2, a second
-# venv with checkov), checks terraform/ offline (HCL parses, checkov, the consistency test of
+# Installs what is missing (Debian mariadb-server and chromium, a Python venv with moto and
+# python-hcl2, a second venv with checkov), checks terraform/ offline (HCL parses, checkov, the consistency test of
 # tests/terraform), starts a throw-away MariaDB with the server_audit plugin and a moto server on
 # loopback, exports where they are, then runs cargo fmt --check, cargo clippy -D warnings and cargo
 # test (debug profile). Both servers are
@@ -232,7 +232,10 @@ install_mariadb
 install_moto
 install_asl_validator
 install_terraform_checks
+install_chromium
 exec 9>&-
+export POWERPOLE_TEST_CHROMIUM
+POWERPOLE_TEST_CHROMIUM=$(command -v chromium)
 
 phase "asl-validator statemachine/*.asl.json"
 for definition in statemachine/*.asl.json; do

@@ -38,6 +38,7 @@ use aws_sdk_ec2::types::{
     InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification, VolumeType,
 };
 use aws_sdk_ssm::types::{InstanceInformationStringFilter, PingStatus};
+use powerpole_core::encoding::base64;
 use powerpole_core::ports::{Bastion, BastionFleet, BastionStatus};
 use powerpole_core::{Arn, BASTION_DB_CA, BastionId, Email, RequestId};
 use time::OffsetDateTime;
@@ -707,24 +708,6 @@ fn tag_value<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
         .and_then(Tag::value)
 }
 
-/// Standard base64 with padding, as EC2 expects user data.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let [a, b, c] = [0, 1, 2].map(|i| chunk.get(i).copied().map_or(0, u32::from));
-        let n = (a << 16) | (b << 8) | c;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -739,22 +722,6 @@ mod tests {
             root_device_name: InstanceParams::AL2023_ROOT_DEVICE.to_owned(),
             root_volume_gib: InstanceParams::AL2023_ROOT_GIB,
         }
-    }
-
-    #[test]
-    fn base64_matches_the_rfc_4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-        assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
     }
 
     #[test]

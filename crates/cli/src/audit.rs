@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 use powerpole_core::receipt::{BastionSession, DbActivity, Gathered, Statement};
-use powerpole_core::{Actor, Broker, Ports, Receipt, RequestId, StatementKind};
-use powerpole_local::{NoBastionSessions, ScaledClock};
+use powerpole_core::{Actor, Broker, EvidencePorts, Ports, Receipt, RequestId, StatementKind};
+use powerpole_local::{NoBastionSessions, ScaledClock, SqliteStore};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -19,14 +19,7 @@ use crate::requests::at;
 /// A malformed or unknown id; no broker state; the store's errors.
 pub async fn show(config: &Config, id: &str, as_json: bool) -> anyhow::Result<String> {
     let id = RequestId::parse(id).context("not a request id")?;
-    let store = crate::requests::open(&config.state_dir).await?;
-    let clock = match crate::state::saved_clock(&config.state_dir) {
-        Some(clock) => clock,
-        None => ScaledClock::new(1.0)?,
-    };
-    let ports = Ports::new(store, crate::serve::chat(config)?, clock)
-        .with_evidence(crate::serve::audit_files(config, clock), NoBastionSessions);
-    let broker = Broker::new(ports, crate::serve::clusters(config));
+    let broker = evidence_broker(config).await?;
     let receipt = match broker.receipt(id).await {
         Err(powerpole_core::Error::NotFound(what)) if what == format!("request {id}") => {
             anyhow::bail!("no request {id}")
@@ -40,14 +33,32 @@ pub async fn show(config: &Config, id: &str, as_json: bool) -> anyhow::Result<St
     }
 }
 
-fn actor(a: &Actor) -> String {
+/// A broker over the state directory's store, on its saved clock, reading the clusters'
+/// `audit_log` files (and no bastion): what receipts and reports read.
+///
+/// # Errors
+/// No broker state; the Slack client cannot be set up.
+pub async fn evidence_broker(
+    config: &Config,
+) -> anyhow::Result<Broker<impl EvidencePorts<Store = SqliteStore>>> {
+    let store = crate::requests::open(&config.state_dir).await?;
+    let clock = match crate::state::saved_clock(&config.state_dir) {
+        Some(clock) => clock,
+        None => ScaledClock::new(1.0)?,
+    };
+    let ports = Ports::new(store, crate::serve::chat(config)?, clock)
+        .with_evidence(crate::serve::audit_files(config, clock), NoBastionSessions);
+    Ok(Broker::new(ports, crate::serve::clusters(config)))
+}
+
+pub(crate) fn actor(a: &Actor) -> String {
     match a {
         Actor::User(user) => user.to_string(),
         Actor::System(component) => format!("the {}", component.as_str()),
     }
 }
 
-fn statement_json(s: &Statement) -> Value {
+pub(crate) fn statement_json(s: &Statement) -> Value {
     json!({
         "at": at(s.at),
         "connection_id": s.connection_id,
@@ -87,6 +98,12 @@ fn db_json(db: &DbActivity) -> Value {
         })),
         "sessions": db.sessions,
         "failed_logins": db.failed_logins,
+        "logins": db.logins.iter().map(|l| json!({
+            "at": at(l.at),
+            "host": l.host,
+            "connection_id": l.connection_id,
+            "refused": l.refused,
+        })).collect::<Vec<_>>(),
         "statements": db.counts.total(),
         "counts": counts,
         "ddl_dcl": db.ddl_dcl.iter().map(statement_json).collect::<Vec<_>>(),

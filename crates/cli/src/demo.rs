@@ -1,7 +1,9 @@
 //! `powerpole demo`: the broker on this machine with a simulated Slack, driving one request the
 //! way the two people would — the requester asks, the approver approves, the requester connects
-//! and runs a query, is warned, and access ends — on a compressed clock, printing a timeline.
-//! Everything it creates (state directory, DB user, secret) is gone when it returns.
+//! and runs a query (and one the server refuses), is warned, and access ends — on a compressed
+//! clock, printing a timeline — then writes the security team's report of the run
+//! (`powerpole report`). Everything else it creates (state directory, DB user, secret) is gone
+//! when it returns.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,11 +45,23 @@ impl Timeline {
     }
 }
 
-/// Runs the demo against the MySQL/MariaDB server at `admin_url` at `speed` times real time.
+/// How the demo runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How many times faster than real time the clock runs.
+    pub speed: f64,
+    /// The server's `server_audit` log file, if it has one.
+    pub audit_log: Option<std::path::PathBuf>,
+    /// Where the report of the run is written.
+    pub report: std::path::PathBuf,
+}
+
+/// Runs the demo against the MySQL/MariaDB server at `admin_url`.
 ///
 /// # Errors
-/// When a step does not happen within two minutes, or the server refuses.
-pub async fn run(admin_url: &str, speed: f64) -> anyhow::Result<()> {
+/// When a step does not happen within two minutes, the server refuses, or the report cannot be
+/// written.
+pub async fn run(admin_url: &str, options: &Options) -> anyhow::Result<()> {
     let admin: MySqlConnectOptions = admin_url
         .parse()
         .context("--admin-url is not a mysql:// URL")?;
@@ -55,7 +69,7 @@ pub async fn run(admin_url: &str, speed: f64) -> anyhow::Result<()> {
     slack.set_user_email(REQUESTER, "dana.dbre@example.com");
     slack.set_channel_members(APPROVERS, &[APPROVER]);
     let state = tempdir()?;
-    let result = drive(&slack, &admin, &state, speed).await;
+    let result = drive(&slack, &admin, &state, options).await;
     std::fs::remove_dir_all(&state).ok();
     let left = state.exists();
     result?;
@@ -82,8 +96,9 @@ async fn drive(
     slack: &FakeSlack,
     admin: &MySqlConnectOptions,
     state: &std::path::Path,
-    speed: f64,
+    options: &Options,
 ) -> anyhow::Result<()> {
+    let speed = options.speed;
     let secret = format!("demo-signing-secret-{}", std::process::id());
     let config = Config {
         listen: "127.0.0.1:0".parse()?,
@@ -105,7 +120,7 @@ async fn drive(
             .with_endpoint(admin.get_host())
             .with_port(admin.get_port()),
             admin: admin.clone(),
-            audit_log: None,
+            audit_log: options.audit_log.clone(),
             accounts: powerpole_mysql::AccountSettings::new(),
         }],
     };
@@ -124,7 +139,30 @@ async fn drive(
     let outcome = story(&t, slack, admin, &base, &secret, state).await;
     server.abort();
     broker.runner.shutdown().await;
-    outcome
+    outcome?;
+    let written = crate::report::run(
+        &config,
+        &crate::report::Options {
+            out: Some(options.report.clone()),
+            ..crate::report::Options::default()
+        },
+    )
+    .await
+    .context("the report of the run")?;
+    t.say(
+        "broker",
+        "writes the security team's report (powerpole report)",
+    );
+    let path = std::fs::canonicalize(&options.report).unwrap_or_else(|_| options.report.clone());
+    println!(
+        "\nThe security team's report of this run ({}), one self-contained HTML file:\n  {}",
+        written.report.summary(),
+        path.display()
+    );
+    if options.audit_log.is_none() {
+        println!("  (no --audit-log given: the report cannot say what the DB user ran)");
+    }
+    Ok(())
 }
 
 async fn post(base: &str, path: &str, secret: &str, body: Vec<u8>) -> anyhow::Result<u16> {
@@ -258,6 +296,17 @@ async fn story(
     t.say(
         "requester",
         &format!("connects as {me} and runs a query: it works"),
+    );
+    let refused = sqlx::query("SELECT * FROM demo_orders.orders")
+        .fetch_one(&mut session)
+        .await
+        .is_err();
+    if !refused {
+        bail!("a query on a table that does not exist was not refused");
+    }
+    t.say(
+        "requester",
+        "queries a table that does not exist: refused (the report lists it)",
     );
 
     wait_for(slack, "the 10-minute warning", dm("ends at")).await?;

@@ -1,6 +1,6 @@
 //! The `powerpole` command: the embedded broker (`serve`), what its state holds (`requests`),
 //! its sweeper (`sweep`), its service-level figures (`slo`), a request's session receipt
-//! (`audit`), and a preview of what a request would create (`preview`).
+//! (`audit`), the security team's period report (`report`), and a preview of what a request would create (`preview`).
 #![allow(
     clippy::print_stdout,
     reason = "a command-line tool prints its answers"
@@ -10,6 +10,7 @@ mod audit;
 mod config;
 #[cfg(feature = "demo")]
 mod demo;
+mod report;
 mod requests;
 mod serve;
 mod slo;
@@ -66,6 +67,13 @@ enum Command {
         /// How many times faster than real time the clock runs.
         #[arg(long, default_value_t = 120.0)]
         speed: f64,
+        /// The server's `server_audit` log file, for the session receipt and the report
+        /// (`scripts/demo.sh` sets it).
+        #[arg(long, env = "POWERPOLE_DEMO_AUDIT_LOG")]
+        audit_log: Option<PathBuf>,
+        /// Where the demo writes the security team's report of its run.
+        #[arg(long, default_value_os_t = std::env::temp_dir().join("powerpole-demo-report.html"))]
+        report: PathBuf,
     },
     /// Shows the requests the broker's state holds.
     Requests {
@@ -100,6 +108,36 @@ enum Command {
         /// The request id.
         id: String,
         /// JSON instead of markdown.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes the security team's report of a period: every request with its receipt (who
+    /// asked, why, who decided, the window requested, granted and used, statements by kind,
+    /// DDL/DCL verbatim, failures, logins), anomalies first, and who held access to which
+    /// cluster each day — one self-contained HTML file, or JSON Lines with --json.
+    Report {
+        /// The period's start: RFC 3339 or YYYY-MM-DD (midnight UTC); 7 days before --until
+        /// by default.
+        #[arg(long)]
+        since: Option<String>,
+        /// The period's end (excluded): RFC 3339 or YYYY-MM-DD; the broker's now by default.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only this cluster's requests.
+        #[arg(long)]
+        cluster: Option<String>,
+        /// Only this person's requests: a Slack user id or a DB user name.
+        #[arg(long)]
+        user: Option<String>,
+        /// A host logins are expected from (MySQL pattern, `%` any run of characters; repeat
+        /// for more); other hosts are anomalies. Default: this machine (localhost, 127.0.0.1,
+        /// ::1); `%` expects every host.
+        #[arg(long = "expected-host", value_name = "PATTERN")]
+        expected_hosts: Vec<String>,
+        /// The file to write (default report.html; with --json, stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// JSON Lines (one object per request, then per orphan) instead of HTML.
         #[arg(long)]
         json: bool,
     },
@@ -156,9 +194,19 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Preview { email, permission } => preview(email, permission),
         #[cfg(feature = "demo")]
-        Command::Demo { admin_url, speed } => {
+        Command::Demo {
+            admin_url,
+            speed,
+            audit_log,
+            report,
+        } => {
             powerpole_slack::install_crypto_provider();
-            runtime()?.block_on(demo::run(admin_url, *speed))
+            let options = demo::Options {
+                speed: *speed,
+                audit_log: audit_log.clone(),
+                report: report.clone(),
+            };
+            runtime()?.block_on(demo::run(admin_url, &options))
         }
         Command::Serve => runtime()?.block_on(serve(config()?)),
         Command::Requests { what } => runtime()?.block_on(requests(config()?, what)),
@@ -171,6 +219,26 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Slo { limit, json } => runtime()?.block_on(slo(config()?, *limit, *json)),
         Command::Audit { id, json } => runtime()?.block_on(audit(config()?, id, *json)),
+        Command::Report {
+            since,
+            until,
+            cluster,
+            user,
+            expected_hosts,
+            out,
+            json,
+        } => {
+            let options = report::Options {
+                since: since.clone(),
+                until: until.clone(),
+                cluster: cluster.clone(),
+                user: user.clone(),
+                expected_hosts: expected_hosts.clone(),
+                out: out.clone(),
+                json: *json,
+            };
+            runtime()?.block_on(report(config()?, &options))
+        }
     }
 }
 
@@ -244,6 +312,12 @@ async fn slo(path: &std::path::Path, limit: usize, as_json: bool) -> anyhow::Res
 async fn audit(path: &std::path::Path, id: &str, as_json: bool) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     print_answer(&audit::show(&config, id, as_json).await?)?;
+    Ok(())
+}
+
+async fn report(path: &std::path::Path, options: &report::Options) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    print_answer(&report::run(&config, options).await?.shown)?;
     Ok(())
 }
 

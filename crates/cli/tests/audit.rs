@@ -1,6 +1,8 @@
 //! `powerpole audit ID`: the session receipt of a request recorded in the broker's state, read
 //! with the cluster's `server_audit` file named in the configuration — as markdown and as JSON —
-//! and a clear failure for an id the state does not hold.
+//! and a clear failure for an id the state does not hold. `powerpole report`: the same receipts
+//! for a period, anomalies first, as one HTML file (hostile text shown as text, and checked in a
+//! real headless Chromium) and as JSON Lines with the schema the README documents.
 
 #![allow(
     clippy::unwrap_used,
@@ -97,18 +99,21 @@ async fn recorded() -> PathBuf {
 
 /// A state directory holding `request` and a configuration whose cluster reads `log`.
 async fn recorded_with(request: &AccessRequest, log: &str) -> PathBuf {
+    recorded_all(std::slice::from_ref(request), log).await
+}
+
+/// A state directory holding `requests` and a configuration whose cluster reads `log`.
+async fn recorded_all(requests: &[AccessRequest], log: &str) -> PathBuf {
     let dir = temp_dir();
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
     let pool = powerpole_local::sqlite::open(state.join("powerpole.sqlite"))
         .await
         .unwrap();
-    SqliteStore::open(pool)
-        .await
-        .unwrap()
-        .insert(request)
-        .await
-        .unwrap();
+    let store = SqliteStore::open(pool).await.unwrap();
+    for request in requests {
+        store.insert(request).await.unwrap();
+    }
     std::fs::write(dir.join("audit.log"), log).unwrap();
     let config = dir.join("powerpole.toml");
     std::fs::write(
@@ -138,8 +143,12 @@ audit_log = "{log}"
 }
 
 fn audit(config: &Path, args: &[&str]) -> Output {
+    powerpole(config, "audit", args)
+}
+
+fn powerpole(config: &Path, command: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_powerpole"))
-        .arg("audit")
+        .arg(command)
         .arg("--config")
         .arg(config)
         .args(args)
@@ -337,4 +346,329 @@ async fn on_a_compressed_clock_the_log_is_read_on_the_brokers_time() {
     );
     assert_eq!(db["used"]["first_connect"], "2026-11-23T10:10:00Z");
     assert_eq!(db["used"]["last_disconnect"], "2026-11-23T11:40:00Z");
+}
+
+const DAY: [&str; 4] = ["--since", "2026-11-23", "--until", "2026-11-24"];
+
+/// `powerpole report` for 23 November with `args`, written to a file in `config`'s directory:
+/// the file's text.
+fn report_html(config: &Path, args: &[&str]) -> String {
+    let out = config.parent().unwrap().join("report.html");
+    let output = powerpole(
+        config,
+        "report",
+        &[&DAY[..], args, &["--out", out.to_str().unwrap()]].concat(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let said = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        said.starts_with(&format!("wrote {}", out.display())),
+        "{said}"
+    );
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// The text of `html` between the `id="anomalies"` heading and the timeline.
+fn anomalies_section(html: &str) -> &str {
+    let from = html.find("id=\"anomalies\"").unwrap();
+    let to = html.find("id=\"timeline\"").unwrap();
+    &html[from..to]
+}
+
+/// [`ended`] under another id, on another day.
+fn ended_a_week_later() -> AccessRequest {
+    let mut spec = ended().spec().clone();
+    spec.window = AccessWindow::request(
+        T0 + Duration::days(7),
+        Duration::hours(1),
+        T0 + Duration::days(7),
+        &WindowPolicy::default(),
+    )
+    .unwrap();
+    AccessRequest::submit(
+        RequestId::parse("01KAXR4C1PRECE1PTC11000009").unwrap(),
+        SlackUserId::parse("U0REQUESTER").unwrap(),
+        DbUsername::parse("keisuke.owato").unwrap(),
+        spec,
+        T0 + Duration::days(7),
+    )
+}
+
+#[tokio::test]
+async fn the_report_of_a_day_puts_its_anomalies_first_and_never_a_password() {
+    let config = recorded_all(&[ended(), ended_a_week_later()], AUDIT_LOG).await;
+
+    let html = report_html(&config, &[]);
+
+    let anomalies = anomalies_section(&html);
+    for expected in [
+        "Failed statement",
+        "SELECT * FROM nope",
+        "error 1146, session #41",
+        "Login from an unexpected host",
+        "10.0.0.9",
+        "DDL statement",
+        "CREATE TABLE notes (id INT)",
+        "ALTER USER CURRENT_USER() IDENTIFIED BY &#39;*****&#39;",
+    ] {
+        assert!(anomalies.contains(expected), "{expected:?} in {anomalies}");
+    }
+    assert!(html.contains(&format!("id=\"r-{ID}\"")));
+    assert!(
+        !html.contains("01KAXR4C1PRECE1PTC11000009"),
+        "a request of another week"
+    );
+    assert!(html.contains("INC-9 | fix the orders schema"));
+    assert!(html.contains("<svg"), "the day's timeline");
+    assert!(!html.contains("hunter2"));
+    assert!(!html.contains("DROP TABLE shop.orders"), "another user's");
+
+    let expected_there = report_html(&config, &["--expected-host", "10.0.%"]);
+    assert!(!anomalies_section(&expected_there).contains("unexpected host"));
+    let elsewhere = report_html(&config, &["--cluster", "billing-prod"]);
+    assert!(elsewhere.contains("No request in this period."));
+}
+
+#[tokio::test]
+async fn hostile_reasons_and_statements_render_as_text() {
+    let hostile = "</html><script>alert(1)</script>{{constructor}}";
+    let mut request = ended();
+    let mut spec = request.spec().clone();
+    spec.reason = Reason::parse(&format!("INC-9 {hostile}")).unwrap();
+    request = AccessRequest::restore(
+        request.id(),
+        request.requester().clone(),
+        request.db_username().clone(),
+        spec,
+        request.events().to_vec(),
+        request.resources().clone(),
+    )
+    .unwrap();
+    let log = format!(
+        "20261123 10:02:00,db,keisuke.owato,10.0.0.9,41,5,QUERY,shop,'SELECT \\'{hostile}\\'',1064\n"
+    );
+    let config = recorded_with(&request, &log).await;
+
+    let html = report_html(&config, &[]);
+
+    assert_eq!(html.matches("<script").count(), 1, "only the page's own");
+    assert_eq!(html.matches("</html>").count(), 1);
+    assert!(!html.contains("{{"), "no template syntax survives");
+    assert!(html.contains(
+        "INC-9 &lt;/html&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#123;&#123;constructor&#125;&#125;"
+    ));
+    assert!(
+        anomalies_section(&html)
+            .contains("SELECT &#39;&lt;/html&gt;&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+}
+
+const REQUEST_KEYS: [&str; 20] = [
+    "anomalies",
+    "bastion",
+    "bastion_sessions",
+    "cluster",
+    "database",
+    "db_user",
+    "decision",
+    "ended_at",
+    "granted",
+    "held",
+    "level_needed",
+    "permission",
+    "reason",
+    "record",
+    "region",
+    "request",
+    "requested",
+    "requested_at",
+    "requester",
+    "state",
+];
+
+#[tokio::test]
+async fn the_report_as_json_lines_is_one_object_per_request_in_the_documented_schema() {
+    let config = recorded_all(&[ended(), ended_a_week_later()], AUDIT_LOG).await;
+
+    let out = powerpole(
+        &config,
+        "report",
+        &["--since", "2026-11-01", "--until", "2026-12-01", "--json"],
+    );
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for line in &lines {
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, REQUEST_KEYS, "{line}");
+        assert_eq!(line["record"], "request");
+    }
+    let first = &lines[0];
+    assert_eq!(first["request"], ID);
+    assert_eq!(first["requested"]["start"], "2026-11-23T10:00:00Z");
+    assert_eq!(first["held"]["to"], "2026-11-23T11:00:00Z");
+    assert_eq!(first["held"]["still_held"], false);
+    assert_eq!(first["database"]["logins"][0]["host"], "10.0.0.9");
+    let kinds: Vec<&str> = first["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "unexpected_host",
+            "failed_statement",
+            "failed_statement",
+            "ddl",
+            "dcl"
+        ]
+    );
+    let anomaly = first["anomalies"][1].as_object().unwrap();
+    let anomaly_keys: Vec<&str> = anomaly.keys().map(String::as_str).collect();
+    assert_eq!(
+        anomaly_keys,
+        [
+            "at", "cluster", "db_user", "kind", "note", "request", "subject"
+        ]
+    );
+    assert_eq!(anomaly["subject"], "SELECT * FROM nope");
+    assert_eq!(lines[1]["held"], Value::Null, "never provisioned");
+    assert_eq!(lines[1]["anomalies"], serde_json::json!([]));
+    assert!(!text.contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_period_that_ends_before_it_starts_is_refused() {
+    let config = recorded().await;
+
+    let out = powerpole(
+        &config,
+        "report",
+        &["--since", "2026-11-24", "--until", "2026-11-23"],
+    );
+
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--since"), "{said}");
+    assert!(said.contains("must be after its start"), "{said}");
+}
+
+/// What `tests/browser/report_in_chromium.py` saw of a page.
+struct Seen {
+    requests: Vec<String>,
+    problems: Vec<Value>,
+    before: Value,
+    after: Value,
+}
+
+/// Opens `report` in headless Chromium, takes a screenshot to `screenshot` and types `query` in
+/// the search box.
+fn open_in_chromium(chromium: &Path, report: &Path, screenshot: &Path, query: &str) -> Seen {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/report_in_chromium.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(chromium)
+        .arg(report)
+        .arg(screenshot)
+        .arg(query)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the browser driver failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = |key: &str| seen[key].as_array().unwrap().clone();
+    Seen {
+        requests: list("requests")
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect(),
+        problems: [list("console"), list("exceptions"), list("log")].concat(),
+        before: seen["before"].clone(),
+        after: seen["after"].clone(),
+    }
+}
+
+#[tokio::test]
+async fn in_a_real_browser_the_report_loads_nothing_else_logs_no_error_and_its_search_filters() {
+    let Some(chromium) = powerpole_testkit::chromium() else {
+        return;
+    };
+    let other = AccessRequest::submit(
+        RequestId::parse("01KAXR4C1PRECE1PTC11000008").unwrap(),
+        SlackUserId::parse("U0OTHER").unwrap(),
+        DbUsername::parse("someone.else").unwrap(),
+        AccessSpec {
+            reason: Reason::parse("INC-10 </script><script>document.title='owned'</script>")
+                .unwrap(),
+            ..ended().spec().clone()
+        },
+        T0 - Duration::minutes(30),
+    );
+    let config = recorded_all(&[ended(), other], AUDIT_LOG).await;
+    let dir = config.parent().unwrap().to_path_buf();
+    let html = report_html(&config, &[]);
+    let report = dir.join("report.html");
+    let screenshot = dir.join("report.png");
+
+    let seen = open_in_chromium(&chromium, &report, &screenshot, "NOPE");
+
+    eprintln!("screenshot of the report: {}", screenshot.display());
+    let png = std::fs::read(&screenshot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    assert!(
+        png.len() > 10_000,
+        "a screenshot of a page with something on it"
+    );
+    let file_url = format!(
+        "file://{}",
+        std::fs::canonicalize(&report).unwrap().display()
+    );
+    assert_eq!(seen.requests, [file_url], "no request but the file itself");
+    assert!(
+        seen.problems.is_empty(),
+        "console errors: {:?}",
+        seen.problems
+    );
+    let total = seen.before["total"].as_u64().unwrap();
+    assert!(
+        total >= 6,
+        "anomalies and both requests are searchable: {}",
+        seen.before
+    );
+    assert_eq!(seen.before["visible"], total);
+    assert_eq!(
+        seen.before["counter"],
+        format!("{total} of {total} entries shown")
+    );
+    assert_eq!(
+        seen.after["ids"],
+        serde_json::json!(["failed_statement", format!("r-{ID}")]),
+        "the failed statement naming `nope` and its request, whatever the case: {}",
+        seen.after
+    );
+    assert_eq!(seen.after["counter"], format!("2 of {total} entries shown"));
+    assert!(html.contains("&lt;/script&gt;&lt;script&gt;document.title="));
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod blast;
 pub mod broker;
 pub mod clock;
+pub mod encoding;
 pub mod error;
 pub mod grants;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod memory;
 pub mod policy;
 pub mod ports;
 pub mod receipt;
+pub mod report;
 pub mod resources;
 pub mod slo;
 pub mod sweep;
@@ -41,6 +43,7 @@ pub use lifecycle::{
 pub use memory::MemoryStore;
 pub use policy::{ClusterPolicy, RequestForm};
 pub use receipt::{Gathered, Receipt, StatementKind};
+pub use report::{Period, Report, ReportScope};
 pub use resources::{
     BASTION_DB_CA, BastionId, MessageRef, Resources, SecretLocation, SecretRef, TaskToken,
 };

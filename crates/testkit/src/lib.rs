@@ -2,7 +2,7 @@
 //!
 //! `scripts/test.sh` starts a throw-away MariaDB (with the `server_audit` plugin, the event
 //! scheduler and TLS from a throw-away CA) and a moto server on
-//! loopback and exports their addresses in the `POWERPOLE_TEST_*` variables read here. A test that
+//! loopback, finds (or installs) Chromium, and exports their addresses in the `POWERPOLE_TEST_*` variables read here. A test that
 //! needs one of them asks for it first:
 //!
 //! ```no_run
@@ -37,6 +37,10 @@ pub const MYSQL_CA_VAR: &str = "POWERPOLE_TEST_MYSQL_CA";
 
 /// Variable holding the endpoint URL of the moto server: `http://127.0.0.1:PORT`.
 pub const AWS_ENDPOINT_VAR: &str = "POWERPOLE_TEST_AWS_ENDPOINT";
+
+/// Variable holding the path of a Chromium binary for the headless-browser tests
+/// (`scripts/test.sh` installs Debian's `chromium` when it is missing).
+pub const CHROMIUM_VAR: &str = "POWERPOLE_TEST_CHROMIUM";
 
 /// The admin URL of the test MariaDB (`mysql://powerpole_admin:…@127.0.0.1:PORT`), or `None` when
 /// [`MYSQL_URL_VAR`] is not set outside CI.
@@ -80,6 +84,17 @@ pub fn mysql_ca() -> Option<PathBuf> {
 #[must_use]
 pub fn aws_endpoint() -> Option<String> {
     server_var(AWS_ENDPOINT_VAR)
+}
+
+/// The Chromium binary for headless-browser tests, or `None` when [`CHROMIUM_VAR`] is not set
+/// outside CI.
+///
+/// # Panics
+///
+/// When [`CHROMIUM_VAR`] is not set and `CI` is.
+#[must_use]
+pub fn chromium() -> Option<PathBuf> {
+    server_var(CHROMIUM_VAR).map(PathBuf::from)
 }
 
 /// A name no other call in any test process on this machine returns: `prefix-<time>-<pid>-<n>`,

@@ -142,6 +142,19 @@ pub struct UsedWindow {
     pub last_disconnect: OffsetDateTime,
 }
 
+/// One login of the DB user, accepted or refused, with the host it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    /// When.
+    pub at: OffsetDateTime,
+    /// The client host the server saw (an address, or `localhost` for a socket).
+    pub host: String,
+    /// The session it opened (or tried to).
+    pub connection_id: u64,
+    /// Whether the server refused it (`FAILED_CONNECT`).
+    pub refused: bool,
+}
+
 /// What the DB user did, from the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DbActivity {
@@ -151,6 +164,8 @@ pub struct DbActivity {
     pub sessions: usize,
     /// How many logins were refused.
     pub failed_logins: usize,
+    /// Every login, accepted or refused, oldest first.
+    pub logins: Vec<Login>,
     /// Statements by kind.
     pub counts: StatementCounts,
     /// Every DDL and DCL statement, oldest first.
@@ -161,6 +176,17 @@ pub struct DbActivity {
     pub outside_window: Vec<Statement>,
     /// The tables statements named (`db.table` when known), sorted.
     pub tables: BTreeSet<String>,
+}
+
+impl Login {
+    fn of(record: &AuditRecord, refused: bool) -> Self {
+        Self {
+            at: record.at,
+            host: record.host.clone(),
+            connection_id: record.connection_id,
+            refused,
+        }
+    }
 }
 
 impl DbActivity {
@@ -200,9 +226,13 @@ impl DbActivity {
                 AuditOperation::Connect => {
                     activity.sessions += 1;
                     first_connect.get_or_insert(record.at);
+                    activity.logins.push(Login::of(record, false));
                 }
                 AuditOperation::Disconnect => {}
-                AuditOperation::FailedConnect => activity.failed_logins += 1,
+                AuditOperation::FailedConnect => {
+                    activity.failed_logins += 1;
+                    activity.logins.push(Login::of(record, true));
+                }
                 AuditOperation::Query => activity.add_statement(record, granted),
                 AuditOperation::Other(name) if name.starts_with("QUERY") => {
                     activity.add_statement(record, granted);
@@ -494,6 +524,15 @@ mod tests {
             }
         );
         assert_eq!(activity.sessions, 1);
+        assert_eq!(
+            activity.logins,
+            [Login {
+                at: datetime!(2026-11-23 10:05 UTC),
+                host: "10.0.0.9".into(),
+                connection_id: 7,
+                refused: false,
+            }]
+        );
         assert_eq!(
             activity.used,
             Some(UsedWindow {

@@ -60,7 +60,7 @@ impl<P: EvidencePorts> Broker<P> {
         Ok(receipt)
     }
 
-    async fn gather(&self, request: &AccessRequest) -> Result<Receipt> {
+    pub(crate) async fn gather(&self, request: &AccessRequest) -> Result<Receipt> {
         if !request.provisioning_started() {
             let why = "access was never provisioned";
             return Ok(Receipt::assemble(
