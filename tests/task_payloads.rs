@@ -269,6 +269,31 @@ async fn an_expired_gate_answers_with_the_recorded_decision_or_expires() {
 }
 
 #[tokio::test]
+async fn a_gate_retried_after_the_click_is_closed_at_once_and_expire_answers_the_decision() {
+    let Some(w) = world("regate").await else {
+        return;
+    };
+    w.approve().await;
+    let cards = w.slack.calls_to("chat.postMessage").len();
+
+    let again = w.notify("open_approval").await.unwrap_err();
+
+    assert_eq!(
+        again.error_type(),
+        "GateClosed",
+        "the state machine catches this and goes to Expire: {again}"
+    );
+    assert_eq!(
+        w.slack.calls_to("chat.postMessage").len(),
+        cards,
+        "no second card"
+    );
+    let answer = w.notify("expire").await.unwrap();
+    assert_eq!(answer, serde_json::json!({ "decision": "approve" }));
+    assert_eq!(w.current().await.state(), RequestState::Approved);
+}
+
+#[tokio::test]
 async fn malformed_payloads_fail_without_retry_and_say_why() {
     let Some(w) = world("bad").await else { return };
     let cases = [

@@ -1040,3 +1040,51 @@ async fn history_records_every_transition_in_order() {
         ]
     );
 }
+
+/// `statemachine/powerpole.asl.json` with each function variable naming its function.
+fn powerpole_machine() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../statemachine/powerpole.asl.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = ["notify", "provision", "teardown"]
+        .iter()
+        .fold(text, |t, f| t.replace(&format!("${{{f}_function}}"), f));
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_real_gate_opened_for_a_decided_request_takes_the_recorded_decision_at_once() {
+    let (runner, _clock, handlers) = runner(powerpole_machine()).await;
+    handlers.script(
+        "notify",
+        [
+            Reply::Fail("GateClosed", "request r1 is denied: nothing to wait for"),
+            Reply::Ok(json!({"decision": "deny"})),
+            Reply::Ok(json!({})),
+        ],
+    );
+
+    runner
+        .start_execution(
+            "r1",
+            json!({"request_id": "r1", "decide_within_seconds": 1800}),
+        )
+        .await
+        .unwrap();
+    let done = finished(&runner, "r1").await;
+
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    let tasks: Vec<String> = handlers
+        .calls_of("notify")
+        .iter()
+        .map(|c| c.payload["task"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tasks, ["open_approval", "expire", "denied"]);
+    assert!(
+        handlers.calls().iter().all(|c| c.at == T0),
+        "nothing waited for the 30-minute gate timeout: {:?}",
+        handlers.calls()
+    );
+}

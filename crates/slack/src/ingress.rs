@@ -221,7 +221,9 @@ where
             {
                 self.submitted(&view).await
             }
-            Ok(Interaction::BlockAction(action)) => self.clicked(&action).await,
+            Ok(Interaction::BlockAction(action)) => {
+                self.clicked(&action, retry_num(headers).is_some()).await
+            }
             Ok(_) => Reply::ack(),
             Err(error) => {
                 tracing::warn!(%error, "malformed interaction");
@@ -270,7 +272,10 @@ where
         }
     }
 
-    async fn clicked(&self, action: &BlockAction) -> Reply {
+    /// A button click. A `retried` delivery (`X-Slack-Retry-Num`: Slack did not see the first
+    /// answer in time) is decided again, which changes nothing when the first delivery got
+    /// through, and then stays silent: the person clicked once.
+    async fn clicked(&self, action: &BlockAction, retried: bool) -> Reply {
         let decision = match action.action_id.as_str() {
             views::APPROVE_ACTION => Decision::Approve,
             views::DENY_ACTION => Decision::Deny,
@@ -286,6 +291,9 @@ where
         match outcome {
             Ok(Decided::Now(request)) => {
                 tracing::info!(request = %id, by = %action.user, state = %request.state(), "request decided");
+            }
+            Ok(Decided::Already(request)) if retried => {
+                tracing::info!(request = %id, by = %action.user, state = %request.state(), "retried click delivery, already decided");
             }
             Ok(Decided::Already(request)) => {
                 self.tell(action, &already_decided(&request)).await;

@@ -450,6 +450,30 @@ async fn the_requester_cannot_approve_their_own_request() {
 }
 
 #[tokio::test]
+async fn a_retried_approve_delivery_is_silent_and_decides_once() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-4 read orders").await;
+    let approve = click(APPROVER, APPROVERS, &card_ts, "approve", request.id());
+    h.interact(&approve).await;
+    h.slack.clear_calls();
+    let body = interaction_form(&approve);
+    let mut headers = signed_form_headers(SECRET, &body);
+    headers.push(("x-slack-retry-num".into(), "1".into()));
+    headers.push(("x-slack-retry-reason".into(), "http_timeout".into()));
+
+    let reply = h.ingress.interaction(headers.as_slice(), &body).await;
+
+    assert_eq!(reply, Reply::ack());
+    assert!(
+        h.slack.calls_to("chat.postEphemeral").is_empty(),
+        "the approver clicked once and hears nothing about a second decision: {:?}",
+        h.methods()
+    );
+    assert_eq!(h.only_request().await.state(), RequestState::Approved);
+    assert_eq!(h.ingress_workflow_resumed().len(), 1);
+}
+
+#[tokio::test]
 async fn a_second_click_gets_a_polite_already_decided_and_changes_nothing() {
     let h = harness().await;
     let (request, card_ts) = h.pending_with_card("INC-4 read orders").await;

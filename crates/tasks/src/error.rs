@@ -14,6 +14,11 @@ pub enum TaskError {
     /// by retrying on this error, bounded.
     #[error("{0}")]
     NotReady(String),
+    /// The approval gate opened for a request that is no longer pending (a retried gate after
+    /// a click, a cancellation): there is no click to wait for, so the state machine catches
+    /// this and takes the recorded decision at once.
+    #[error("{0}")]
+    GateClosed(String),
 }
 
 impl TaskError {
@@ -24,6 +29,7 @@ impl TaskError {
             Self::Retryable(_) => "Retryable",
             Self::NonRetryable(_) => "NonRetryable",
             Self::NotReady(_) => "NotReady",
+            Self::GateClosed(_) => "GateClosed",
         }
     }
 }

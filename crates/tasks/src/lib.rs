@@ -39,9 +39,10 @@ pub fn function_variables() -> std::collections::BTreeMap<String, String> {
 /// The `notify` function's tasks: `open_approval` (the blast radius first, see
 /// [`Broker::survey`], then the card), `expire`, `denied`, `warn`, `fail`.
 ///
-/// A gate that finds its request already decided (a retried gate after a click) leaves the
-/// token unanswered: the gate's timeout then runs `expire`, which answers with the recorded
-/// decision, so the workflow carries on either way.
+/// A gate that finds its request already decided (a retried gate after a click) or cancelled
+/// fails with [`TaskError::GateClosed`]: the state machine catches it and runs `expire` at
+/// once, which answers with the recorded decision, instead of waiting on a token nobody will
+/// answer until the gate's timeout.
 ///
 /// # Errors
 /// [`TaskError`] classified for the state machine.
@@ -55,7 +56,11 @@ pub async fn notify<P: AccountPorts>(
             if let ApprovalGate::Closed(request) =
                 broker.open_approval(request_id, TaskToken(token)).await?
             {
-                tracing::warn!(request = %request_id, state = %request.state(), "approval gate opened for a request no longer pending");
+                tracing::info!(request = %request_id, state = %request.state(), "approval gate opened for a request no longer pending");
+                return Err(TaskError::GateClosed(format!(
+                    "request {request_id} is {}: nothing to wait for",
+                    request.state()
+                )));
             }
             Ok(json!({}))
         }
