@@ -50,6 +50,8 @@ locals {
 
   env_sweep = {
     POWERPOLE_SWEEP_GRACE_MINUTES = tostring(var.sweep_grace_minutes)
+    # The minute's look sends approvals that did not reach their workflow again.
+    POWERPOLE_STATE_MACHINE_ARN = local.state_machine_arn
   }
 
   lambda_env = {

@@ -348,6 +348,11 @@ data "aws_iam_policy_document" "sweep" {
     resources = concat([aws_secretsmanager_secret.slack.arn], local.admin_secret_arns)
   }
   statement {
+    sid       = "ResendUndeliveredApprovals"
+    actions   = ["states:SendTaskSuccess"]
+    resources = [local.state_machine_arn]
+  }
+  statement {
     sid       = "TripwiresReadAuditLogs"
     actions   = ["logs:FilterLogEvents"]
     resources = local.audit_log_group_arns

@@ -22,8 +22,8 @@ data "aws_iam_policy_document" "requesters" {
     }
   }
   statement {
-    sid       = "TheSessionDocument"
-    actions   = ["ssm:StartSession"]
+    sid     = "TheSessionDocument"
+    actions = ["ssm:StartSession"]
     # The account's Session Manager preferences document (ssm.tf), used by a plain start-session.
     resources = ["arn:${local.partition}:ssm:${local.region}:${local.account}:document/SSM-SessionManagerRunShell"]
   }

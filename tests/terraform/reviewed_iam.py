@@ -118,6 +118,8 @@ LAMBDAS = {
             "ec2.terminate_instances",
             # The live tripwires (watch): the clusters' audit log.
             "cloudwatchlogs.filter_log_events",
+            # The minute's look also sends approvals that did not reach their workflow again.
+            "sfn.send_task_success",
         ],
     },
 }

@@ -267,7 +267,7 @@ impl Server {
     pub async fn serve(self: Arc<Self>, listener: TcpListener) -> anyhow::Result<()> {
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
-        let watching = tokio::spawn(watch(self.watcher.clone(), self.watch_every));
+        let watching = tokio::spawn(Arc::clone(&self).watch());
         loop {
             let (stream, _) = tokio::select! {
                 accepted = listener.accept() => accepted?,
@@ -317,20 +317,25 @@ impl Server {
     }
 }
 
-/// The live tripwires: a look at every active request's audit log `every` (real time) until
-/// the process stops. A look that fails is logged; the next one reads the same minutes again.
-async fn watch(
-    broker: Arc<Broker<LocalPorts<AuditLog, NoBastionSessions>>>,
-    every: std::time::Duration,
-) {
-    loop {
-        tokio::time::sleep(every).await;
-        match broker.watch().await {
-            Ok(report) if !report.problems.is_empty() => {
-                tracing::warn!(problems = ?report.problems, "tripwires: some requests were not looked at");
+impl Server {
+    /// Every minute of the broker's clock until the process stops: approvals that did not
+    /// reach the workflow are sent again, and the live tripwires look at every active
+    /// request's audit log. A look that fails is logged; the next one reads the same minutes.
+    async fn watch(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.watch_every).await;
+            if let Err(error) = self.ingress.broker().resume_undelivered().await {
+                tracing::warn!(error = %error.describe(), "undelivered approvals not looked at");
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error.describe(), "tripwires: no look this time"),
+            match self.watcher.watch().await {
+                Ok(report) if !report.problems.is_empty() => {
+                    tracing::warn!(problems = ?report.problems, "tripwires: some requests were not looked at");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error.describe(), "tripwires: no look this time");
+                }
+            }
         }
     }
 }

@@ -536,7 +536,8 @@ impl AccessRequest {
             });
         };
         self.check_actor(transition, &actor)?;
-        if self.state == RequestState::Pending {
+        let keeps_token = self.state == RequestState::Pending && transition == Transition::Approve;
+        if !keeps_token {
             self.resources.approval_token = None;
         }
         self.state = next;
@@ -1068,7 +1069,8 @@ mod tests {
     }
 
     #[test]
-    fn the_approval_token_lives_only_while_pending_and_resources_survive_restore() {
+    fn the_approval_token_lives_until_the_workflow_takes_the_approval_and_resources_survive_restore()
+     {
         let mut r = new_request();
         r.set_approval_token(TaskToken("tok".into())).unwrap();
         r.set_approval_card(MessageRef {
@@ -1079,12 +1081,17 @@ mod tests {
         r.apply(Transition::Approve, approver(), T0, "").unwrap();
         assert_eq!(
             r.resources().approval_token,
-            None,
-            "token outlived the decision"
+            Some(TaskToken("tok".into())),
+            "kept, so an approval that did not reach the workflow can be sent again"
         );
         assert!(r.set_approval_token(TaskToken("late".into())).is_err());
         r.apply(Transition::StartProvisioning, workflow(), T0, "")
             .unwrap();
+        assert_eq!(
+            r.resources().approval_token,
+            None,
+            "token outlived the workflow's taking the approval"
+        );
         let event = r
             .record_bastion(BastionId("i-0abc".into()), workflow(), T0)
             .clone();

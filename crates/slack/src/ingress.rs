@@ -131,6 +131,13 @@ where
         }
     }
 
+    /// The broker the endpoints drive (for a driver's periodic work on the same ports, such as
+    /// [`Broker::resume_undelivered`]).
+    #[must_use]
+    pub fn broker(&self) -> &IngressBroker<S, W, C> {
+        &self.broker
+    }
+
     /// The store the endpoints record requests in.
     pub fn store(&self) -> &S {
         self.broker.store()

@@ -147,11 +147,16 @@ pub async fn transitions_and_events_round_trip<S: RequestStore>(store: &S) {
     let approved = store.get(id).await.unwrap().unwrap();
     assert_eq!(
         approved.resources().approval_token,
-        None,
-        "token kept after the decision"
+        Some(TaskToken("AQB8AAAAKgAAAAMAAAAAAAAAAf/token==".into())),
+        "an approval keeps the token until the workflow takes it"
     );
     step(store, id, Transition::StartProvisioning, workflow()).await;
     let mut r = store.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        r.resources().approval_token,
+        None,
+        "token kept after the workflow took the approval"
+    );
     let v = r.version();
     r.record_bastion(BastionId("i-0123456789abcdef0".into()), workflow(), now());
     r.record_secret(

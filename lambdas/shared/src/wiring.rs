@@ -25,14 +25,15 @@ use powerpole_aws::{
 use powerpole_core::{Broker, ClusterPolicy, Ports, SystemClock, Unwired};
 use powerpole_mysql::{AccountSettings, AdminCredentials, MySqlAccounts};
 use powerpole_slack::{
-    ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
+    ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackDirectory,
+    SlackIngress, SlackWebApi,
 };
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 
 use crate::config::{
     self, AccessConfig, AdminSecret, BastionTemplate, ClusterConfig, ConfigError, IngressConfig,
-    NotifyConfig, SecretArn, SecretsConfig, SlackConfig, SlackSecret,
+    NotifyConfig, SecretArn, SecretsConfig, SlackConfig, SlackSecret, SweepConfig,
 };
 
 /// The Slack endpoints on AWS.
@@ -63,6 +64,23 @@ pub type AccessBroker = Broker<AwsAccessPorts>;
 /// The `teardown` Lambda's broker on AWS: access, and the receipt's sources — each cluster's
 /// audit log group (`/aws/rds/cluster/<cluster id>/audit`) and Session Manager's log group.
 pub type TeardownBroker = Broker<AwsAccessPorts<CloudWatchAuditSource, CloudWatchSessionLog>>;
+
+/// The `sweep` Lambda's broker on AWS: the teardown's, and the workflow (with the Slack
+/// directory), to send approvals that did not reach it again.
+pub type SweepBroker = Broker<
+    Ports<
+        DynamoDbStore,
+        SlackChat,
+        SystemClock,
+        SecretsManagerVault,
+        Ec2Fleet,
+        MySqlAccounts,
+        SlackDirectory,
+        StepFunctionsWorkflow,
+        CloudWatchAuditSource,
+        CloudWatchSessionLog,
+    >,
+>;
 
 /// Web API retries of the Slack endpoints: Slack wants its answer within 3 seconds (and a
 /// modal's `trigger_id` expires in 3), so one quick retry at most.
@@ -433,6 +451,26 @@ pub async fn teardown_broker(
     let ports = ports.with_evidence(
         CloudWatchAuditSource::new(logs.clone(), AuditLogSettings::new()),
         CloudWatchSessionLog::new(logs, session_log_group),
+    );
+    Ok(Broker::new(ports, clusters))
+}
+
+/// The `sweep` Lambda's broker (the session log is not read: sweeps and tripwires need only
+/// the audit log).
+///
+/// # Errors
+/// As [`access_broker`]; [`ConfigError::Invalid`] for the state machine's ARN.
+pub async fn sweep_broker(
+    sdk: &SdkConfig,
+    config: SweepConfig,
+) -> Result<SweepBroker, ConfigError> {
+    let workflow = workflow(sdk, &config.state_machine_arn)?;
+    let (ports, clusters) = access_ports(sdk, config.access).await?;
+    let directory = SlackDirectory::new(ports.chat.web().clone());
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let ports = ports.with_intake(directory, workflow).with_evidence(
+        CloudWatchAuditSource::new(logs.clone(), AuditLogSettings::new()),
+        CloudWatchSessionLog::new(logs, None),
     );
     Ok(Broker::new(ports, clusters))
 }

@@ -17,12 +17,12 @@ use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_core::slo::Observation;
 use powerpole_core::usecases::SweepPolicy;
 use powerpole_lambda_shared::config::{ProcessEnv, SweepConfig};
-use powerpole_lambda_shared::wiring::{self, TeardownBroker};
+use powerpole_lambda_shared::wiring::{self, SweepBroker};
 use powerpole_lambda_shared::{TaskError, diagnostic, emf, startup_failed};
 use serde_json::{Value, json};
 
 async fn handler(
-    broker: &TeardownBroker,
+    broker: &SweepBroker,
     policy: &SweepPolicy,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
@@ -55,13 +55,19 @@ fn answer(summary: Value, problems: &[String]) -> Result<Value, Diagnostic> {
     }
 }
 
-/// One look of the live tripwires; problems fail the invocation, as a sweep's do.
-async fn watch(broker: &TeardownBroker) -> Result<Value, Diagnostic> {
+/// The minute's look: the live tripwires, and approvals that did not reach their workflow sent
+/// again; problems fail the invocation, as a sweep's do.
+async fn watch(broker: &SweepBroker) -> Result<Value, Diagnostic> {
+    let resent = broker
+        .resume_undelivered()
+        .await
+        .map_err(|e| diagnostic(e.into()))?;
     let report = broker.watch().await.map_err(|e| diagnostic(e.into()))?;
     let summary = json!({
         "watched": report.watched,
         "tripped": report.tripped,
         "problems": report.problems,
+        "approvals_resent": resent,
     });
     answer(summary, &report.problems)
 }
@@ -73,7 +79,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let policy = config.policy();
     let sdk = powerpole_aws::config::load(None).await;
-    let broker = wiring::teardown_broker(&sdk, config.access, None)
+    let broker = wiring::sweep_broker(&sdk, config)
         .await
         .map_err(startup_failed)?;
     run(service_fn(|event| handler(&broker, &policy, event))).await

@@ -1,11 +1,23 @@
 //! Deciding a request: an approver's Approve or Deny click, recorded once, then the waiting
 //! workflow resumed and the approval card redrawn.
 
+use time::Duration;
+
+use super::WORKFLOW;
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
-use crate::lifecycle::{AccessRequest, Actor, RequestState, Transition};
+use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
 use crate::ports::{Decision, RequestStore, Workflow};
+
+/// The start of the note a decision leaves when the workflow could not be resumed with it.
+pub const NOT_RESUMED: &str = "the workflow was not resumed";
+/// The note left when the workflow was resumed later with an approval that had not reached it.
+pub const RESUMED_LATER: &str = "the workflow was resumed with the approval";
+
+/// How far ahead an approved request's start may be and still be looked at for an approval
+/// that did not reach its workflow (starts are at most days ahead).
+const APPROVED_HORIZON: Duration = Duration::days(400);
 
 /// What a click on Approve or Deny did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,8 +41,9 @@ impl<P: IntakePorts> Broker<P> {
     /// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is
     /// the requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the
     /// store's errors. A workflow that cannot be resumed is not an error: the decision is
-    /// recorded (with a note that the workflow takes it at its approval deadline, where the gate
-    /// answers with a recorded decision).
+    /// recorded with a note, an approval keeps its task token, and
+    /// [`Broker::resume_undelivered`] (every minute) sends it again; a denial reaches the
+    /// workflow at its approval deadline, where the gate answers with the recorded decision.
     pub async fn decide(
         &self,
         id: RequestId,
@@ -74,8 +87,8 @@ impl<P: IntakePorts> Broker<P> {
                 Actor::User(approver.clone()),
                 now,
                 format!(
-                    "the workflow was not resumed ({reason}); it carries on with this decision \
-                     at its approval deadline"
+                    "{NOT_RESUMED} ({reason}); it is sent again within a minute, or taken at \
+                     the approval deadline"
                 ),
             );
             if let Err(error) = self.store().update(&request, expected).await {
@@ -87,6 +100,57 @@ impl<P: IntakePorts> Broker<P> {
         self.observe(&request, now);
         Ok(Decided::Now(request))
     }
+
+    /// Sends every approval that did not reach its workflow (see [`Broker::decide`]) again, with
+    /// the task token the request kept; a token the workflow no longer knows (it took the
+    /// approval after all, or its gate timed out and took the recorded decision) settles it too.
+    /// Returns how many were sent.
+    ///
+    /// # Errors
+    /// The store's error when the approved requests cannot be listed; a workflow that still
+    /// does not answer is left for the next call.
+    pub async fn resume_undelivered(&self) -> Result<usize> {
+        let now = self.now();
+        let approved = self
+            .store()
+            .due(RequestState::Approved, now + APPROVED_HORIZON)
+            .await?;
+        let mut sent = 0;
+        for mut request in approved.into_iter().filter(undelivered) {
+            let Some(token) = request.resources().approval_token.clone() else {
+                continue;
+            };
+            let note = match self.workflow().resume(&token, Decision::Approve).await {
+                Ok(()) => RESUMED_LATER.to_owned(),
+                Err(Error::NotFound(_)) => {
+                    format!("{RESUMED_LATER}: its task had already taken it")
+                }
+                Err(e) => {
+                    tracing::warn!(request = %request.id(), reason = %e.describe(), "the approval still did not reach the workflow");
+                    continue;
+                }
+            };
+            sent += 1;
+            let expected = request.version();
+            request.record_step(WORKFLOW, now, note);
+            if let Err(e) = self.store().update(&request, expected).await {
+                tracing::warn!(request = %request.id(), reason = %e.describe(), "the note about the resumed workflow was not stored");
+            }
+        }
+        Ok(sent)
+    }
+}
+
+/// Whether an approved request's latest note about its workflow says the approval did not
+/// reach it.
+fn undelivered(request: &AccessRequest) -> bool {
+    request
+        .events()
+        .iter()
+        .rev()
+        .filter(|e| e.kind == EventKind::Step)
+        .find(|e| e.detail.starts_with(NOT_RESUMED) || e.detail.starts_with(RESUMED_LATER))
+        .is_some_and(|e| e.detail.starts_with(NOT_RESUMED))
 }
 
 #[cfg(test)]
@@ -142,8 +206,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_workflow_that_cannot_be_resumed_leaves_the_decision_recorded_and_says_when_it_counts()
-     {
+    async fn an_approval_the_workflow_missed_is_recorded_and_sent_again_once_it_answers() {
         let (store, workflow, chat) = (
             MemoryStore::new(),
             RecordingWorkflow::default(),
@@ -175,11 +238,53 @@ mod tests {
         assert!(
             stored.events().iter().any(|e| e.kind == EventKind::Step
                 && e.detail.contains("ThrottlingException")
-                && e.detail.contains("at its approval deadline")),
+                && e.detail.contains("sent again within a minute")),
             "{:?}",
             stored.events()
         );
         assert_eq!(chat.card_states(), vec![RequestState::Approved]);
+
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+        assert_eq!(
+            broker.resume_undelivered().await.unwrap(),
+            0,
+            "still throttled"
+        );
+        workflow
+            .resume_fails
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(broker.resume_undelivered().await.unwrap(), 1);
+        assert_eq!(broker.resume_undelivered().await.unwrap(), 0, "sent once");
+        assert_eq!(
+            workflow.resumed(),
+            vec![(TaskToken("token-1".into()), Decision::Approve)],
+            "with the token the gate is waiting on"
+        );
+        let resumed = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(
+            resumed.events().last().map(|e| e.detail.as_str()),
+            Some(RESUMED_LATER)
+        );
+    }
+
+    #[tokio::test]
+    async fn approvals_that_reached_their_workflow_are_not_sent_again() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+        broker
+            .decide(request.id(), &user("U2"), Decision::Approve)
+            .await
+            .unwrap();
+
+        assert_eq!(broker.resume_undelivered().await.unwrap(), 0);
+        assert_eq!(workflow.resumed().len(), 1);
     }
 
     #[tokio::test]

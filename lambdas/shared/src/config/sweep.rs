@@ -4,6 +4,7 @@ use powerpole_core::usecases::SweepPolicy;
 
 use super::access::AccessConfig;
 use super::env::{ConfigError, Problems, Vars, optional};
+use super::resources::state_machine_arn;
 
 /// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
 pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
@@ -33,6 +34,9 @@ pub struct SweepConfig {
     pub access: AccessConfig,
     /// [`SWEEP_GRACE_MINUTES`].
     pub grace: time::Duration,
+    /// [`STATE_MACHINE_ARN`](super::STATE_MACHINE_ARN): where approvals that did not reach
+    /// their workflow are sent again.
+    pub state_machine_arn: String,
 }
 
 impl SweepConfig {
@@ -44,10 +48,17 @@ impl SweepConfig {
         let mut p = Problems::default();
         let access = p.take(AccessConfig::from_env(vars));
         let grace = p.take(sweep_grace(vars));
-        let (Some(access), Some(grace)) = (access, grace) else {
+        let state_machine_arn = p.take(state_machine_arn(vars));
+        let (Some(access), Some(grace), Some(state_machine_arn)) =
+            (access, grace, state_machine_arn)
+        else {
             return Err(p.into_error());
         };
-        Ok(Self { access, grace })
+        Ok(Self {
+            access,
+            grace,
+            state_machine_arn,
+        })
     }
 
     /// The sweeper's policy: the default limits with this grace period.
