@@ -352,6 +352,14 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         return;
     };
 
+    let schema = format!("e2e_blast_{}", std::process::id());
+    let mut admin = sqlx::ConnectOptions::connect(&w.admin).await.unwrap();
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("CREATE DATABASE IF NOT EXISTS `{schema}`")),
+    )
+    .await
+    .unwrap();
     let request = w.submit().await;
     let ts = w.card().await;
     let posted = w.slack.calls_to("chat.postMessage");
@@ -367,11 +375,19 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         .map(|b| b["text"]["text"].as_str().unwrap().to_owned())
         .expect("the card shows the blast radius measured on MariaDB");
     assert!(
-        blast.contains(&format!("TO '{}'@'%'", request.db_username()))
-            && blast.contains("GRANT ")
-            && !blast.contains("not measured"),
+        blast.contains(&format!(
+            "ON `{}`.* TO '{}'@'%'",
+            schema.replace('_', "\\_"),
+            request.db_username()
+        )) && blast.contains(&format!("• {schema}: 0 tables")),
         "{blast}"
     );
+    sqlx::Executor::execute(
+        &mut admin,
+        sqlx::AssertSqlSafe(format!("DROP DATABASE `{schema}`")),
+    )
+    .await
+    .unwrap();
     w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
         .await;
     let ready = w.dm_containing("ready").await;
@@ -538,6 +554,40 @@ async fn a_request_nobody_decides_expires_and_its_card_says_so() {
         card.body
     );
     assert!(!w.user_exists(&request).await);
+}
+
+#[tokio::test]
+async fn a_request_cancelled_by_its_requester_stops_its_workflow_and_creates_nothing() {
+    let Some(w) = world("cancel").await else {
+        return;
+    };
+    let request = w.submit().await;
+    w.card().await;
+
+    w.click(
+        &w.requester,
+        &w.requester,
+        "1732370000.000300",
+        "cancel",
+        request.id(),
+    )
+    .await;
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Aborted,
+        "the workflow waiting at the approval gate is stopped"
+    );
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Cancelled);
+    assert!(!w.user_exists(&request).await, "nothing was provisioned");
+    assert!(w.vault.get(request.id()).await.is_err());
+    let card = w.slack.calls_to("chat.update").pop().unwrap();
+    assert!(
+        card.body["blocks"].to_string().contains("Cancelled by"),
+        "{}",
+        card.body
+    );
 }
 
 #[tokio::test]

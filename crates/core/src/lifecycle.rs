@@ -114,7 +114,8 @@ pub enum Transition {
     Deny,
     /// The start passed with no decision.
     Expire,
-    /// The requester withdraws the request.
+    /// The requester (or an approver, by the driver's approver policy) withdraws the request
+    /// before its access started.
     Cancel,
     /// The window started; resources are being created.
     StartProvisioning,
@@ -150,7 +151,7 @@ impl Transition {
             (S::Pending, Self::Approve) => Some(S::Approved),
             (S::Pending, Self::Deny) => Some(S::Denied),
             (S::Pending, Self::Expire) => Some(S::Expired),
-            (S::Pending, Self::Cancel) => Some(S::Cancelled),
+            (S::Pending | S::Approved, Self::Cancel) => Some(S::Cancelled),
             (S::Approved, Self::StartProvisioning) => Some(S::Provisioning),
             (S::Provisioning, Self::Activate) => Some(S::Active),
             (S::Active, Self::StartTeardown) => Some(S::Ending),
@@ -518,7 +519,8 @@ impl AccessRequest {
     /// it, and appends the event. On error nothing changes.
     ///
     /// Rules beyond the state graph: only a person other than the requester approves or denies;
-    /// only the requester (or the broker) cancels; only the broker expires a request.
+    /// only the broker expires a request. Who may cancel (the requester, an approver) is the use
+    /// case's and the driver's approver policy's to say.
     ///
     /// # Errors
     /// [`Error::IllegalTransition`] or [`Error::NotAllowed`].
@@ -740,9 +742,6 @@ impl AccessRequest {
             Transition::Approve | Transition::Deny if matches!(actor, Actor::System(_)) => Err(
                 Error::NotAllowed("only a person can approve or deny a request"),
             ),
-            Transition::Cancel if matches!(actor, Actor::User(_)) && !is_requester => {
-                Err(Error::NotAllowed("only the requester can cancel a request"))
-            }
             Transition::Expire if matches!(actor, Actor::User(_)) => {
                 Err(Error::NotAllowed("only the broker expires a request"))
             }
@@ -1018,13 +1017,26 @@ mod tests {
     }
 
     #[test]
-    fn only_the_requester_cancels_and_only_the_broker_expires() {
+    fn a_request_is_cancelled_before_its_access_starts_and_only_the_broker_expires() {
         let mut r = new_request();
-        assert!(r.apply(Transition::Cancel, approver(), T0, "").is_err());
         assert!(r.apply(Transition::Expire, approver(), T0, "").is_err());
         r.apply(Transition::Cancel, requester(), T0, "not needed")
             .unwrap();
         assert_eq!(r.state(), RequestState::Cancelled);
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        r.apply(Transition::Cancel, approver(), T0, "the ticket was closed")
+            .unwrap();
+        assert_eq!(r.state(), RequestState::Cancelled);
+        assert_eq!(r.resources().approval_token, None);
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        r.apply(Transition::StartProvisioning, workflow(), T0, "")
+            .unwrap();
+        assert!(
+            r.apply(Transition::Cancel, requester(), T0, "").is_err(),
+            "once provisioning started, access is ended, not cancelled"
+        );
         let mut r = new_request();
         r.apply(
             Transition::Expire,

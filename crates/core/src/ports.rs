@@ -434,6 +434,14 @@ pub enum Notice {
         /// Who denied it.
         by: SlackUserId,
     },
+    /// An approver cancelled the request before its access started; nothing was or will be
+    /// created.
+    Cancelled {
+        /// The request.
+        request: RequestId,
+        /// The approver who cancelled it.
+        by: SlackUserId,
+    },
     /// An approver revoked the access while it was live; it is being removed now.
     Revoked {
         /// The request.

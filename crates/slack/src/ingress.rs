@@ -9,9 +9,10 @@
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
 use powerpole_core::slo::Observation;
-use powerpole_core::usecases::{Decided, EndNow, Submission};
+use powerpole_core::usecases::{Cancelled, Decided, EndNow, Submission};
 use powerpole_core::{
-    AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, Unwired,
+    AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, SlackUserId,
+    Unwired,
 };
 use serde_json::Value;
 
@@ -180,6 +181,7 @@ where
         match word.as_str() {
             "" | "request" => self.open_modal(&command).await,
             "help" => Reply::json(views::help(self.broker.clusters())),
+            "cancel" => Reply::json(views::ephemeral(&self.cancel_command(&command).await)),
             "list" => match self.store().by_requester(&command.user).await {
                 Ok(requests) => Reply::json(views::request_list(&requests, LIST_LIMIT)),
                 Err(error) => {
@@ -287,6 +289,7 @@ where
             views::APPROVE_ACTION => Decision::Approve,
             views::DENY_ACTION => Decision::Deny,
             views::END_NOW_ACTION => return self.end_now(action).await,
+            views::CANCEL_ACTION => return self.cancel_clicked(action).await,
             views::REVOKE_ACTION => return self.revoke(action).await,
             _ => return Reply::ack(),
         };
@@ -351,6 +354,119 @@ where
         let outcome = self.broker.end_now(id, &action.user).await;
         self.answer_ending(action, id, outcome, "Access could not be ended")
             .await
+    }
+
+    /// `/powerpole cancel [ID]`: the caller's request `ID`, or their only request waiting to
+    /// start; an approver may cancel someone else's `ID` from the approvers' channel.
+    async fn cancel_command(&self, command: &SlashCommand) -> String {
+        let named = command.text.split_whitespace().nth(1);
+        let id = match named.map(RequestId::parse) {
+            Some(Ok(id)) => id,
+            Some(Err(_)) => {
+                return format!(
+                    "`{}` is not a request id: `/powerpole list` shows yours.",
+                    views::escape(named.unwrap_or_default())
+                );
+            }
+            None => match self.store().by_requester(&command.user).await {
+                Ok(requests) => {
+                    let open: Vec<&AccessRequest> = requests
+                        .iter()
+                        .filter(|r| {
+                            matches!(r.state(), RequestState::Pending | RequestState::Approved)
+                        })
+                        .collect();
+                    match open.as_slice() {
+                        [] => return "You have no request waiting to start.".to_owned(),
+                        [only] => only.id(),
+                        several => {
+                            let ids: Vec<String> =
+                                several.iter().map(|r| format!("`{}`", r.id())).collect();
+                            return format!(
+                                "You have {} requests waiting to start; name one: \
+                                 `/powerpole cancel ID` ({}).",
+                                several.len(),
+                                ids.join(", ")
+                            );
+                        }
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(reason = %error.describe(), "listing requests to cancel failed");
+                    return ":warning: Your requests could not be read; try again in a minute."
+                        .to_owned();
+                }
+            },
+        };
+        let outcome = match self.broker.cancel(id, &command.user).await {
+            Err(powerpole_core::Error::NotAllowed(why)) => {
+                match self
+                    .approvers
+                    .check(&self.web, Some(&command.channel_id), &command.user)
+                    .await
+                {
+                    Ok(()) => self.broker.cancel_as_approver(id, &command.user).await,
+                    Err(_) => return format!("Request `{id}` is not yours: {why}."),
+                }
+            }
+            outcome => outcome,
+        };
+        self.cancel_answer(id, &command.user, outcome)
+            .unwrap_or_else(|| format!("Request `{id}` is cancelled: nothing will be created."))
+    }
+
+    /// A Cancel click: the requester's own, or an approver's (by the approver policy); anyone
+    /// else is told who may.
+    async fn cancel_clicked(&self, action: &BlockAction) -> Reply {
+        let id = match request_of(action) {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
+        let outcome = match self.broker.cancel(id, &action.user).await {
+            Err(powerpole_core::Error::NotAllowed(_)) => match self.approvers_click(action).await {
+                Ok(id) => self.broker.cancel_as_approver(id, &action.user).await,
+                Err(reply) => return reply,
+            },
+            outcome => outcome,
+        };
+        if let Some(text) = self.cancel_answer(id, &action.user, outcome) {
+            self.tell(action, &text).await;
+        }
+        Reply::ack()
+    }
+
+    /// What a cancellation is answered with: nothing when it was cancelled now (the card and
+    /// the DM say so), else the state or why it could not be done.
+    fn cancel_answer(
+        &self,
+        id: RequestId,
+        user: &SlackUserId,
+        outcome: powerpole_core::Result<Cancelled>,
+    ) -> Option<String> {
+        match outcome {
+            Ok(Cancelled::Now(_)) => {
+                tracing::info!(request = %id, by = %user, "request cancelled");
+                None
+            }
+            Ok(Cancelled::Already(request)) => Some(format!(
+                "Nothing to cancel: request `{id}` is {}.",
+                request.state()
+            )),
+            Err(powerpole_core::Error::IllegalTransition { from, .. }) => Some(format!(
+                "Request `{id}` is {from}: its access has started, so it is ended, not \
+                 cancelled (End now in your ready message, or Revoke now on the card)."
+            )),
+            Err(error) => {
+                tracing::error!(request = %id, reason = %error.describe(), "cancel failed");
+                Some(if error.is_retryable() {
+                    ":warning: The request could not be cancelled: a service powerpole relies on \
+                     did not answer; try again in a minute."
+                        .to_owned()
+                } else {
+                    format!(":warning: Request `{id}` could not be cancelled: {error}")
+                })
+            }
+        }
     }
 
     /// What an End now or Revoke now click is answered with: nothing when access is ending, the

@@ -27,6 +27,8 @@ pub const APPROVE_ACTION: &str = "approve";
 pub const DENY_ACTION: &str = "deny";
 /// See [`APPROVE_ACTION`].
 pub const END_NOW_ACTION: &str = "end_now";
+/// See [`APPROVE_ACTION`]: the requester's (or an approver's) Cancel before access starts.
+pub const CANCEL_ACTION: &str = "cancel";
 /// See [`APPROVE_ACTION`]: an approver's "Revoke now" on the card of live access.
 pub const REVOKE_ACTION: &str = "revoke";
 
@@ -386,6 +388,8 @@ pub fn help(clusters: &[ClusterPolicy]) -> Value {
          you get a one-time DB user (its password stays in the vault) and it is removed at the end.\n\
          • `/powerpole` — open the request form\n\
          • `/powerpole list` — your requests and where they are\n\
+         • `/powerpole cancel [ID]` — withdraw a request before its access starts (your only \
+         open one when no ID is given)\n\
          • `/powerpole help` — this message\n\
          *Clusters*\n{}",
         if offered.is_empty() {
@@ -441,7 +445,19 @@ pub fn submitted_message(request: &AccessRequest) -> Value {
         when(spec.window.start()),
         when(spec.window.end())
     );
-    simple(&text)
+    message(
+        &text,
+        vec![
+            json!({"type": "section", "text": mrkdwn(&text)}),
+            json!({"type": "actions", "block_id": "cancel", "elements": [
+                {"type": "button", "action_id": CANCEL_ACTION, "text": plain("Cancel request"),
+                 "value": request.id().to_string(),
+                 "confirm": {"title": plain("Cancel this request?"),
+                             "text": plain("Nothing will be created; the approvers' card says you cancelled it."),
+                             "confirm": plain("Cancel it"), "deny": plain("Keep it")}},
+            ]}),
+        ],
+    )
 }
 
 /// The short note (`mrkdwn`) in the public requests channel.
@@ -630,6 +646,10 @@ pub fn notice_message(notice: &Notice) -> Value {
         )),
         Notice::Denied { request, by } => simple(&format!(
             ":no_entry: Request `{request}` was denied by <@{by}>."
+        )),
+        Notice::Cancelled { request, by } => simple(&format!(
+            ":leftwards_arrow_with_hook: <@{by}> cancelled your request `{request}` before its \
+             access started; nothing was created."
         )),
         Notice::Revoked { request, by } => simple(&format!(
             ":octagonal_sign: <@{by}> revoked your access for request `{request}`: your sessions \

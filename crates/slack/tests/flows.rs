@@ -450,6 +450,72 @@ async fn the_requester_cannot_approve_their_own_request() {
 }
 
 #[tokio::test]
+async fn the_requester_cancels_from_the_pending_notice_and_a_stranger_cannot() {
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-5 read orders").await;
+    let dm_ts = "1732370000.000200";
+
+    h.interact(&click(
+        "U0STRANGER",
+        REQUESTER,
+        dm_ts,
+        "cancel",
+        request.id(),
+    ))
+    .await;
+    assert_eq!(h.only_request().await.state(), RequestState::Pending);
+    let refused = h.slack.calls_to("chat.postEphemeral");
+    assert_eq!(refused.len(), 1, "{:?}", h.methods());
+    assert_eq!(refused[0].str("user"), Some("U0STRANGER"));
+    h.slack.clear_calls();
+
+    let reply = h
+        .interact(&click(REQUESTER, REQUESTER, dm_ts, "cancel", request.id()))
+        .await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(h.only_request().await.state(), RequestState::Cancelled);
+    assert_eq!(h.ingress.workflow().stopped(), vec![request.id()]);
+    let card = &h.slack.calls_to("chat.update")[0];
+    assert_eq!(card.str("ts"), Some(card_ts.as_str()));
+    assert!(
+        card.body
+            .to_string()
+            .contains(&format!("Cancelled by <@{REQUESTER}>")),
+        "{}",
+        card.body
+    );
+    assert!(h.slack.calls_to("chat.postEphemeral").is_empty());
+}
+
+#[tokio::test]
+async fn powerpole_cancel_withdraws_the_callers_only_waiting_request() {
+    let h = harness().await;
+    let (request, _) = h.pending_with_card("INC-6 read orders").await;
+
+    let other = ephemeral_text(&h.command(&slash_command("cancel", "U0NOBODY01")).await);
+    let bad = ephemeral_text(&h.command(&slash_command("cancel x<y", REQUESTER)).await);
+    let done = ephemeral_text(&h.command(&slash_command("cancel", REQUESTER)).await);
+    let again = ephemeral_text(
+        &h.command(&slash_command(
+            &format!("cancel {}", request.id()),
+            REQUESTER,
+        ))
+        .await,
+    );
+
+    assert_eq!(other, "You have no request waiting to start.");
+    assert!(bad.contains("`x&lt;y` is not a request id"), "{bad}");
+    assert!(
+        done.contains("is cancelled: nothing will be created"),
+        "{done}"
+    );
+    assert!(again.contains("Nothing to cancel"), "{again}");
+    assert_eq!(h.only_request().await.state(), RequestState::Cancelled);
+    assert_eq!(h.ingress.workflow().stopped(), vec![request.id()]);
+}
+
+#[tokio::test]
 async fn a_retried_approve_delivery_is_silent_and_decides_once() {
     let h = harness().await;
     let (request, card_ts) = h.pending_with_card("INC-4 read orders").await;

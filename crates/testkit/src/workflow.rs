@@ -13,6 +13,7 @@ pub struct RecordingWorkflow {
     started: Mutex<Vec<RequestId>>,
     resumed: Mutex<Vec<(TaskToken, Decision)>>,
     ended_early: Mutex<Vec<RequestId>>,
+    stopped: Mutex<Vec<RequestId>>,
 }
 
 fn snapshot<T: Clone>(calls: &Mutex<Vec<T>>) -> Vec<T> {
@@ -44,6 +45,12 @@ impl RecordingWorkflow {
     pub fn ended_early(&self) -> Vec<RequestId> {
         snapshot(&self.ended_early)
     }
+
+    /// The executions stopped, in order.
+    #[must_use]
+    pub fn stopped(&self) -> Vec<RequestId> {
+        snapshot(&self.stopped)
+    }
 }
 
 impl Workflow for RecordingWorkflow {
@@ -57,7 +64,8 @@ impl Workflow for RecordingWorkflow {
         Ok(())
     }
 
-    async fn stop(&self, _id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+    async fn stop(&self, id: RequestId, _cause: &str) -> powerpole_core::Result<()> {
+        record(&self.stopped, id);
         Ok(())
     }
 

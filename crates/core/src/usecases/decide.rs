@@ -8,7 +8,7 @@ use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
-use crate::ports::{Decision, RequestStore, Workflow};
+use crate::ports::{Decision, Notice, RequestStore, Workflow};
 
 /// The start of the note a decision leaves when the workflow could not be resumed with it.
 pub const NOT_RESUMED: &str = "the workflow was not resumed";
@@ -138,6 +138,112 @@ impl<P: IntakePorts> Broker<P> {
             }
         }
         Ok(sent)
+    }
+}
+
+/// What a cancellation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// Cancelled now: the workflow is stopped, nothing will be created.
+    Now(AccessRequest),
+    /// Already cancelled, or over (denied, expired, ended, failed): nothing changed.
+    Already(AccessRequest),
+}
+
+impl<P: IntakePorts> Broker<P> {
+    /// The requester withdraws request `id` before its access starts (pending, or approved and
+    /// waiting for its start): recorded, the workflow stopped, the card redrawn "cancelled by".
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when `user` is not the requester; [`Error::IllegalTransition`] once
+    /// provisioning has started (access is ended then, not cancelled); the store's and the
+    /// workflow's errors.
+    pub async fn cancel(&self, id: RequestId, user: &SlackUserId) -> Result<Cancelled> {
+        let request = self.load(id).await?;
+        if request.requester() != user {
+            return Err(Error::NotAllowed(
+                "only the requester or an approver can cancel a request",
+            ));
+        }
+        self.withdraw(request, user, "cancelled by the requester")
+            .await
+    }
+
+    /// An approver cancels request `id` before its access starts, as [`Broker::cancel`]; the
+    /// requester is told who. Whether `approver` may is the driver's approver policy, asked
+    /// before this is called.
+    ///
+    /// # Errors
+    /// As [`Broker::cancel`], without the requester check.
+    pub async fn cancel_as_approver(
+        &self,
+        id: RequestId,
+        approver: &SlackUserId,
+    ) -> Result<Cancelled> {
+        let request = self.load(id).await?;
+        let outcome = self
+            .withdraw(
+                request,
+                approver,
+                &format!("cancelled by approver {approver}"),
+            )
+            .await?;
+        if let Cancelled::Now(request) = &outcome {
+            let mut told = request.clone();
+            let notice = Notice::Cancelled {
+                request: id,
+                by: approver.clone(),
+            };
+            self.tell(&mut told, &notice, self.now()).await?;
+            return Ok(Cancelled::Now(told));
+        }
+        Ok(outcome)
+    }
+
+    async fn withdraw(
+        &self,
+        mut request: AccessRequest,
+        user: &SlackUserId,
+        detail: &str,
+    ) -> Result<Cancelled> {
+        let id = request.id();
+        match request.state() {
+            RequestState::Pending | RequestState::Approved => {}
+            RequestState::Provisioning | RequestState::Active | RequestState::Ending => {
+                return Err(Error::IllegalTransition {
+                    from: request.state(),
+                    transition: Transition::Cancel,
+                });
+            }
+            _ => return Ok(Cancelled::Already(request)),
+        }
+        let expected = request.version();
+        request.apply(
+            Transition::Cancel,
+            Actor::User(user.clone()),
+            self.now(),
+            detail,
+        )?;
+        match self.store().update(&request, expected).await {
+            Ok(()) => {}
+            Err(Error::Conflict(_)) => {
+                let current = self.load(id).await?;
+                return match current.state() {
+                    RequestState::Pending | RequestState::Approved => Err(Error::Conflict(
+                        format!("request {id} changed while it was being cancelled; try again"),
+                    )),
+                    RequestState::Cancelled => Ok(Cancelled::Already(current)),
+                    from => Err(Error::IllegalTransition {
+                        from,
+                        transition: Transition::Cancel,
+                    }),
+                };
+            }
+            Err(e) => return Err(e),
+        }
+        self.workflow().stop(id, detail).await?;
+        self.redraw(&request).await;
+        Ok(Cancelled::Now(request))
     }
 }
 
@@ -285,6 +391,93 @@ mod tests {
 
         assert_eq!(broker.resume_undelivered().await.unwrap(), 0);
         assert_eq!(workflow.resumed().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_requester_cancels_a_pending_request_and_nobody_else_can_but_approvers() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = pending_with_card(&store, &chat, "U1").await;
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+
+        let stranger = broker.cancel(request.id(), &user("U9")).await.unwrap_err();
+        let Cancelled::Now(cancelled) = broker.cancel(request.id(), &user("U1")).await.unwrap()
+        else {
+            panic!("not cancelled")
+        };
+        let again = broker.cancel(request.id(), &user("U1")).await.unwrap();
+
+        assert!(matches!(stranger, Error::NotAllowed(_)), "{stranger}");
+        assert_eq!(cancelled.state(), RequestState::Cancelled);
+        assert!(matches!(again, Cancelled::Already(_)));
+        assert_eq!(
+            store.get(request.id()).await.unwrap().unwrap().state(),
+            RequestState::Cancelled
+        );
+        assert_eq!(
+            workflow.stopped(),
+            vec![request.id()],
+            "the workflow is stopped once"
+        );
+        assert_eq!(chat.card_states(), vec![RequestState::Cancelled]);
+        assert!(
+            chat.notices().is_empty(),
+            "the requester knows: they did it"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_approver_cancels_an_approved_request_before_its_start_and_the_requester_is_told() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let request = approved(&store, &chat).await;
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+
+        let outcome = broker
+            .cancel_as_approver(request.id(), &user("U2"))
+            .await
+            .unwrap();
+
+        assert!(matches!(&outcome, Cancelled::Now(r) if r.state() == RequestState::Cancelled));
+        assert_eq!(
+            chat.notices(),
+            vec![Notice::Cancelled {
+                request: request.id(),
+                by: user("U2")
+            }]
+        );
+        assert_eq!(workflow.stopped(), vec![request.id()]);
+    }
+
+    #[tokio::test]
+    async fn live_access_is_not_cancelled_but_ended() {
+        let (store, workflow, chat) = (
+            MemoryStore::new(),
+            RecordingWorkflow::default(),
+            RecordingChat::default(),
+        );
+        let live = active(&store, &chat).await;
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+
+        let refused = broker
+            .cancel(live.id(), live.requester())
+            .await
+            .unwrap_err();
+
+        assert!(
+            matches!(refused, Error::IllegalTransition { .. }),
+            "{refused}"
+        );
+        assert!(workflow.stopped().is_empty());
     }
 
     #[tokio::test]

@@ -184,6 +184,7 @@ pub struct RecordingWorkflow {
     started: Mutex<Vec<RequestId>>,
     resumed: Mutex<Vec<(TaskToken, Decision)>>,
     ended_early: Mutex<Vec<RequestId>>,
+    stopped: Mutex<Vec<RequestId>>,
     /// Every `resume` fails as a throttled Step Functions does.
     pub resume_fails: AtomicBool,
 }
@@ -199,6 +200,11 @@ impl RecordingWorkflow {
 
     pub fn ended_early(&self) -> Vec<RequestId> {
         self.ended_early.lock().unwrap().clone()
+    }
+
+    /// The executions stopped, in order.
+    pub fn stopped(&self) -> Vec<RequestId> {
+        self.stopped.lock().unwrap().clone()
     }
 }
 
@@ -220,7 +226,8 @@ impl Workflow for RecordingWorkflow {
         Ok(())
     }
 
-    async fn stop(&self, _id: RequestId, _cause: &str) -> Result<()> {
+    async fn stop(&self, id: RequestId, _cause: &str) -> Result<()> {
+        self.stopped.lock().unwrap().push(id);
         Ok(())
     }
 

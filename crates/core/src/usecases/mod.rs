@@ -17,7 +17,7 @@ mod watch;
 
 pub use access::{Activation, BACKSTOP_GRACE, Schedule, WARNING_LEAD};
 pub use approval::ApprovalGate;
-pub use decide::{Decided, NOT_RESUMED, RESUMED_LATER};
+pub use decide::{Cancelled, Decided, NOT_RESUMED, RESUMED_LATER};
 pub use ending::{EndNow, Teardown};
 pub use receipt::RECEIPT_POSTED;
 pub use report::MAX_ORPHANS;
