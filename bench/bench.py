@@ -253,7 +253,7 @@ class Bench:
     def command(self, impl: str, kind: str) -> tuple[list[str], dict]:
         if impl == "rust":
             binary = self.args.request_bin if kind == "request" else self.args.approve_bin
-            return [binary], {}
+            return [str(Path(binary).resolve())], {}
         peer = HERE / "peer"
         return ([self.args.peer_python, "-m", "awslambdaric", "app.handler"],
                 {"LAMBDA_TASK_ROOT": str(peer), "_HANDLER": "app.handler",

@@ -53,6 +53,7 @@ class RuntimeApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # one segment per answer: no 40 ms delayed-ACK stall
 
             def log_message(self, *args):  # quiet: the bench prints its own lines
                 pass
