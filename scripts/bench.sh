@@ -5,7 +5,8 @@
 #    for Python peer (bench/peer/app.py on awslambdaric), alternating, each under the Runtime API
 #    emulator bench/runtime_api.py, with moto (Secrets Manager, DynamoDB, Step Functions) and a fake
 #    Slack Web API (bench/bench.py prints the table).
-# 2. `powerpole serve` under load: signed slash commands and modal submissions at increasing rates
+# 2. `powerpole serve` under load (with a throw-away MariaDB as scripts/test.sh starts it, or that
+#    of scripts/test.sh): signed slash commands and modal submissions at increasing rates
 #    (crates/testkit/examples/loadgen.rs), then every acknowledged submission is looked up in the
 #    SQLite store (exactly once), and serve's peak RSS.
 # 3. The Lambda zips (the release binary as `bootstrap`, deflated, as cargo lambda packs it).
@@ -46,6 +47,8 @@ cleanup() {
     set +e
     if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
     stop_group "$CHILD_PID" 10
+    stop_group "$MARIADB_PID" 30
+    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
     if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
     log "exit $rc"
     exit "$rc"
@@ -98,6 +101,9 @@ else
     echo "$MOTO_VERSION" >"$CACHE_DIR/venv/.powerpole-moto"
 fi
 ensure_venv "$CACHE_DIR/venv-bolt" "${PEER_PACKAGES[@]}"
+# serve checks its clusters' admin connection at start-up: it needs a MariaDB (nothing is approved,
+# so no account is made). The one scripts/test.sh started, else a throw-away one.
+if [[ -z ${POWERPOLE_TEST_MYSQL_URL:-} ]]; then install_mariadb; fi
 exec 9>&-
 
 if [[ -n $SMOKE ]]; then
@@ -121,6 +127,13 @@ for binary in powerpole-request powerpole-approve powerpole examples/loadgen; do
 done
 
 WORK=$(mktemp -d -t powerpole-bench.XXXXXX)
+if [[ -n ${POWERPOLE_TEST_MYSQL_URL:-} ]]; then
+    ADMIN_URL=$POWERPOLE_TEST_MYSQL_URL
+else
+    read -r MYSQL_PORT _ < <(free_ports)
+    start_mariadb "$MYSQL_PORT"
+    ADMIN_URL=$MARIADB_URL
+fi
 moto_args=()
 if [[ -n ${POWERPOLE_TEST_AWS_ENDPOINT:-} ]]; then
     moto_args=(--moto-url "$POWERPOLE_TEST_AWS_ENDPOINT")
@@ -136,7 +149,7 @@ phase "powerpole serve under load (rates $RATES, ${STEP_SECS}s each)"
 load_args=(--serve "$PROFILE_DIR/powerpole" --work "$WORK/load" --rates "$RATES"
     --step-secs "$STEP_SECS")
 if [[ -n $SMOKE ]]; then load_args+=(--max-errors 0); fi
-run "$PROFILE_DIR/examples/loadgen" "${load_args[@]}"
+run env POWERPOLE__CLUSTERS__0__ADMIN_URL="$ADMIN_URL" "$PROFILE_DIR/examples/loadgen" "${load_args[@]}"
 run "$MOTO_PYTHON" bench/bench.py store-check --db "$WORK/load/state/powerpole.sqlite" \
     --accepted "$WORK/load/accepted.txt"
 
