@@ -6,15 +6,16 @@
 #    emulator bench/runtime_api.py, with moto (Secrets Manager, DynamoDB, Step Functions) and a fake
 #    Slack Web API (bench/bench.py prints the table).
 # 2. `powerpole serve` under load (with a throw-away MariaDB as scripts/test.sh starts it, or that
-#    of scripts/test.sh): signed slash commands and modal submissions at increasing rates
-#    (crates/testkit/examples/loadgen.rs), then every acknowledged submission is looked up in the
-#    SQLite store (exactly once), and serve's peak RSS.
+#    of scripts/test.sh), twice, each 4 rates x 15 s against a fresh broker: signed slash commands
+#    only, then slash commands with every 5th request a modal submission (each starts a workflow)
+#    (crates/testkit/examples/loadgen.rs); then every acknowledged submission is looked up in the
+#    SQLite store (exactly once); serve's peak RSS and CPU.
 # 3. The Lambda zips (the release binary as `bootstrap`, deflated, as cargo lambda packs it).
 #
 #   scripts/bench.sh            # release builds, 10 cold starts each, 4 x 15 s of load
 #   scripts/bench.sh --smoke    # debug builds (those of `cargo test`), 1 run each, 2 s of load:
 #                               # checks the pipeline works and prints the tables (scripts/test.sh)
-#   BENCH_RUNS=20 BENCH_RATES=500,1000,2000,4000 BENCH_STEP_SECS=15 scripts/bench.sh
+#   BENCH_RUNS=20 BENCH_COMMAND_RATES=1000,2000 BENCH_RATES=500,1000 BENCH_STEP_SECS=15 scripts/bench.sh
 #
 # Installs into POWERPOLE_CACHE_DIR (default ~/.cache/powerpole), as scripts/test.sh does: moto in
 # `venv` (shared with test.sh), the peer's slack-bolt + awslambdaric + boto3 in `venv-bolt`. With CI
@@ -112,7 +113,8 @@ if [[ -n $SMOKE ]]; then
     # `cargo build` of the same packages would resolve other features and rebuild the AWS SDK.
     phase "cargo test --workspace --no-run (the debug binaries)"
     run cargo test --workspace --no-run --quiet || missing "the debug build failed"
-    RUNS=1 WARMUP=0 RATES=${BENCH_RATES:-20,50} STEP_SECS=${BENCH_STEP_SECS:-1}
+    RUNS=1 WARMUP=0 RATES=${BENCH_RATES:-20,50} COMMAND_RATES=${BENCH_COMMAND_RATES:-50}
+    STEP_SECS=${BENCH_STEP_SECS:-1}
 else
     PROFILE_DIR=$TARGET_DIR/release
     phase "cargo build --release (request, approve)"
@@ -120,6 +122,7 @@ else
     phase "cargo build --release (powerpole, loadgen)"
     run cargo build --release -p powerpole-cli -p powerpole-testkit --bin powerpole --example loadgen
     RUNS=${BENCH_RUNS:-10} WARMUP=1 RATES=${BENCH_RATES:-250,500,1000,2000}
+    COMMAND_RATES=${BENCH_COMMAND_RATES:-1000,2000,3000,4000}
     STEP_SECS=${BENCH_STEP_SECS:-15}
 fi
 for binary in powerpole-request powerpole-approve powerpole examples/loadgen; do
@@ -145,13 +148,19 @@ run "$MOTO_PYTHON" bench/bench.py lambdas --runs "$RUNS" --warmup "$WARMUP" \
     --peer-python "$CACHE_DIR/venv-bolt/bin/python" --moto-python "$MOTO_PYTHON" \
     --json "$WORK/lambdas.json" "${moto_args[@]}"
 
-phase "powerpole serve under load (rates $RATES, ${STEP_SECS}s each)"
-load_args=(--serve "$PROFILE_DIR/powerpole" --work "$WORK/load" --rates "$RATES"
-    --step-secs "$STEP_SECS")
-if [[ -n $SMOKE ]]; then load_args+=(--max-errors 0); fi
-run env POWERPOLE__CLUSTERS__0__ADMIN_URL="$ADMIN_URL" "$PROFILE_DIR/examples/loadgen" "${load_args[@]}"
-run "$MOTO_PYTHON" bench/bench.py store-check --db "$WORK/load/state/powerpole.sqlite" \
-    --accepted "$WORK/load/accepted.txt"
+# load NAME RATES SUBMIT_EVERY: one loadgen run against a fresh serve, then the store check.
+load() {
+    local dir=$WORK/load-$1
+    local args=(--serve "$PROFILE_DIR/powerpole" --work "$dir" --rates "$2" --step-secs "$STEP_SECS"
+        --submit-every "$3")
+    if [[ -n $SMOKE ]]; then args+=(--max-errors 0); fi
+    phase "powerpole serve under load: $1 (rates $2, ${STEP_SECS}s each)"
+    run env POWERPOLE__CLUSTERS__0__ADMIN_URL="$ADMIN_URL" "$PROFILE_DIR/examples/loadgen" "${args[@]}"
+    run "$MOTO_PYTHON" bench/bench.py store-check --db "$dir/state/powerpole.sqlite" \
+        --accepted "$dir/accepted.txt"
+}
+load "slash commands" "$COMMAND_RATES" 0
+load "commands and submissions" "$RATES" 5
 
 phase "Lambda zips"
 "$MOTO_PYTHON" - "$PROFILE_DIR" "$WORK" <<'PY'

@@ -7,7 +7,8 @@
 //! Prints one line per rate (achieved requests/s, ack latency p50/p99/max for each kind, errors),
 //! the broker's peak RSS, and writes the reason of every acknowledged submission (each one is
 //! unique) to `DIR/accepted.txt` for `bench/bench.py store-check` to find in the store. With
-//! `--max-errors N` it fails when more requests than that failed (the smoke run: 0).
+//! `--submit-every 0` it sends only slash commands (default: every 5th request is a submission);
+//! with `--max-errors N` it fails when more requests than that failed (the smoke run: 0).
 //!
 //! ```text
 //! cargo run --release -p powerpole-testkit --example loadgen -- \
@@ -153,6 +154,10 @@ endpoint = "127.0.0.1"
         Err("serve did not become healthy within 60 s".into())
     }
 
+    fn cpu_secs(&self) -> Option<f64> {
+        cpu_secs(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     fn peak_rss_mb(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
         let kb: f64 = status
@@ -165,6 +170,14 @@ endpoint = "127.0.0.1"
             .ok()?;
         Some(kb / 1024.0)
     }
+}
+
+/// User + system CPU seconds of the process whose `/proc/<pid>/stat` this is (at 100 ticks/s).
+fn cpu_secs(stat: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// Keep-alive HTTP/1.1 connections to the broker, opened on demand.
@@ -189,7 +202,8 @@ impl Pool {
         }
         let stream = TcpStream::connect(("127.0.0.1", self.port)).await?;
         stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(connection);
         Ok(sender)
     }
@@ -324,12 +338,14 @@ async fn main() -> Result<()> {
     let secret: Arc<str> = Arc::from(format!("load-{}", rand::random::<u128>()).as_str());
     let slack = FakeSlack::start().await?;
     slack.set_channel_members(APPROVERS, &["U0APPROVE1"]);
+    slack.count_only();
     let total: u64 = args
         .rates
         .iter()
         .map(|r| (f64::from(*r) * args.step.as_secs_f64()).ceil() as u64)
         .sum();
-    for n in (0..total).filter(|n| n % args.submit_every == 0) {
+    let submits = |n: u64| args.submit_every > 0 && n % args.submit_every == 0;
+    for n in (0..total).filter(|n| submits(*n)) {
         slack.set_user_email(&user(n), &format!("load.user{n}@example.com"));
     }
     let mut serve = Serve::start(&args, &slack, &secret)?;
@@ -339,17 +355,36 @@ async fn main() -> Result<()> {
         idle: Mutex::new(Vec::new()),
     });
 
+    let mix = if args.submit_every == 0 {
+        "slash commands only".to_owned()
+    } else {
+        format!("1 modal submission in {} requests", args.submit_every)
+    };
     println!(
-        "powerpole serve under load: {} steps of {:.0} s, 1 submission in {} requests, open loop, at most {} in flight",
+        "powerpole serve under load: {} steps of {:.0} s, {mix}, open loop, at most {} in flight",
         args.rates.len(),
         args.step.as_secs_f64(),
-        args.submit_every,
         args.max_in_flight
     );
     println!(
         "{:>8} {:>9} | {:>6} {:>7} {:>7} {:>7} | {:>6} {:>7} {:>7} {:>7} | {:>6} {:>9}",
-        "target/s", "achieved", "cmds", "p50 ms", "p99 ms", "max ms", "subm", "p50 ms", "p99 ms",
-        "max ms", "errors", "views.open"
+        "target/s",
+        "achieved",
+        "cmds",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "subm",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "views.open"
+    );
+    let (serve_cpu, own_cpu, wall) = (
+        serve.cpu_secs(),
+        cpu_secs("/proc/self/stat"),
+        Instant::now(),
     );
     let mut accepted = String::new();
     let mut errors_total = 0usize;
@@ -357,7 +392,7 @@ async fn main() -> Result<()> {
     let mut n = 0u64;
     let in_flight = Arc::new(tokio::sync::Semaphore::new(args.max_in_flight));
     for rate in &args.rates {
-        slack.clear_calls();
+        let opened = slack.count("views.open");
         let count = (f64::from(*rate) * args.step.as_secs_f64()).ceil() as u64;
         let interval = Duration::from_secs_f64(1.0 / f64::from(*rate));
         let start = Instant::now() + Duration::from_millis(20);
@@ -365,7 +400,7 @@ async fn main() -> Result<()> {
         for i in 0..count {
             let due = start + interval.mul_f64(i as f64);
             tokio::time::sleep_until(due.into()).await;
-            let kind = if n % args.submit_every == 0 {
+            let kind = if submits(n) {
                 Kind::Submission
             } else {
                 Kind::Command
@@ -398,10 +433,23 @@ async fn main() -> Result<()> {
             latencies(&outcomes, Kind::Command),
             latencies(&outcomes, Kind::Submission),
             errors.len(),
-            slack.calls_to("views.open").len()
+            slack.count("views.open") - opened
         );
     }
     std::fs::write(args.work.join("accepted.txt"), accepted)?;
+    if let (Some(s0), Some(s1), Some(o0), Some(o1)) = (
+        serve_cpu,
+        serve.cpu_secs(),
+        own_cpu,
+        cpu_secs("/proc/self/stat"),
+    ) {
+        let wall = wall.elapsed().as_secs_f64();
+        println!(
+            "CPU over the {wall:.0} s of load: serve {:.0}% of a core, this load generator and the fake Slack {:.0}%",
+            (s1 - s0) / wall * 100.0,
+            (o1 - o0) / wall * 100.0
+        );
+    }
     match serve.peak_rss_mb() {
         Some(mb) => println!("serve peak RSS (VmHWM): {mb:.1} MB"),
         None => println!("serve peak RSS: unknown (no /proc)"),
