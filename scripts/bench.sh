@@ -42,21 +42,7 @@ case ${1:-} in
 esac
 
 WORK=""
-cleanup() {
-    local rc=$?
-    trap - EXIT
-    set +e
-    if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
-    stop_group "$CHILD_PID" 10
-    stop_group "$MARIADB_PID" 30
-    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
-    if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
-    log "exit $rc"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 # A needed component is missing: fatal under CI, a skip otherwise.
 missing() {
@@ -150,7 +136,7 @@ run "$MOTO_PYTHON" bench/bench.py lambdas --runs "$RUNS" --warmup "$WARMUP" \
 
 # load NAME RATES SUBMIT_EVERY: one loadgen run against a fresh serve, then the store check.
 load() {
-    local dir=$WORK/load-$1
+    local dir=$WORK/load-${1// /-}
     local args=(--serve "$PROFILE_DIR/powerpole" --work "$dir" --rates "$2" --step-secs "$STEP_SECS"
         --submit-every "$3")
     if [[ -n $SMOKE ]]; then args+=(--max-errors 0); fi

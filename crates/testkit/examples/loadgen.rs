@@ -35,6 +35,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use powerpole_testkit::fake_slack::{FakeSlack, get, sign, unix_now};
+use powerpole_testkit::serve_config::ServeConfig;
 use powerpole_testkit::slack_payloads::{RequestInput, interaction_form, request_submission};
 use tokio::net::TcpStream;
 
@@ -99,32 +100,18 @@ impl Serve {
             .local_addr()?
             .port();
         let config = args.work.join("powerpole.toml");
-        std::fs::write(
-            &config,
-            format!(
-                r#"
-[server]
-listen = "127.0.0.1:{port}"
-
-[state]
-dir = "{state}"
-
-[slack]
-signing_secret = "from-the-environment"
-bot_token = "xoxb-load-test"
-api_url = "{api}"
-approvers_channel = "{APPROVERS}"
-
-[[clusters]]
-id = "{CLUSTER}"
-region = "ap-northeast-1"
-admin_url = "mysql://nobody:nothing@127.0.0.1:1"
-endpoint = "127.0.0.1"
-"#,
-                state = args.work.join("state").display(),
-                api = slack.api_url(),
-            ),
-        )?;
+        let state_dir = args.work.join("state");
+        let text = ServeConfig {
+            port,
+            state_dir: &state_dir,
+            speed: 1,
+            slack_api: &slack.api_url(),
+            bot_token: "xoxb-load-test",
+            approvers_channel: APPROVERS,
+            cluster: CLUSTER,
+        }
+        .to_toml();
+        std::fs::write(&config, text)?;
         let log = std::fs::File::create(args.work.join("serve.log"))?;
         let child = Command::new(&args.serve)
             .args(["serve", "--config"])
