@@ -30,8 +30,12 @@ APPROVERS_CHANNEL = os.environ["POWERPOLE_APPROVERS_CHANNEL"]
 CLUSTERS = json.loads(os.environ["POWERPOLE_CLUSTERS"])
 SECRET_ARN = os.environ["POWERPOLE_SLACK_SECRET_ARN"]
 API_URL = os.environ.get("POWERPOLE_SLACK_API_URL", "https://slack.com/api").rstrip("/") + "/"
-DURATIONS = [15, 30, 60, 120, 240, 480]
-LEVELS = {"READ": "SELECT only", "DML": "read and change rows", "DDL": "change the schema too"}
+DURATIONS = [15, 30, 60, 120, 240, 360, 480]
+LEVELS = {
+    "READ": "Read rows and view definitions (SELECT, SHOW VIEW).",
+    "DML": "READ plus INSERT, UPDATE and DELETE rows.",
+    "DDL": "DML plus create, alter and drop tables, indexes, views and triggers.",
+}
 
 _secrets = boto3.client("secretsmanager", region_name=SECRET_ARN.split(":")[3])
 _slack_secret = json.loads(_secrets.get_secret_value(SecretId=SECRET_ARN)["SecretString"])
@@ -54,7 +58,12 @@ def mrkdwn(text):
 
 
 def minutes_label(minutes):
-    return f"{minutes} minutes" if minutes < 60 else f"{minutes // 60} h"
+    hours, rest = divmod(minutes, 60)
+    if hours == 0:
+        return "1 minute" if rest == 1 else f"{rest} minutes"
+    if rest == 0:
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return f"{hours} h {rest} min"
 
 
 def request_modal():
