@@ -331,7 +331,7 @@ async fn main() -> Result<()> {
         .iter()
         .map(|r| (f64::from(*r) * args.step.as_secs_f64()).ceil() as u64)
         .sum();
-    let submits = |n: u64| args.submit_every > 0 && n % args.submit_every == 0;
+    let submits = |n: u64| args.submit_every > 0 && n.is_multiple_of(args.submit_every);
     for n in (0..total).filter(|n| submits(*n)) {
         slack.set_user_email(&user(n), &format!("load.user{n}@example.com"));
     }
