@@ -24,6 +24,7 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -389,6 +390,7 @@ def lambdas(args):
                         f"warm {result['warm_response_ms']:6.1f} ms, RSS {result['rss_peak_mb']:5.1f} MB")
     finally:
         bench.close()
+    shutil.rmtree(work, ignore_errors=True)  # kept when a run failed: its logs are there
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
