@@ -20,21 +20,7 @@ WORK=""
 source "$ROOT/scripts/lib.sh"
 export DEBIAN_FRONTEND=noninteractive
 
-cleanup() {
-    local rc=$?
-    trap - EXIT
-    trap "" INT TERM
-    set +e
-    if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
-    stop_group "$CHILD_PID" 10
-    stop_group "$MARIADB_PID" 30
-    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
-    if [[ -n $WORK ]]; then rm -rf "$WORK"; fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_cleanup
 
 cd "$ROOT"
 if [[ -z ${POWERPOLE_DEMO_ADMIN_URL:-} ]]; then

@@ -190,3 +190,25 @@ SQL
     MARIADB_CA="$d/tls/ca.pem"
     log "mariadb on 127.0.0.1:$port, audit log $d/audit.log"
 }
+
+# Installs the EXIT trap of a script that only needs what lib.sh starts and makes: it ends the
+# phase line, stops the running command (CHILD_PID) and MariaDB, removes policy-rc.d if this run
+# created it and WORK, and keeps the exit code. INT and TERM exit through it.
+trap_cleanup() {
+    trap 'release_all $?' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+release_all() {
+    local rc=$1
+    trap - EXIT
+    trap "" INT TERM
+    set +e
+    if ((rc == 0)); then phase_end; else phase_end "failed (exit $rc) after"; fi
+    stop_group "$CHILD_PID" 10
+    stop_group "$MARIADB_PID" 30
+    if [[ -n $POLICY_RC_CREATED ]]; then rm -f /usr/sbin/policy-rc.d; fi
+    if [[ -n ${WORK:-} ]]; then rm -rf "$WORK"; fi
+    exit "$rc"
+}

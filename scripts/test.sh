@@ -299,3 +299,10 @@ done
 test_cmd=(cargo test --no-fail-fast "${test_args[@]}" "$@")
 phase "${test_cmd[*]}"
 run "${test_cmd[@]}"
+
+# The bench's smoke run (1 run each, 2 s of load, the debug binaries just built) so it cannot rot;
+# not when cargo test was given a selection.
+if (($# == 0)); then
+    phase "scripts/bench.sh --smoke"
+    run "$ROOT/scripts/bench.sh" --smoke
+fi

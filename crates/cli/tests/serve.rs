@@ -17,6 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use powerpole_testkit::fake_slack::{self, FakeCall, FakeSlack, signed_form_headers};
+use powerpole_testkit::serve_config::ServeConfig;
 use powerpole_testkit::slack_payloads::{
     RequestInput, button_click, interaction_form, request_submission,
 };
@@ -72,35 +73,17 @@ fn temp_dir(tag: &str) -> PathBuf {
 /// admin URL comes from the environment (as the example recommends for secrets).
 fn write_config(dir: &Path, slack_api: &str, speed: u32, port: u16) -> PathBuf {
     let path = dir.join("powerpole.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:{port}"
-
-[state]
-dir = "{state}"
-
-[clock]
-speed = {speed}
-
-[slack]
-signing_secret = "from-the-environment"
-bot_token = "xoxb-serve-test"
-api_url = "{slack_api}"
-approvers_channel = "{APPROVERS}"
-
-[[clusters]]
-id = "serve-orders"
-region = "ap-northeast-1"
-admin_url = "mysql://nobody:nothing@127.0.0.1:1"
-endpoint = "127.0.0.1"
-"#,
-            state = dir.join("state").display(),
-        ),
-    )
-    .unwrap();
+    let state_dir = dir.join("state");
+    let config = ServeConfig {
+        port,
+        state_dir: &state_dir,
+        speed,
+        slack_api,
+        bot_token: "xoxb-serve-test",
+        approvers_channel: APPROVERS,
+        cluster: "serve-orders",
+    };
+    std::fs::write(&path, config.to_toml()).unwrap();
     path
 }
 

@@ -255,6 +255,19 @@ impl FakeSlack {
         );
     }
 
+    /// From now on calls are only counted ([`Self::count`]): nothing is recorded and posted
+    /// messages and opened views are not kept (`chat.update` and `views.update` then answer
+    /// `message_not_found` / `not_found`). For load runs, whose calls would fill the memory.
+    pub fn count_only(&self) {
+        self.state().counting_only = true;
+    }
+
+    /// How many calls `method` got so far (cleared calls included).
+    #[must_use]
+    pub fn count(&self, method: &str) -> u64 {
+        self.state().counts.get(method).copied().unwrap_or(0)
+    }
+
     /// Fails the next call to `method` with `failure` (queued after failures already set).
     pub fn fail_next(&self, method: &str, failure: FakeFailure) {
         self.fail_times(method, 1, failure);
@@ -446,6 +459,10 @@ struct State {
     views: HashMap<String, Value>,
     ts_seconds: u64,
     sequence: u64,
+    /// Calls per method, also while only counting.
+    counts: HashMap<String, u64>,
+    /// Calls are counted, not recorded, and posted messages and opened views not kept.
+    counting_only: bool,
 }
 
 impl State {
@@ -464,6 +481,8 @@ impl State {
             views: HashMap::new(),
             ts_seconds: seconds,
             sequence: 0,
+            counts: HashMap::new(),
+            counting_only: false,
         }
     }
 
@@ -595,6 +614,10 @@ async fn handle(shared: &Mutex<State>, request: Request<Incoming>) -> Response<F
         (None, Some(_)) if token.is_none() => Answer::error("not_authed"),
         (None, Some(body)) => answer(&mut state, &method, body),
     };
+    *state.counts.entry(method.clone()).or_default() += 1;
+    if state.counting_only {
+        return answer.into_response();
+    }
     state.calls.push(FakeCall {
         method,
         http_method: http_method.as_str().to_owned(),
@@ -756,7 +779,9 @@ fn post_message(state: &mut State, body: &Value) -> Answer {
         None => channel.to_owned(),
     };
     let ts = state.next_ts();
-    state.messages.insert((channel.clone(), ts.clone()));
+    if !state.counting_only {
+        state.messages.insert((channel.clone(), ts.clone()));
+    }
     Answer::ok(json!({
         "ok": true,
         "channel": channel,
@@ -824,7 +849,9 @@ fn open_view(state: &mut State, body: &Value) -> Answer {
     }
     let id = state.next_view_id();
     let stored = stored_view(&id, &view);
-    state.views.insert(id, stored.clone());
+    if !state.counting_only {
+        state.views.insert(id, stored.clone());
+    }
     Answer::ok(json!({ "ok": true, "view": stored }))
 }
 

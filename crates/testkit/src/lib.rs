@@ -16,6 +16,7 @@
 pub mod chat;
 pub mod fake_slack;
 pub mod mysql;
+pub mod serve_config;
 pub mod slack_payloads;
 pub mod store_contract;
 pub mod workflow;
