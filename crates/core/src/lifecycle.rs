@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! Pending ──approve──▶ Approved ──start_provisioning──▶ Provisioning ──activate──▶ Active
-//!    │                                                                              │
+//!    │                    └─cancel─▶ Cancelled                                      │
 //!    ├─deny──▶ Denied          any non-terminal state ──fail──▶ Failed         start_teardown
 //!    ├─expire─▶ Expired                                                             ▼
 //!    └─cancel─▶ Cancelled                                        Ended ◀──finish── Ending
@@ -1160,11 +1160,12 @@ mod tests {
     }
 
     /// The allowed edges, written out independently of `Transition::next`.
-    const EDGES: [(RequestState, RequestState); 8] = [
+    const EDGES: [(RequestState, RequestState); 9] = [
         (RequestState::Pending, RequestState::Approved),
         (RequestState::Pending, RequestState::Denied),
         (RequestState::Pending, RequestState::Expired),
         (RequestState::Pending, RequestState::Cancelled),
+        (RequestState::Approved, RequestState::Cancelled),
         (RequestState::Approved, RequestState::Provisioning),
         (RequestState::Provisioning, RequestState::Active),
         (RequestState::Active, RequestState::Ending),
