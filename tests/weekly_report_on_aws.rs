@@ -141,11 +141,7 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
         .await
         .unwrap();
 
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = powerpole_aws::reports::s3_client(&sdk);
     let bucket = powerpole_testkit::unique_name("reports");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let archive = S3ReportArchive::new(&sdk, ReportBucket::new(&bucket).unwrap());

@@ -18,6 +18,17 @@ use crate::error::{Error, Result, sdk};
 
 const SERVICE: &str = "s3";
 
+/// The S3 client over `sdk`; with an endpoint override (an emulator such as moto) buckets are
+/// addressed by path, not by host name.
+#[must_use]
+pub fn s3_client(sdk: &SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build(),
+    )
+}
+
 /// Where reports go: the bucket and the key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportBucket {
@@ -100,15 +111,11 @@ pub struct S3ReportArchive {
 }
 
 impl S3ReportArchive {
-    /// The archive in `place`, reached with `sdk` (built once per process). With an endpoint
-    /// override (an emulator such as moto) buckets are addressed by path, not by host name.
+    /// The archive in `place`, reached with [`s3_client`] over `sdk` (built once per process).
     #[must_use]
     pub fn new(sdk: &SdkConfig, place: ReportBucket) -> Self {
-        let config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Self {
-            client: Client::from_conf(config),
+            client: s3_client(sdk),
             place,
             region: sdk.region().map(ToString::to_string),
         }

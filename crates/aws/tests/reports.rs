@@ -24,11 +24,7 @@ struct Bucket {
 async fn bucket() -> Option<Bucket> {
     let endpoint = powerpole_testkit::aws_endpoint()?;
     let sdk = powerpole_aws::config::load(Some(&endpoint)).await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let client = powerpole_aws::reports::s3_client(&sdk);
     let name = powerpole_testkit::unique_name("reports");
     client.create_bucket().bucket(&name).send().await.unwrap();
     client

@@ -173,6 +173,17 @@ mod tests {
         request.id()
     }
 
+    /// The weekly run on [`MONDAY`]: the report of the 7 days before, put on `shelf`.
+    async fn last_week(
+        store: &MemoryStore,
+        chat: &RecordingChat,
+        shelf: &Shelf,
+    ) -> Result<PublishedReport> {
+        let broker = evidence(store, chat, &NoRecords, &NoRecords, &[cluster()], MONDAY);
+        let week = Period::whole_days_before(MONDAY, 7)?;
+        broker.publish_report(shelf, ReportScope::of(week)).await
+    }
+
     #[test]
     fn the_lookback_covers_the_longest_a_request_can_live_before_a_period() {
         assert_eq!(
@@ -206,13 +217,8 @@ mod tests {
             MONDAY - Duration::days(60),
         )
         .await;
-        let broker = evidence(&store, &chat, &NoRecords, &NoRecords, &[cluster()], MONDAY);
-        let week = Period::whole_days_before(MONDAY, 7).unwrap();
 
-        let published = broker
-            .publish_report(&shelf, ReportScope::of(week))
-            .await
-            .unwrap();
+        let published = last_week(&store, &chat, &shelf).await.unwrap();
 
         let pages = shelf.pages.lock().unwrap().clone();
         assert_eq!(pages.len(), 1);
@@ -239,13 +245,8 @@ mod tests {
             down: true,
             ..Shelf::default()
         };
-        let broker = evidence(&store, &chat, &NoRecords, &NoRecords, &[cluster()], MONDAY);
-        let week = Period::whole_days_before(MONDAY, 7).unwrap();
 
-        let err = broker
-            .publish_report(&shelf, ReportScope::of(week))
-            .await
-            .unwrap_err();
+        let err = last_week(&store, &chat, &shelf).await.unwrap_err();
 
         assert!(err.is_retryable(), "{err}");
         assert!(chat.published_reports().is_empty());
