@@ -1,5 +1,5 @@
 # The security team's weekly report (issue #19): the sweep Lambda, invoked weekly with
-# {"task": "report"}, puts the period's HTML page under reports/ in this bucket and posts its
+# {"task": "report"} (the schedule is in sweep.tf), puts the period's HTML page under reports/ in this bucket and posts its
 # s3:// address and an S3 console link (never a presigned URL) to the approvers' channel.
 # Versioned (a retried run's page is a new version, the first one stays), encrypted with the
 # module's key, closed to the public and to plain HTTP; with report_object_lock_days > 0 every
@@ -111,24 +111,4 @@ resource "aws_s3_bucket_policy" "reports" {
   bucket     = aws_s3_bucket.reports.id
   policy     = data.aws_iam_policy_document.reports_bucket.json
   depends_on = [aws_s3_bucket_public_access_block.reports]
-}
-
-resource "aws_cloudwatch_event_rule" "report" {
-  name                = "${var.name}-report"
-  description         = "powerpole weekly report of the last 7 whole UTC days, to S3 and the approvers' channel"
-  schedule_expression = var.report_schedule
-}
-
-resource "aws_cloudwatch_event_target" "report" {
-  rule  = aws_cloudwatch_event_rule.report.name
-  arn   = aws_lambda_function.this["sweep"].arn
-  input = jsonencode({ task = "report" })
-}
-
-resource "aws_lambda_permission" "report" {
-  statement_id  = "AllowReportSchedule"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.this["sweep"].function_name
-  principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.report.arn
 }
