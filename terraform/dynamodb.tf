@@ -1,6 +1,8 @@
-# The request table: one item per request (key `pk`), the two indexes the store queries
-# (crates/aws/src/store/items.rs): `by-requester` (a person's requests, newest first) and the sparse
-# `by-deadline` (live requests by state and deadline, read by the sweeper).
+# The request table: one item per request (key `pk`), the three indexes the store queries
+# (crates/aws/src/store/items.rs): `by-requester` (a person's requests, newest first), the sparse
+# `by-deadline` (live requests by state and deadline, read by the sweeper) and `by-submission-day`
+# (requests by the UTC day they were submitted, read day by day by the period report; items written
+# before this index existed are not in it: see "Upgrading a deployment" in README.md).
 
 resource "aws_dynamodb_table" "requests" {
   name                        = "${var.name}-requests"
@@ -28,6 +30,14 @@ resource "aws_dynamodb_table" "requests" {
     name = "gsi2sk"
     type = "S"
   }
+  attribute {
+    name = "gsi3pk"
+    type = "S"
+  }
+  attribute {
+    name = "gsi3sk"
+    type = "S"
+  }
 
   global_secondary_index {
     name            = "by-requester"
@@ -40,6 +50,13 @@ resource "aws_dynamodb_table" "requests" {
     name            = "by-deadline"
     hash_key        = "gsi2pk"
     range_key       = "gsi2sk"
+    projection_type = "ALL"
+  }
+
+  global_secondary_index {
+    name            = "by-submission-day"
+    hash_key        = "gsi3pk"
+    range_key       = "gsi3sk"
     projection_type = "ALL"
   }
 

@@ -43,13 +43,14 @@ locals {
     POWERPOLE_SECRET_KMS_KEY_ID = aws_kms_key.main.arn
   }
 
-  # The teardown's session receipt also reads the SSM session log.
+  # The teardown's session receipt (and the sweep's weekly report) also reads the SSM session log.
   env_receipt = {
     POWERPOLE_SESSION_LOG_GROUP = aws_cloudwatch_log_group.sessions.name
   }
 
   env_sweep = {
     POWERPOLE_SWEEP_GRACE_MINUTES = tostring(var.sweep_grace_minutes)
+    POWERPOLE_REPORT_BUCKET       = aws_s3_bucket.reports.id
     # The minute's look sends approvals that did not reach their workflow again.
     POWERPOLE_STATE_MACHINE_ARN = local.state_machine_arn
   }
@@ -60,6 +61,6 @@ locals {
     notify    = merge(local.env_core, local.env_requests_channel, local.env_clusters)
     provision = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key)
     teardown  = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key, local.env_receipt)
-    sweep     = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key, local.env_sweep)
+    sweep     = merge(local.env_core, local.env_requests_channel, local.env_clusters, local.env_access, local.env_secret_key, local.env_receipt, local.env_sweep)
   }
 }

@@ -338,9 +338,9 @@ data "aws_iam_policy_document" "sweep" {
     resources = [local.table_arn]
   }
   statement {
-    sid       = "LiveRequestsByDeadline"
+    sid       = "LiveRequestsByDeadlineAndTheReportsPeriod"
     actions   = ["dynamodb:Query"]
-    resources = ["${local.table_arn}/index/by-deadline"]
+    resources = ["${local.table_arn}/index/by-deadline", "${local.table_arn}/index/by-submission-day"]
   }
   statement {
     sid       = "ReadSlackAndAdminSecrets"
@@ -353,9 +353,24 @@ data "aws_iam_policy_document" "sweep" {
     resources = [local.state_machine_arn]
   }
   statement {
-    sid       = "TripwiresReadAuditLogs"
+    sid       = "TripwiresAndReportReadAuditAndSessionLogs"
     actions   = ["logs:FilterLogEvents"]
-    resources = local.audit_log_group_arns
+    resources = concat(local.audit_log_group_arns, ["${aws_cloudwatch_log_group.sessions.arn}:*"])
+  }
+  statement {
+    sid       = "PutWeeklyReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.reports.arn}/reports/*"]
+  }
+  statement {
+    sid       = "EncryptWeeklyReports"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [aws_kms_key.main.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
   }
   statement {
     sid       = "ListSecrets"

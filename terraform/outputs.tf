@@ -67,3 +67,8 @@ output "requester_policy_arn" {
   description = "IAM policy for the requesters' roles: ssm:StartSession on their own bastion only (tag powerpole:requester = their principal tag)."
   value       = aws_iam_policy.requesters.arn
 }
+
+output "report_bucket" {
+  description = "The S3 bucket the weekly reports are put in (under reports/)."
+  value       = aws_s3_bucket.reports.id
+}

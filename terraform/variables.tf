@@ -146,6 +146,34 @@ variable "watch_schedule" {
   default     = "rate(1 minute)"
 }
 
+variable "report_schedule" {
+  description = "EventBridge schedule expression of the weekly report (the sweep Lambda with {\"task\": \"report\"}), which covers the 7 whole UTC days before the day it runs."
+  type        = string
+  default     = "cron(30 0 ? * MON *)"
+}
+
+variable "report_retention_days" {
+  description = "Days each weekly report page (and each replaced version of one) is kept in the reports bucket before it expires."
+  type        = number
+  default     = 1095
+
+  validation {
+    condition     = var.report_retention_days >= 1
+    error_message = "report_retention_days must be at least 1."
+  }
+}
+
+variable "report_object_lock_days" {
+  description = "Days every report page is locked (S3 Object Lock, compliance mode: nobody can delete or overwrite it before). 0 turns object lock off; it can only be turned on when the bucket is created."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.report_object_lock_days >= 0 && var.report_object_lock_days <= var.report_retention_days
+    error_message = "report_object_lock_days must be from 0 to report_retention_days."
+  }
+}
+
 variable "sweep_grace_minutes" {
   description = "How long past its window (or its state's limit) a resource may live before the sweeper removes it."
   type        = number

@@ -40,6 +40,8 @@ OPERATIONS = {
     "sfn.describe_execution": ["states:DescribeExecution"],
     "sfn.send_task_success": ["states:SendTaskSuccess"],
     "cloudwatchlogs.filter_log_events": ["logs:FilterLogEvents"],
+    # The weekly report's page; the bucket encrypts with the module's key (SSE-KMS by default).
+    "s3.put_object": ["s3:PutObject", "kms:GenerateDataKey"],
 }
 
 # SDK calls in the code that no deployed Lambda makes, and why.
@@ -116,10 +118,12 @@ LAMBDAS = {
             "secretsmanager.delete_secret",
             "ec2.describe_instances",
             "ec2.terminate_instances",
-            # The live tripwires (watch): the clusters' audit log.
+            # The live tripwires (watch) and the weekly report: the audit and session logs.
             "cloudwatchlogs.filter_log_events",
             # The minute's look also sends approvals that did not reach their workflow again.
             "sfn.send_task_success",
+            # The weekly report (issue #19): its page in the reports bucket.
+            "s3.put_object",
         ],
     },
 }

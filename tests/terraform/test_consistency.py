@@ -119,6 +119,15 @@ class ConsistencyTest(unittest.TestCase):
         )
         self.assertFinds('provision: ec2:TerminateInstances granted on "*"')
 
+    def test_a_weekly_report_that_may_not_put_its_page_is_found(self):
+        self.checkout.edit("terraform/iam.tf", without_statement("sweep", "PutWeeklyReports"))
+        self.assertFinds("sweep: its role lacks s3:PutObject")
+        self.checkout.edit(
+            "terraform/environment.tf",
+            lambda t: re.sub(r"\n\s*POWERPOLE_REPORT_BUCKET\s*=.*", "", t),
+        )
+        self.assertFinds("sweep: the code reads POWERPOLE_REPORT_BUCKET but terraform does not set it")
+
     def test_a_removed_environment_variable_is_found(self):
         self.checkout.edit(
             "terraform/environment.tf",

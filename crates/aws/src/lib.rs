@@ -9,6 +9,7 @@
 //! | `Workflow` | [`StepFunctionsWorkflow`] | Step Functions |
 //! | `AuditSource` | [`CloudWatchAuditSource`] | CloudWatch Logs |
 //! | `SessionLog` | [`CloudWatchSessionLog`] | CloudWatch Logs (Session Manager's group) |
+//! | `ReportArchive` | [`S3ReportArchive`] | S3 (the period reports' bucket) |
 //!
 //! Every failure is an [`Error`]; AWS failures keep the SDK error as their source and say whether
 //! a retry can help, which is what the Lambdas' `Retryable` / `NonRetryable` error types carry.
@@ -17,6 +18,7 @@ pub mod bastions;
 pub mod config;
 pub mod error;
 pub mod logs;
+pub mod reports;
 pub mod secrets;
 pub mod sessions;
 pub mod store;
@@ -25,6 +27,7 @@ pub mod workflow;
 pub use bastions::{Ec2Fleet, Ec2FleetSettings};
 pub use error::{Error, Result};
 pub use logs::{AuditLogSettings, CloudWatchAuditSource};
+pub use reports::{ReportBucket, S3ReportArchive};
 pub use secrets::{SecretsManagerSettings, SecretsManagerVault};
 pub use sessions::CloudWatchSessionLog;
 pub use store::DynamoDbStore;

@@ -17,9 +17,6 @@ use time::{Date, Duration, OffsetDateTime, Time};
 use crate::config::{Config, ConfigError};
 use crate::requests::at;
 
-/// The most requests a report reads from the state (the store's ceiling for one listing).
-pub const MAX_REQUESTS: usize = 10_000;
-
 /// How far back a report goes without `--since`.
 pub const DEFAULT_SPAN: Duration = Duration::days(7);
 
@@ -119,8 +116,7 @@ pub struct Written {
 pub async fn run(config: &Config, options: &Options) -> anyhow::Result<Written> {
     let scope = scope(options, crate::state::broker_now(&config.state_dir))?;
     let broker = crate::audit::evidence_broker(config).await?;
-    let candidates = broker.store().recent(MAX_REQUESTS).await?;
-    let report = broker.report(candidates, scope).await?;
+    let report = broker.period_report(scope).await?;
     let shown = if options.json {
         let lines = json_lines(&report)?;
         match &options.out {

@@ -12,7 +12,7 @@
 //! | [`AccountPorts`] | + accounts | approval gate (with the blast radius) |
 //! | [`AccessPorts`] | + vault, fleet (and accounts) | schedule, provision, activate, teardown, sweep |
 //! | [`IntakePorts`] | + directory, workflow | submit, decide, end now |
-//! | [`EvidencePorts`] | + audit log, session log | receipts |
+//! | [`EvidencePorts`] | + audit log, session log | receipts, the period report (and its publication, to the archive the driver lends) |
 //!
 //! A use case that needs a port the driver did not wire does not compile: there is no stand-in.
 

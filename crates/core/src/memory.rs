@@ -1,6 +1,6 @@
 //! An in-memory [`RequestStore`]: the reference implementation of the store contract, used by
 //! the core's use-case tests and by anything that needs a store without a server. It behaves as
-//! the durable stores do (conditional writes, newest-first listing, deadline queries) but keeps
+//! the durable stores do (conditional writes, newest-first listing, deadline and period queries) but keeps
 //! nothing across processes.
 
 use std::collections::BTreeMap;
@@ -105,5 +105,22 @@ impl RequestStore for MemoryStore {
         });
         orphans.truncate(limit);
         Ok(orphans)
+    }
+
+    async fn submitted_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccessRequest>> {
+        let mut found: Vec<AccessRequest> = self
+            .lock()
+            .values()
+            .filter(|r| (from..until).contains(&r.submitted_at()))
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| (r.submitted_at(), r.id()));
+        found.truncate(limit);
+        Ok(found)
     }
 }

@@ -15,6 +15,7 @@ use crate::grants::GrantPlan;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, RequestState};
 use crate::receipt::{BastionSession, Gathered, Receipt};
+use crate::report::archive::{ArchivedReport, PublishedReport, ReportName};
 pub use crate::resources::{BastionId, MessageRef, SecretLocation, SecretRef, TaskToken};
 use crate::sweep::SweepReport;
 use crate::tripwire::Trip;
@@ -63,6 +64,15 @@ pub trait RequestStore: Send + Sync {
 
     /// The recorded orphans, newest first, at most `limit`.
     fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send;
+
+    /// The requests submitted from `from` (included) to `until` (excluded), oldest first, at
+    /// most `limit` (the oldest ones), for the period report. Never a table scan.
+    fn submitted_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send;
 }
 
 /// Something the broker made (a DB user, a secret, a bastion) that no request owns, found and
@@ -386,6 +396,23 @@ pub trait Chat: Send + Sync {
         request: &AccessRequest,
         trip: &Trip,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Tells the approvers' channel that a period report was archived and where to open it.
+    fn post_report(&self, report: &PublishedReport) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// Where finished period reports are kept for the security team (S3 on AWS).
+pub trait ReportArchive: Send + Sync {
+    /// Stores `page` (one self-contained HTML report) under `name`; storing the same name again
+    /// replaces the page (a versioned archive keeps both).
+    ///
+    /// # Errors
+    /// The archive's errors.
+    fn put(
+        &self,
+        name: &ReportName,
+        page: &str,
+    ) -> impl Future<Output = Result<ArchivedReport>> + Send;
 }
 
 /// What the broker tells a requester. Adapters render it; none of them carries a secret.
@@ -643,6 +670,15 @@ impl<T: RequestStore> RequestStore for std::sync::Arc<T> {
     fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send {
         T::orphans(self, limit)
     }
+
+    fn submitted_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+        T::submitted_between(self, from, until, limit)
+    }
 }
 
 /// A borrowed port is a port: a driver (or a test) can lend the broker ports it keeps using.
@@ -687,6 +723,15 @@ mod borrowed {
 
         fn orphans(&self, limit: usize) -> impl Future<Output = Result<Vec<Orphan>>> + Send {
             T::orphans(self, limit)
+        }
+
+        fn submitted_between(
+            &self,
+            from: OffsetDateTime,
+            until: OffsetDateTime,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<AccessRequest>>> + Send {
+            T::submitted_between(self, from, until, limit)
         }
     }
 
@@ -821,6 +866,20 @@ mod borrowed {
             trip: &Trip,
         ) -> impl Future<Output = Result<()>> + Send {
             T::post_tripwire(self, card, request, trip)
+        }
+
+        fn post_report(&self, report: &PublishedReport) -> impl Future<Output = Result<()>> + Send {
+            T::post_report(self, report)
+        }
+    }
+
+    impl<T: ReportArchive + ?Sized> ReportArchive for &T {
+        fn put(
+            &self,
+            name: &ReportName,
+            page: &str,
+        ) -> impl Future<Output = Result<ArchivedReport>> + Send {
+            T::put(self, name, page)
         }
     }
 

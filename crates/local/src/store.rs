@@ -10,7 +10,8 @@
 //! Indexes: `store_requests_by_requester (requester, id)` for a person's requests newest first
 //! (ULIDs sort by creation time), and the partial `store_requests_due (state, deadline, id)
 //! WHERE deadline IS NOT NULL` for the sweeper, which holds only live requests as the DynamoDB
-//! store's sparse index does. Times are UTC text with nine fractional digits
+//! store's sparse index does, and the partial `store_events_submitted (at, request_id) WHERE
+//! seq = 0` (each request's first event is its submission) for the period report. Times are UTC text with nine fractional digits
 //! (`2026-11-23T14:00:00.000000000Z`), so text order is time order and nothing is rounded.
 //!
 //! Every write is one `BEGIN IMMEDIATE` transaction. An update changes the request row only
@@ -80,6 +81,8 @@ const SCHEMA: &[&str] = &[
         detail TEXT NOT NULL
     ) STRICT",
     "CREATE INDEX IF NOT EXISTS store_orphans_newest ON store_orphans (found_at, key)",
+    "CREATE INDEX IF NOT EXISTS store_events_submitted
+        ON store_events (at, request_id) WHERE seq = 0",
 ];
 
 const INSERT_ORPHAN: &str =
@@ -110,6 +113,11 @@ const BY_REQUESTER: &str = select_requests!("WHERE r.requester = ?1 ORDER BY r.i
 const RECENT: &str = select_requests!(
     "WHERE r.id IN (SELECT id FROM store_requests ORDER BY id DESC LIMIT ?1)
     ORDER BY r.id DESC, e.seq"
+);
+const SUBMITTED_BETWEEN: &str = select_requests!(
+    "WHERE r.id IN (SELECT request_id FROM store_events
+        WHERE seq = 0 AND at >= ?1 AND at < ?2 ORDER BY at, request_id LIMIT ?3)
+    ORDER BY r.id, e.seq"
 );
 const DUE: &str = select_requests!(
     "WHERE r.state = ?1 AND r.deadline IS NOT NULL AND r.deadline < ?2
@@ -549,6 +557,24 @@ impl RequestStore for SqliteStore {
             .await
             .map_err(Error::store("record orphan"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn submitted_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> PortResult<Vec<AccessRequest>> {
+        let limit = sql_count(limit).to_string();
+        let mut found = self
+            .select(
+                "list requests submitted in a period",
+                SUBMITTED_BETWEEN,
+                &[&timestamp(from), &timestamp(until), &limit],
+            )
+            .await?;
+        found.sort_by_key(|r| (r.submitted_at(), r.id()));
+        Ok(found)
     }
 
     async fn orphans(&self, limit: usize) -> PortResult<Vec<Orphan>> {

@@ -99,6 +99,15 @@ mod on_file {
         async fn orphans(&self, limit: usize) -> powerpole_core::Result<Vec<Orphan>> {
             self.store.orphans(limit).await
         }
+
+        async fn submitted_between(
+            &self,
+            from: OffsetDateTime,
+            until: OffsetDateTime,
+            limit: usize,
+        ) -> powerpole_core::Result<Vec<AccessRequest>> {
+            self.store.submitted_between(from, until, limit).await
+        }
     }
 
     powerpole_testkit::request_store_contract!(async { Some(OnFile::new().await) });

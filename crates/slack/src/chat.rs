@@ -9,6 +9,7 @@
 //! address the domain refuses arrives as the domain's own error).
 
 use powerpole_core::ports::{Chat, Directory, Notice};
+use powerpole_core::report::archive::PublishedReport;
 use powerpole_core::sweep::SweepReport;
 use powerpole_core::tripwire::Trip;
 use powerpole_core::{AccessRequest, Email, MessageRef, Receipt, SlackUserId};
@@ -133,6 +134,15 @@ impl Chat for SlackChat {
         let message = views::tripwire_message(request, trip);
         let (text, blocks) = parts(&message);
         self.web.post_reply(card, text, blocks).await?;
+        Ok(())
+    }
+
+    async fn post_report(&self, report: &PublishedReport) -> powerpole_core::Result<()> {
+        let message = views::published_report(report);
+        let (text, blocks) = parts(&message);
+        self.web
+            .post_message(&self.approvers_channel, text, blocks)
+            .await?;
         Ok(())
     }
 }

@@ -8,7 +8,10 @@
 use std::fmt::Write as _;
 
 use powerpole_core::ports::{Notice, SecretLocation};
+use powerpole_core::report::anomaly_count;
+use powerpole_core::report::archive::PublishedReport;
 use powerpole_core::sweep::SweepReport;
+use powerpole_core::timefmt::Precision;
 use powerpole_core::tripwire::Trip;
 use powerpole_core::{
     AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
@@ -705,6 +708,27 @@ pub fn sweep_report(report: &SweepReport) -> Value {
     json!({"text": text})
 }
 
+/// The approvers' channel message of an archived period report: the period, what it holds,
+/// and where the page is (the archive's address and, if any, a page that opens it with the
+/// reader's own access; never a presigned link).
+#[must_use]
+pub fn published_report(report: &PublishedReport) -> Value {
+    let day = |at: OffsetDateTime| powerpole_core::timefmt::rfc3339(at, Precision::Seconds);
+    let mut text = format!(
+        ":bookmark_tabs: *Access report* {} → {}: {} request(s), {}, {} orphan(s)\n`{}`",
+        day(report.period.since()),
+        day(report.period.until()),
+        report.requests,
+        anomaly_count(report.anomalies),
+        report.orphans,
+        escape(&report.archived.location),
+    );
+    if let Some(link) = &report.archived.link {
+        let _ = write!(text, "\n<{}|Open it in the S3 console>", escape(link));
+    }
+    json!({"text": text})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1120,6 +1144,43 @@ mod tests {
                 .contains("the DB user is dropped and the bastion terminated"),
             "{aws}"
         );
+    }
+
+    #[test]
+    fn a_published_report_says_what_it_holds_and_where_it_is_without_a_presigned_link() {
+        let report = PublishedReport {
+            period: powerpole_core::Period::new(T0 - Duration::days(7), T0).unwrap(),
+            requests: 12,
+            anomalies: 1,
+            orphans: 0,
+            archived: powerpole_core::report::archive::ArchivedReport {
+                location: "s3://powerpole-reports/reports/r.html".into(),
+                link: Some("https://console.aws.amazon.com/s3/object/powerpole-reports?prefix=reports/r.html&a=<b>".into()),
+            },
+        };
+
+        let text = published_report(&report)["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        assert!(
+            text.contains("2026-11-16T14:00:00Z → 2026-11-23T14:00:00Z"),
+            "{text}"
+        );
+        assert!(
+            text.contains("12 request(s), 1 anomaly, 0 orphan(s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`s3://powerpole-reports/reports/r.html`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("&lt;b&gt;|Open it in the S3 console>"),
+            "{text}"
+        );
+        assert!(!text.contains("X-Amz-"), "{text}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use powerpole_core::ports::{Chat, MessageRef, Notice};
+use powerpole_core::report::archive::PublishedReport;
 use powerpole_core::sweep::SweepReport;
 use powerpole_core::tripwire::Trip;
 use powerpole_core::{AccessRequest, Error, Receipt, Result, SlackUserId};
@@ -62,5 +63,9 @@ impl Chat for NoChat {
         _trip: &Trip,
     ) -> Result<()> {
         self.refuse("post_tripwire")
+    }
+
+    async fn post_report(&self, _report: &PublishedReport) -> Result<()> {
+        self.refuse("post_report")
     }
 }

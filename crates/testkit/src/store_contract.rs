@@ -428,6 +428,59 @@ pub async fn orphans_are_recorded_once_newest_first<S: RequestStore>(store: &S) 
     assert!(store.orphans(1).await.unwrap().len() <= 1);
 }
 
+/// The period query: the requests submitted from a time (included) to another (excluded),
+/// across days, oldest first, whatever their state, and no more than the limit (the oldest).
+pub async fn submitted_between_lists_a_period_oldest_first<S: RequestStore>(store: &S) {
+    let base =
+        OffsetDateTime::from_unix_timestamp(978_307_200 + rand::random_range(0..600_000_000_i64))
+            .unwrap();
+    let day = Duration::days(1);
+    let me = fresh_user();
+    let at = [
+        base - Duration::seconds(1),
+        base,
+        base + Duration::hours(23),
+        base + day + Duration::hours(2),
+        base + day * 2,
+    ];
+    let mut ids = Vec::new();
+    for submitted in at {
+        let request = pending_request(&me, submitted + Duration::hours(1), submitted);
+        ids.push(request.id());
+        store.insert(&request).await.unwrap();
+    }
+    step(store, ids[2], Transition::Deny, approver()).await;
+
+    let listed: Vec<RequestId> = store
+        .submitted_between(base, base + day * 2, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(AccessRequest::id)
+        .collect();
+    assert_eq!(
+        listed,
+        ids[1..4].to_vec(),
+        "the period's requests, oldest first, the one a second before and the one at its end left out"
+    );
+
+    let first_two: Vec<RequestId> = store
+        .submitted_between(base - Duration::seconds(1), base + day * 3, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(AccessRequest::id)
+        .collect();
+    assert_eq!(first_two, ids[..2].to_vec());
+    assert!(
+        store
+            .submitted_between(base + day * 3, base + day * 4, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Generates one `#[tokio::test]` per contract check for a store built by `$make`, an async
 /// expression returning `Option<Store>` (`None` skips, as the testkit's server look-ups do).
 #[macro_export]
@@ -477,6 +530,12 @@ macro_rules! request_store_contract {
             async fn orphans_are_recorded_once_newest_first() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::orphans_are_recorded_once_newest_first(&store).await;
+            }
+
+            #[tokio::test]
+            async fn submitted_between_lists_a_period_oldest_first() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::submitted_between_lists_a_period_oldest_first(&store).await;
             }
         }
     };

@@ -20,7 +20,8 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use powerpole_aws::bastions::{LaunchSpec, LaunchTemplate, TemplateRef};
 use powerpole_aws::{
     AuditLogSettings, CloudWatchAuditSource, CloudWatchSessionLog, DynamoDbStore, Ec2Fleet,
-    Ec2FleetSettings, SecretsManagerSettings, SecretsManagerVault, StepFunctionsWorkflow,
+    Ec2FleetSettings, ReportBucket, S3ReportArchive, SecretsManagerSettings, SecretsManagerVault,
+    StepFunctionsWorkflow,
 };
 use powerpole_core::{Broker, ClusterPolicy, Ports, SystemClock, Unwired};
 use powerpole_mysql::{AccountSettings, AdminCredentials, MySqlAccounts};
@@ -455,8 +456,8 @@ pub async fn teardown_broker(
     Ok(Broker::new(ports, clusters))
 }
 
-/// The `sweep` Lambda's broker (the session log is not read: sweeps and tripwires need only
-/// the audit log).
+/// The `sweep` Lambda's broker: the access ports, the workflow (approvals that did not reach
+/// it are sent again), the audit log (tripwires) and the session log (the weekly report).
 ///
 /// # Errors
 /// As [`access_broker`]; [`ConfigError::Invalid`] for the state machine's ARN.
@@ -470,9 +471,20 @@ pub async fn sweep_broker(
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
     let ports = ports.with_intake(directory, workflow).with_evidence(
         CloudWatchAuditSource::new(logs.clone(), AuditLogSettings::new()),
-        CloudWatchSessionLog::new(logs, None),
+        CloudWatchSessionLog::new(logs, config.session_log_group),
     );
     Ok(Broker::new(ports, clusters))
+}
+
+/// The weekly reports' archive: `bucket` ([`config::REPORT_BUCKET`]), under
+/// [`ReportBucket::DEFAULT_PREFIX`].
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming [`config::REPORT_BUCKET`] when it is not a bucket name.
+pub fn report_archive(sdk: &SdkConfig, bucket: &str) -> Result<S3ReportArchive, ConfigError> {
+    let place = ReportBucket::new(bucket)
+        .map_err(|e| ConfigError::invalid(config::REPORT_BUCKET, e.to_string()))?;
+    Ok(S3ReportArchive::new(sdk, place))
 }
 
 async fn access_ports(
@@ -499,6 +511,16 @@ async fn access_ports(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_bucket_that_is_no_bucket_name_names_its_variable() {
+        let sdk = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        assert!(report_archive(&sdk, "powerpole-reports-123456789012").is_ok());
+        let err = report_archive(&sdk, "s3://reports").unwrap_err();
+        assert_eq!(err.vars(), vec![config::REPORT_BUCKET]);
+    }
 
     #[test]
     fn account_limits_out_of_range_name_the_clusters_variable_and_the_cluster() {

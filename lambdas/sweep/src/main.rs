@@ -1,7 +1,9 @@
-//! The `sweep` Lambda. Runs on two EventBridge schedules. `{"task": "watch"}` (every minute) is
+//! The `sweep` Lambda. Runs on three EventBridge schedules. `{"task": "watch"}` (every minute) is
 //! the live tripwires' look: each active request's recent audit records, and a message in the
-//! card's thread for each new statement that trips (see `powerpole_core::Broker::watch`). Any
-//! other event (every five minutes) is one sweep of the store, the clusters' broker-made DB users, the password secrets and the bastions —
+//! card's thread for each new statement that trips (see `powerpole_core::Broker::watch`).
+//! `{"task": "report"}` (weekly) is the security team's report of the last 7 whole UTC days: the
+//! HTML page put in the reports bucket and its address posted to the approvers' channel (see
+//! `powerpole_core::Broker::publish_report`). Any other event (every five minutes) is one sweep of the store, the clusters' broker-made DB users, the password secrets and the bastions —
 //! settles requests a workflow left behind and removes whatever no live request owns (see
 //! `powerpole_core::Broker::sweep`). Every action is on the request's history or an orphan
 //! record, and in one message to the approvers' channel.
@@ -14,20 +16,29 @@
 //! the function's `Errors` metric and its alarm show a sweeper that cannot do its job.
 
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
+use powerpole_aws::S3ReportArchive;
 use powerpole_core::slo::Observation;
+use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::usecases::SweepPolicy;
-use powerpole_lambda_shared::config::{ProcessEnv, SweepConfig};
+use powerpole_core::{Period, ReportScope};
+use powerpole_lambda_shared::config::{ProcessEnv, REPORT_BUCKET, SweepConfig};
 use powerpole_lambda_shared::wiring::{self, SweepBroker};
 use powerpole_lambda_shared::{TaskError, diagnostic, emf, startup_failed};
 use serde_json::{Value, json};
 
+/// How many whole days the weekly report covers.
+const REPORT_DAYS: u16 = 7;
+
 async fn handler(
     broker: &SweepBroker,
     policy: &SweepPolicy,
+    archive: Option<&S3ReportArchive>,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    if event.payload.get("task").and_then(Value::as_str) == Some("watch") {
-        return watch(broker).await;
+    match event.payload.get("task").and_then(Value::as_str) {
+        Some("watch") => return watch(broker).await,
+        Some("report") => return report(broker, archive).await,
+        _ => {}
     }
     let report = broker
         .sweep(policy)
@@ -72,6 +83,34 @@ async fn watch(broker: &SweepBroker) -> Result<Value, Diagnostic> {
     answer(summary, &report.problems)
 }
 
+/// The weekly report, archived and announced; without a bucket the invocation fails for good.
+async fn report(
+    broker: &SweepBroker,
+    archive: Option<&S3ReportArchive>,
+) -> Result<Value, Diagnostic> {
+    let Some(archive) = archive else {
+        return Err(diagnostic(TaskError::NonRetryable(format!(
+            "{REPORT_BUCKET} is not set: there is nowhere to put the report"
+        ))));
+    };
+    let period =
+        Period::whole_days_before(broker.now(), REPORT_DAYS).map_err(|e| diagnostic(e.into()))?;
+    let published = broker
+        .publish_report(archive, ReportScope::of(period))
+        .await
+        .map_err(|e| diagnostic(e.into()))?;
+    let summary = json!({
+        "report": published.archived.location,
+        "since": rfc3339(published.period.since(), Precision::Seconds),
+        "until": rfc3339(published.period.until(), Precision::Seconds),
+        "requests": published.requests,
+        "anomalies": published.anomalies,
+        "orphans": published.orphans,
+    });
+    tracing::info!(report = %summary, "report published");
+    Ok(summary)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     powerpole_lambda_shared::init_tracing();
@@ -79,8 +118,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let policy = config.policy();
     let sdk = powerpole_aws::config::load(None).await;
+    let archive = config
+        .report_bucket
+        .as_deref()
+        .map(|bucket| wiring::report_archive(&sdk, bucket))
+        .transpose()
+        .map_err(startup_failed)?;
     let broker = wiring::sweep_broker(&sdk, config)
         .await
         .map_err(startup_failed)?;
-    run(service_fn(|event| handler(&broker, &policy, event))).await
+    run(service_fn(|event| {
+        handler(&broker, &policy, archive.as_ref(), event)
+    }))
+    .await
 }

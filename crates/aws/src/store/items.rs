@@ -14,6 +14,7 @@
 //! | `card_channel`, `card_ts`, `approval_token`, `bastion_id`, `secret_ref` | S | references, present only when set — never a secret value |
 //! | `gsi1pk`, `gsi1sk` | S | requester, request id → index `by-requester` (newest first) |
 //! | `gsi2pk`, `gsi2sk` | S | state, `<deadline>#<id>` → index `by-deadline`; only on live requests |
+//! | `gsi3pk`, `gsi3sk` | S | `DAY#<submission day, UTC>`, `<submitted at>#<id>` → index `by-submission-day`; written once, on insert |
 //!
 //! Orphan records (things the sweeper removed that no request owned) share the table:
 //! `pk` = `ORPHAN#<kind>:<resource>`, `kind`, `resource`, `request_id` (if it named one),
@@ -25,6 +26,11 @@
 //! rest), and while it has failed with cleanup owed. Ended, denied, expired and cancelled requests
 //! drop out, so the sweeper's queries never read history. Timestamps are fixed-width UTC strings,
 //! so string order is time order.
+//!
+//! The `by-submission-day` index serves the period report: one partition per UTC day, so a
+//! period is one query per day it spans, never a scan. Requests stored before the index existed
+//! (items written by a version without `gsi3pk`) are not in it and so in no report; see
+//! "Upgrading a deployment" in `terraform/README.md`.
 
 use std::collections::HashMap;
 
@@ -62,8 +68,10 @@ pub fn timestamp(at: OffsetDateTime) -> String {
     powerpole_core::timefmt::rfc3339(at, powerpole_core::timefmt::Precision::Seconds)
 }
 
-/// The `by-deadline` sort-key bound for "deadline before `before`": `before` rounded up to the
-/// next whole second, so a deadline in the same second but earlier still counts.
+/// The sort-key bound for "before `before`" on a key that starts with a stored timestamp
+/// (`by-deadline`, `by-submission-day`): `before` rounded up to the next whole second, so a time
+/// in the same second but earlier still counts. Stored times are whole seconds, so the bound is
+/// exact.
 #[must_use]
 pub fn deadline_bound(before: OffsetDateTime) -> String {
     let rounded = if before.nanosecond() > 0 {
@@ -72,6 +80,30 @@ pub fn deadline_bound(before: OffsetDateTime) -> String {
         before
     };
     timestamp(rounded)
+}
+
+/// The index of requests by the UTC day they were submitted.
+pub const BY_SUBMISSION_DAY: &str = "by-submission-day";
+
+/// The `by-submission-day` partition of `day`: `DAY#2026-11-23`.
+#[must_use]
+pub fn day_key(day: time::Date) -> String {
+    format!(
+        "DAY#{:04}-{:02}-{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+/// Where a request sits in the `by-submission-day` index.
+#[must_use]
+pub fn submission_keys(request: &AccessRequest) -> (String, String) {
+    let at = request.submitted_at().to_offset(time::UtcOffset::UTC);
+    (
+        day_key(at.date()),
+        format!("{}#{}", timestamp(at), request.id()),
+    )
 }
 
 /// Where a request sits in the `by-deadline` index, if it is live.
@@ -160,6 +192,9 @@ pub fn request_item(request: &AccessRequest) -> Item {
         item.insert("gsi2pk".to_owned(), s(pk));
         item.insert("gsi2sk".to_owned(), s(sk));
     }
+    let (pk, sk) = submission_keys(request);
+    item.insert("gsi3pk".to_owned(), s(pk));
+    item.insert("gsi3sk".to_owned(), s(sk));
     item
 }
 
@@ -342,6 +377,22 @@ mod tests {
             item["gsi2sk"].as_s().unwrap(),
             &format!("2026-11-23T14:30:00Z#{}", r.id()),
             "a pending request is due at its decision deadline: 30 minutes after submission"
+        );
+    }
+
+    #[test]
+    fn a_request_is_filed_under_its_submission_day_in_utc() {
+        let r = request();
+        let item = request_item(&r);
+        assert_eq!(item["gsi3pk"].as_s().unwrap(), "DAY#2026-11-23");
+        assert_eq!(
+            item["gsi3sk"].as_s().unwrap(),
+            &format!("2026-11-23T14:00:00Z#{}", r.id())
+        );
+        let tokyo = datetime!(2026-11-24 01:30 +09:00);
+        assert_eq!(
+            day_key(tokyo.to_offset(time::UtcOffset::UTC).date()),
+            "DAY#2026-11-23"
         );
     }
 

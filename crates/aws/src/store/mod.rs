@@ -17,7 +17,7 @@ use powerpole_core::{AccessRequest, RequestId, RequestState, SlackUserId};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result, sdk};
-use items::{BY_DEADLINE, BY_REQUESTER, Item, PK};
+use items::{BY_DEADLINE, BY_REQUESTER, BY_SUBMISSION_DAY, Item, PK};
 
 const SERVICE: &str = "dynamodb";
 
@@ -38,7 +38,7 @@ impl DynamoDbStore {
         }
     }
 
-    /// Creates the table with its two indexes, on-demand billing (terraform creates it in a
+    /// Creates the table with its three indexes, on-demand billing (terraform creates it in a
     /// deployment; this is for local runs and tests).
     ///
     /// # Errors
@@ -78,8 +78,11 @@ impl DynamoDbStore {
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key(PK, KeyType::Hash)?)
             .global_secondary_indexes(index(BY_REQUESTER, "gsi1pk", "gsi1sk")?)
-            .global_secondary_indexes(index(BY_DEADLINE, "gsi2pk", "gsi2sk")?);
-        for name in [PK, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+            .global_secondary_indexes(index(BY_DEADLINE, "gsi2pk", "gsi2sk")?)
+            .global_secondary_indexes(index(BY_SUBMISSION_DAY, "gsi3pk", "gsi3sk")?);
+        for name in [
+            PK, "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+        ] {
             create = create.attribute_definitions(attribute(name)?);
         }
         create
@@ -244,6 +247,7 @@ impl DynamoDbStore {
             "gsi1pk = :pk",
             [(":pk", requester.as_str().to_owned())],
             false,
+            usize::MAX,
         )
         .await
     }
@@ -265,8 +269,52 @@ impl DynamoDbStore {
                 (":before", items::deadline_bound(before)),
             ],
             true,
+            usize::MAX,
         )
         .await
+    }
+
+    /// The requests submitted from `from` to `until` (excluded), oldest first, at most `limit`:
+    /// one `by-submission-day` query per UTC day of the period (from an index: eventually
+    /// consistent on AWS).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`], [`Error::Sdk`].
+    pub async fn submitted_in(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<AccessRequest>> {
+        let mut found = Vec::new();
+        if until <= from {
+            return Ok(found);
+        }
+        let utc = |at: OffsetDateTime| at.to_offset(time::UtcOffset::UTC);
+        let (first, last) = (
+            utc(from).date(),
+            utc(until - time::Duration::NANOSECOND).date(),
+        );
+        let mut day = Some(first);
+        while let Some(today) = day.filter(|d| *d <= last && found.len() < limit) {
+            let mut page = self
+                .query(
+                    BY_SUBMISSION_DAY,
+                    "gsi3pk = :pk AND gsi3sk BETWEEN :from AND :until",
+                    [
+                        (":pk", items::day_key(today)),
+                        (":from", items::deadline_bound(from)),
+                        (":until", items::deadline_bound(until)),
+                    ],
+                    true,
+                    limit - found.len(),
+                )
+                .await?;
+            found.append(&mut page);
+            day = today.next_day();
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 
     /// Records an orphan unless one with the same kind and resource is recorded.
@@ -336,10 +384,11 @@ impl DynamoDbStore {
         condition: &str,
         values: [(&str, String); N],
         forward: bool,
+        limit: usize,
     ) -> Result<Vec<AccessRequest>> {
         let mut requests = Vec::new();
         let mut start: Option<Item> = None;
-        loop {
+        while requests.len() < limit {
             let mut query = self
                 .client
                 .query()
@@ -357,9 +406,10 @@ impl DynamoDbStore {
             }
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => return Ok(requests),
+                _ => break,
             }
         }
+        Ok(requests)
     }
 }
 
@@ -397,5 +447,14 @@ impl RequestStore for DynamoDbStore {
 
     async fn orphans(&self, limit: usize) -> powerpole_core::Result<Vec<Orphan>> {
         Ok(self.recent_orphans(limit).await?)
+    }
+
+    async fn submitted_between(
+        &self,
+        from: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: usize,
+    ) -> powerpole_core::Result<Vec<AccessRequest>> {
+        Ok(self.submitted_in(from, until, limit).await?)
     }
 }

@@ -5,8 +5,10 @@
 //!
 //! [`Report::assemble`] is pure; the use case [`crate::Broker::report`] gathers each request's
 //! receipt through the same ports as a single receipt, so every statement a report holds has its
-//! passwords masked as a receipt's do. [`html::render`] writes it as one self-contained page.
+//! passwords masked as a receipt's do. [`html::render`] writes it as one self-contained page;
+//! [`archive`] names a page kept in a `ReportArchive` and what the approvers are told of it.
 
+pub mod archive;
 pub mod html;
 
 use time::{Date, OffsetDateTime, Time};
@@ -39,6 +41,20 @@ impl Period {
             ));
         }
         Ok(Self { since, until })
+    }
+
+    /// The `days` whole UTC days before the day of `now`: from midnight `days` days before
+    /// today to today's midnight. A weekly run at any time of a day covers the same week.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when `days` is zero.
+    pub fn whole_days_before(now: OffsetDateTime, days: u16) -> Result<Self> {
+        let midnight = now
+            .to_offset(time::UtcOffset::UTC)
+            .date()
+            .with_time(Time::MIDNIGHT)
+            .assume_utc();
+        Self::new(midnight - time::Duration::days(i64::from(days)), midnight)
     }
 
     /// The period's first instant.

@@ -209,6 +209,13 @@ mod tests {
             self.1.post_receipt(card, receipt).await
         }
 
+        async fn post_report(
+            &self,
+            report: &crate::report::archive::PublishedReport,
+        ) -> Result<()> {
+            self.1.post_report(report).await
+        }
+
         async fn post_tripwire(
             &self,
             card: &MessageRef,

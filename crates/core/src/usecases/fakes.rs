@@ -26,6 +26,7 @@ use crate::ports::{
     Chat, Decision, Directory, MessageRef, Notice, RequestStore, Start, TaskToken, Workflow,
 };
 use crate::receipt::Receipt;
+use crate::report::archive::PublishedReport;
 use crate::sweep::SweepReport;
 use crate::tripwire::Trip;
 
@@ -275,6 +276,7 @@ pub struct RecordingChat {
     notices: Mutex<Vec<(SlackUserId, Notice)>>,
     receipts: Mutex<Vec<(MessageRef, Receipt)>>,
     trips: Mutex<Vec<(MessageRef, RequestId, Trip)>>,
+    reports: Mutex<Vec<PublishedReport>>,
     fail_updates: AtomicBool,
 }
 
@@ -291,6 +293,11 @@ impl RecordingChat {
     /// The sweep reports told to the approvers' channel.
     pub fn sweep_reports(&self) -> Vec<SweepReport> {
         self.sweeps.lock().unwrap().clone()
+    }
+
+    /// The archived reports told to the approvers' channel.
+    pub fn published_reports(&self) -> Vec<PublishedReport> {
+        self.reports.lock().unwrap().clone()
     }
 
     /// The tripwires told, with the card whose thread they went to.
@@ -357,6 +364,11 @@ impl Chat for RecordingChat {
             .lock()
             .unwrap()
             .push((card.clone(), request.id(), trip.clone()));
+        Ok(())
+    }
+
+    async fn post_report(&self, report: &PublishedReport) -> Result<()> {
+        self.reports.lock().unwrap().push(report.clone());
         Ok(())
     }
 

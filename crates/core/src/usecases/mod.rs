@@ -20,7 +20,7 @@ pub use approval::ApprovalGate;
 pub use decide::{Cancelled, Decided, NOT_RESUMED, RESUMED_LATER};
 pub use ending::{EndNow, Teardown};
 pub use receipt::RECEIPT_POSTED;
-pub use report::MAX_ORPHANS;
+pub use report::{LOOKBACK, MAX_ORPHANS, MAX_REQUESTS};
 pub use submit::{DUPLICATE_WINDOW, Submission};
 pub use sweep::SweepPolicy;
 pub use watch::WatchReport;

@@ -44,4 +44,4 @@ pub use slack::{
     SLACK_SECRET_ARN, SlackConfig, approvers_channel, requests_channel, slack_api_url,
     slack_secret_arn,
 };
-pub use sweep::{SWEEP_GRACE_MINUTES, SweepConfig, sweep_grace};
+pub use sweep::{REPORT_BUCKET, SWEEP_GRACE_MINUTES, SweepConfig, report_bucket, sweep_grace};

@@ -1,10 +1,24 @@
-//! What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+//! What the `sweep` Lambda reads: everything `teardown` reads (the session log group too, for
+//! the weekly report's receipts), its grace period, and the bucket weekly reports go to.
 
 use powerpole_core::usecases::SweepPolicy;
 
-use super::access::AccessConfig;
+use super::access::{AccessConfig, session_log_group};
 use super::env::{ConfigError, Problems, Vars, optional};
 use super::resources::state_machine_arn;
+
+/// The S3 bucket the weekly report is put in (optional; without it `{"task": "report"}` fails,
+/// saying so).
+pub const REPORT_BUCKET: &str = "POWERPOLE_REPORT_BUCKET";
+
+/// [`REPORT_BUCKET`]: the bucket's name, `None` when unset. Whether it is a bucket name is
+/// checked where the archive is built (`wiring::report_archive`).
+///
+/// # Errors
+/// Never today; a `Result` as every variable's reader.
+pub fn report_bucket(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, ConfigError> {
+    Ok(optional(vars, REPORT_BUCKET))
+}
 
 /// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
 pub const SWEEP_GRACE_MINUTES: &str = "POWERPOLE_SWEEP_GRACE_MINUTES";
@@ -27,7 +41,8 @@ pub fn sweep_grace(vars: &(impl Vars + ?Sized)) -> Result<time::Duration, Config
     }
 }
 
-/// What the `sweep` Lambda reads: everything `teardown` reads, and its grace period.
+/// What the `sweep` Lambda reads: everything `teardown` reads, its grace period and the
+/// reports bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepConfig {
     /// The ports' settings, as for `teardown`.
@@ -37,6 +52,10 @@ pub struct SweepConfig {
     /// [`STATE_MACHINE_ARN`](super::STATE_MACHINE_ARN): where approvals that did not reach
     /// their workflow are sent again.
     pub state_machine_arn: String,
+    /// [`SESSION_LOG_GROUP`](super::SESSION_LOG_GROUP), for the weekly report's receipts.
+    pub session_log_group: Option<String>,
+    /// [`REPORT_BUCKET`].
+    pub report_bucket: Option<String>,
 }
 
 impl SweepConfig {
@@ -49,8 +68,21 @@ impl SweepConfig {
         let access = p.take(AccessConfig::from_env(vars));
         let grace = p.take(sweep_grace(vars));
         let state_machine_arn = p.take(state_machine_arn(vars));
-        let (Some(access), Some(grace), Some(state_machine_arn)) =
-            (access, grace, state_machine_arn)
+        let session_log_group = p.take(session_log_group(vars));
+        let report_bucket = p.take(report_bucket(vars));
+        let (
+            Some(access),
+            Some(grace),
+            Some(state_machine_arn),
+            Some(session_log_group),
+            Some(report_bucket),
+        ) = (
+            access,
+            grace,
+            state_machine_arn,
+            session_log_group,
+            report_bucket,
+        )
         else {
             return Err(p.into_error());
         };
@@ -58,6 +90,8 @@ impl SweepConfig {
             access,
             grace,
             state_machine_arn,
+            session_log_group,
+            report_bucket,
         })
     }
 
@@ -92,6 +126,24 @@ mod tests {
                 SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some(bad))])).unwrap_err();
             assert_eq!(error.vars(), vec![SWEEP_GRACE_MINUTES], "{bad}");
         }
+        assert_eq!(default.report_bucket, None);
+        let reporting = SweepConfig::from_env(&with(&[
+            (REPORT_BUCKET, Some("powerpole-reports-123456789012")),
+            (
+                crate::config::SESSION_LOG_GROUP,
+                Some("/powerpole/ssm-sessions"),
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            reporting.report_bucket.as_deref(),
+            Some("powerpole-reports-123456789012")
+        );
+        assert_eq!(
+            reporting.session_log_group.as_deref(),
+            Some("/powerpole/ssm-sessions")
+        );
+
         let both = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some("0")), (TABLE, None)]))
             .unwrap_err();
         assert_eq!(both.vars(), vec![TABLE, SWEEP_GRACE_MINUTES]);
