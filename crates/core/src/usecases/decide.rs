@@ -270,13 +270,18 @@ mod tests {
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, RecordingWorkflow, now, pending_with_card, user};
 
-    #[tokio::test]
-    async fn approving_records_who_resumes_the_workflow_and_redraws_the_card() {
-        let (store, workflow, chat) = (
+    /// A store, a workflow and Slack, all recording.
+    fn parts() -> (MemoryStore, RecordingWorkflow, RecordingChat) {
+        (
             MemoryStore::new(),
             RecordingWorkflow::default(),
             RecordingChat::default(),
-        );
+        )
+    }
+
+    #[tokio::test]
+    async fn approving_records_who_resumes_the_workflow_and_redraws_the_card() {
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
 
         let outcome = intake(
@@ -313,11 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_approval_the_workflow_missed_is_recorded_and_sent_again_once_it_answers() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         workflow
             .resume_fails
             .store(true, std::sync::atomic::Ordering::SeqCst);
@@ -376,11 +377,7 @@ mod tests {
 
     #[tokio::test]
     async fn approvals_that_reached_their_workflow_are_not_sent_again() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
         let directory = StaticDirectory::default();
         let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
@@ -395,11 +392,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_requester_cancels_a_pending_request_and_nobody_else_can_but_approvers() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
         let directory = StaticDirectory::default();
         let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
@@ -432,11 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_approver_cancels_an_approved_request_before_its_start_and_the_requester_is_told() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = approved(&store, &chat).await;
         let directory = StaticDirectory::default();
         let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
@@ -459,11 +448,7 @@ mod tests {
 
     #[tokio::test]
     async fn live_access_is_not_cancelled_but_ended() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let live = active(&store, &chat).await;
         let directory = StaticDirectory::default();
         let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
@@ -482,11 +467,7 @@ mod tests {
 
     #[tokio::test]
     async fn denying_resumes_the_workflow_with_deny() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
 
         intake(
@@ -510,11 +491,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_requester_cannot_decide_and_nothing_changes() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
 
         let err = intake(
@@ -537,11 +514,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_click_is_answered_with_the_first_decision_and_changes_nothing() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
         intake(
             &store,
@@ -619,11 +592,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_click_before_the_workflow_opened_the_approval_is_a_conflict() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = crate::usecases::fakes::pending(&store, "U1").await;
 
         let err = intake(
@@ -647,11 +616,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_card_that_cannot_be_redrawn_does_not_undo_the_decision() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_with_card(&store, &chat, "U1").await;
         chat.fail_updates();
 
