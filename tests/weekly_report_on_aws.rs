@@ -194,7 +194,7 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
     );
     assert!(page.contains("INC-19 fix the weekly totals"));
     assert!(
-        page.contains("Statement outside the window"),
+        page.contains("Statement or command outside the window"),
         "the late UPDATE is an anomaly"
     );
     assert!(page.contains("UPDATE orders SET total = 0 WHERE id = 7"));

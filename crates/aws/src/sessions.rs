@@ -7,16 +7,17 @@
 //! A query asks FilterLogEvents for the window (plus a grace period at the end) with the quoted
 //! instance id as filter pattern; each event is parsed and kept only when its `target.id` is
 //! exactly the bastion. Events are grouped by `sessionId` into one [`BastionSession`] each (who,
-//! first and last event). What the session printed (`sessionData`) is never kept: it is the
-//! terminal's output, not the receipt's business. Events that are not JSON (streaming off: the
-//! whole transcript as one text event) are counted and skipped.
+//! first and last event, and the commands typed: the lines of `sessionData` that show a prompt,
+//! read by [`shell::commands`], secrets masked). The rest of what the session printed is never
+//! kept: it is program output, not the receipt's business. Events that are not JSON (streaming
+//! off: the whole transcript as one text event) are counted and skipped.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError;
 use powerpole_core::ports::SessionLog;
-use powerpole_core::receipt::{BastionSession, Gathered};
+use powerpole_core::receipt::{BastionSession, Gathered, shell};
 use powerpole_core::{AccessWindow, BastionId};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
@@ -76,7 +77,8 @@ impl CloudWatchSessionLog {
         let start = epoch_millis(window.start());
         let end = epoch_millis(window.end() + self.grace);
         let pattern = format!("\"{}\"", bastion.0);
-        let mut sessions: BTreeMap<String, BastionSession> = BTreeMap::new();
+        let mut sessions: BTreeMap<String, (BastionSession, Vec<Output>)> = BTreeMap::new();
+        let mut seen = 0_usize;
         let mut unreadable = 0_usize;
         let mut pages = 0_u32;
         let mut next_token: Option<String> = None;
@@ -110,19 +112,25 @@ impl CloudWatchSessionLog {
                     })
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH);
                 match read_event(event.message().unwrap_or_default(), logged_at) {
-                    Some((id, principal, target, at)) if target == bastion.0 => {
-                        let session =
-                            sessions
-                                .entry(id.clone())
-                                .or_insert_with(|| BastionSession {
-                                    id,
-                                    principal,
-                                    bastion: bastion.clone(),
-                                    first_seen: at,
-                                    last_seen: at,
-                                });
-                        session.first_seen = session.first_seen.min(at);
-                        session.last_seen = session.last_seen.max(at);
+                    Some(read) if read.target == bastion.0 => {
+                        let (session, lines) =
+                            sessions.entry(read.id.clone()).or_insert_with(|| {
+                                (
+                                    BastionSession {
+                                        id: read.id,
+                                        principal: read.principal,
+                                        bastion: bastion.clone(),
+                                        first_seen: read.at,
+                                        last_seen: read.at,
+                                        commands: Vec::new(),
+                                    },
+                                    Vec::new(),
+                                )
+                            });
+                        session.first_seen = session.first_seen.min(read.at);
+                        session.last_seen = session.last_seen.max(read.at);
+                        lines.push((read.at, seen, read.lines));
+                        seen += 1;
                     }
                     Some(_) => {}
                     None => unreadable += 1,
@@ -144,18 +152,38 @@ impl CloudWatchSessionLog {
         if unreadable > 0 {
             tracing::warn!(group, bastion = %bastion.0, unreadable, "session log events that are not Session Manager JSON");
         }
-        let mut sessions: Vec<BastionSession> = sessions.into_values().collect();
+        let mut sessions: Vec<BastionSession> = sessions
+            .into_values()
+            .map(|(mut session, mut lines)| {
+                lines.sort_by_key(|&(at, seen, _)| (at, seen));
+                session.commands =
+                    shell::commands(lines.iter().flat_map(|(at, _, chunk)| {
+                        chunk.iter().map(move |line| (*at, line.as_str()))
+                    }));
+                session
+            })
+            .collect();
         sessions.sort_by_key(|s| (s.first_seen, s.id.clone()));
         Ok(sessions)
     }
 }
 
-/// A Session Manager event's session id, principal, target and time (its `eventTime`, else when
-/// it was logged); `None` when it is not one.
-fn read_event(
-    message: &str,
-    logged_at: OffsetDateTime,
-) -> Option<(String, String, String, OffsetDateTime)> {
+/// The output lines of one event of a session: when, the order it was read in, the lines.
+type Output = (OffsetDateTime, usize, Vec<String>);
+
+/// One Session Manager event, as read.
+#[derive(Debug, PartialEq, Eq)]
+struct SessionEvent {
+    id: String,
+    principal: String,
+    target: String,
+    at: OffsetDateTime,
+    lines: Vec<String>,
+}
+
+/// A Session Manager event's session id, principal, target, time (its `eventTime`, else when it
+/// was logged) and output lines; `None` when it is not one.
+fn read_event(message: &str, logged_at: OffsetDateTime) -> Option<SessionEvent> {
     let event: Value = serde_json::from_str(message).ok()?;
     let id = event.get("sessionId")?.as_str()?.to_owned();
     let target = event.get("target")?.get("id")?.as_str()?.to_owned();
@@ -170,7 +198,22 @@ fn read_event(
         .and_then(Value::as_str)
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         .unwrap_or(logged_at);
-    Some((id, principal, target, at))
+    let lines = match event.get("sessionData") {
+        Some(Value::Array(lines)) => lines
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(line)) => vec![line.clone()],
+        _ => Vec::new(),
+    };
+    Some(SessionEvent {
+        id,
+        principal,
+        target,
+        at,
+        lines,
+    })
 }
 
 impl SessionLog for CloudWatchSessionLog {
@@ -213,12 +256,13 @@ mod tests {
             "runAsUser":"ssm-user","sessionId":"alice-0a1b","sessionData":["mysql> SELECT 1;"]}"#;
         assert_eq!(
             read_event(event, logged),
-            Some((
-                "alice-0a1b".to_owned(),
-                "arn:aws:sts::1:assumed-role/dev/alice".to_owned(),
-                "i-0123456789abcdef0".to_owned(),
-                datetime!(2026-11-23 14:03:04 UTC)
-            ))
+            Some(SessionEvent {
+                id: "alice-0a1b".to_owned(),
+                principal: "arn:aws:sts::1:assumed-role/dev/alice".to_owned(),
+                target: "i-0123456789abcdef0".to_owned(),
+                at: datetime!(2026-11-23 14:03:04 UTC),
+                lines: vec!["mysql> SELECT 1;".to_owned()],
+            })
         );
         assert_eq!(
             read_event("Script started on 2026-11-23 i-0123", logged),

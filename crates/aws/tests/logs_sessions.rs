@@ -1,5 +1,6 @@
 //! The Session Manager log on CloudWatch Logs against moto: sessions on the bastion grouped by
-//! session id, other instances' sessions and other windows left out, a missing group, no group.
+//! session id with the commands typed in them, other instances' sessions and other windows left
+//! out, a missing group, no group.
 
 #![allow(
     clippy::unwrap_used,
@@ -29,6 +30,16 @@ fn now() -> OffsetDateTime {
 }
 
 fn event(at: OffsetDateTime, session: &str, who: &str, target: &str) -> InputLogEvent {
+    typed(at, session, who, target, &["mysql> SELECT 1;"])
+}
+
+fn typed(
+    at: OffsetDateTime,
+    session: &str,
+    who: &str,
+    target: &str,
+    lines: &[&str],
+) -> InputLogEvent {
     let message = json!({
         "eventVersion": "1.0",
         "eventTime": at.format(&Rfc3339).unwrap(),
@@ -37,7 +48,7 @@ fn event(at: OffsetDateTime, session: &str, who: &str, target: &str) -> InputLog
         "userIdentity": {"arn": format!("arn:aws:sts::123456789012:assumed-role/dev/{who}")},
         "runAsUser": "ssm-user",
         "sessionId": session,
-        "sessionData": ["mysql> SELECT 1;"],
+        "sessionData": lines,
     });
     InputLogEvent::builder()
         .timestamp(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap())
@@ -89,9 +100,34 @@ async fn the_bastion_s_sessions_of_the_window_come_back_one_per_session_id() {
         &group,
         "alice-0a1b",
         vec![
-            event(at(50), "alice-0a1b", "alice", BASTION),
-            event(at(45), "alice-0a1b", "alice", BASTION),
-            event(at(30), "alice-0a1b", "alice", BASTION),
+            typed(
+                at(50),
+                "alice-0a1b",
+                "alice",
+                BASTION,
+                &[
+                    "sh-5.2$ mysql -h db -u alice -pHunter2 shop",
+                    "Welcome to the MariaDB monitor.",
+                ],
+            ),
+            typed(
+                at(45),
+                "alice-0a1b",
+                "alice",
+                BASTION,
+                &[
+                    "MariaDB [shop]> SELECT * FROM orders",
+                    "    -> LIMIT 1;",
+                    "| 1 | Hunter2 |",
+                ],
+            ),
+            typed(
+                at(30),
+                "alice-0a1b",
+                "alice",
+                BASTION,
+                &["MariaDB [shop]> exit", "Bye"],
+            ),
         ],
     )
     .await;
@@ -155,6 +191,21 @@ async fn the_bastion_s_sessions_of_the_window_come_back_one_per_session_id() {
         ],
         "the session within the grace period counts; other instances and times do not"
     );
+    let commands: Vec<(&str, &str)> = sessions[0]
+        .commands
+        .iter()
+        .map(|c| (c.kind.as_str(), c.text.as_str()))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            ("shell", "mysql -h db -u alice -p***** shop"),
+            ("sql", "SELECT * FROM orders LIMIT 1;"),
+            ("sql", "exit"),
+        ],
+        "the commands typed, in order, the password masked and the output left out"
+    );
+    assert_eq!(sessions[0].commands[0].at, at(50));
 }
 
 #[tokio::test]

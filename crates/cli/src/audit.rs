@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use powerpole_core::receipt::{BastionSession, DbActivity, Gathered, Statement};
+use powerpole_core::receipt::{BastionSession, CommandKind, DbActivity, Gathered, Statement};
 use powerpole_core::{Actor, Broker, EvidencePorts, Ports, Receipt, RequestId, StatementKind};
 use powerpole_local::{NoBastionSessions, ScaledClock, SqliteStore};
 use serde_json::{Value, json};
@@ -76,6 +76,11 @@ fn session_json(s: &BastionSession) -> Value {
         "bastion": s.bastion.0,
         "first_seen": at(s.first_seen),
         "last_seen": at(s.last_seen),
+        "commands": s.commands.iter().map(|c| json!({
+            "at": at(c.at),
+            "kind": c.kind.as_str(),
+            "text": c.text,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -257,13 +262,25 @@ pub fn markdown(r: &Receipt) -> String {
             for s in list {
                 let _ = writeln!(
                     out,
-                    "- `{}` by `{}` on {}: {} → {}",
+                    "- `{}` by `{}` on {}: {} → {}, {} command(s)",
                     s.id,
                     s.principal,
                     s.bastion.0,
                     at(s.first_seen),
-                    at(s.last_seen)
+                    at(s.last_seen),
+                    s.commands.len()
                 );
+                if !s.commands.is_empty() {
+                    out.push_str("\n  ```console\n");
+                    for c in &s.commands {
+                        let prompt = match c.kind {
+                            CommandKind::Shell => "$",
+                            CommandKind::Sql => "mysql>",
+                        };
+                        let _ = writeln!(out, "  {} {prompt} {}", at(c.at), c.text);
+                    }
+                    out.push_str("  ```\n");
+                }
             }
         }
         Gathered::Unavailable { why } => {

@@ -167,7 +167,7 @@ pub fn trips(
                 at: record.at,
                 connection_id: record.connection_id,
                 query_id: record.query_id,
-                statement: cut(&sql::mask_secrets(&record.object), STATEMENT_CHARS),
+                statement: crate::receipt::cut(&sql::mask_secrets(&record.object), STATEMENT_CHARS),
                 hazard,
                 sensitive: touched,
                 failed: record.retcode != 0,
@@ -176,13 +176,6 @@ pub fn trips(
         .collect();
     found.sort_by_key(|t| (t.at, t.connection_id, t.query_id));
     found
-}
-
-fn cut(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
 }
 
 #[cfg(test)]

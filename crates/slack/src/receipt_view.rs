@@ -259,11 +259,12 @@ fn sessions_block(sessions: &Gathered<Vec<BastionSession>>) -> Value {
         Gathered::Found(list) => {
             let lines = list.iter().map(|s| {
                 format!(
-                    "• `{}` by `{}` {} → {}",
+                    "• `{}` by `{}` {} → {} · {} command(s) typed",
                     code(&s.id),
                     code(&s.principal),
                     when(s.first_seen),
-                    when(s.last_seen)
+                    when(s.last_seen),
+                    s.commands.len()
                 )
             });
             section(&listed(

@@ -126,6 +126,10 @@ async fn the_receipt_is_a_reply_in_the_card_thread_with_the_statements_escaped()
             bastion: BastionId("i-0123456789abcdef0".into()),
             first_seen: T0,
             last_seen: T0 + time::Duration::minutes(4),
+            commands: powerpole_core::receipt::shell::commands([
+                (T0, "sh-5.2$ mysql -u alice -phunter2"),
+                (T0, "mysql> SELECT 1;"),
+            ]),
         }]),
     );
     let card = MessageRef {
@@ -166,6 +170,7 @@ async fn the_receipt_is_a_reply_in_the_card_thread_with_the_statements_escaped()
         "the DDL verbatim: {shown}"
     );
     assert!(!shown.contains("hunter2"), "never a password");
+    assert!(shown.contains("2 command(s) typed"), "{shown}");
     assert!(shown.contains("error 1227"));
     assert!(shown.contains("<@UREQUESTER1>") && shown.contains("<@UAPPROVER1>"));
     assert!(shown.contains(&format!("powerpole audit {}", request.id())));

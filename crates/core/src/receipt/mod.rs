@@ -8,6 +8,7 @@
 //! from the ports. Every statement a receipt keeps has its passwords masked
 //! ([`sql::mask_secrets`]), whether or not the server masked them.
 
+pub mod shell;
 pub mod sql;
 
 use std::collections::BTreeSet;
@@ -22,7 +23,16 @@ use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState};
 use crate::resources::BastionId;
 use crate::window::AccessWindow;
 
+pub use shell::{CommandKind, SessionCommand};
 pub use sql::{MASK, StatementKind};
+
+/// `text` cut after `max` characters, with `…` when it was longer.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
 
 /// The start of the step event that records, with the posted receipt, the lowest level the
 /// session needed (`level needed: DML`, `level needed: nothing`): the history the requester's
@@ -67,6 +77,8 @@ pub struct BastionSession {
     pub first_seen: OffsetDateTime,
     /// Its last logged event.
     pub last_seen: OffsetDateTime,
+    /// The commands typed in it, oldest first, secrets masked ([`shell::commands`]).
+    pub commands: Vec<SessionCommand>,
 }
 
 /// One statement from the audit log, with its passwords masked.

@@ -462,20 +462,41 @@ fn sessions(page: &mut String, sessions: &Gathered<Vec<BastionSession>>) {
         Gathered::Found(list) => {
             page.push_str(
                 "<h4>SSM sessions on the bastion</h4><table><thead><tr><th>Session</th>\
-                 <th>Principal</th><th>Bastion</th><th>From</th><th>To</th></tr></thead><tbody>\n",
+                 <th>Principal</th><th>Bastion</th><th>From</th><th>To</th><th>Commands</th>\
+                 </tr></thead><tbody>\n",
             );
             for s in list {
                 let _ = writeln!(
                     page,
-                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&s.id),
                     escape(&s.principal),
                     escape(&s.bastion.0),
                     at(s.first_seen),
-                    at(s.last_seen)
+                    at(s.last_seen),
+                    s.commands.len()
                 );
             }
             page.push_str("</tbody></table>\n");
+            for s in list.iter().filter(|s| !s.commands.is_empty()) {
+                let _ = writeln!(
+                    page,
+                    "<h4>Commands typed in <code>{}</code> ({})</h4><table><thead><tr><th>When</th>\
+                     <th>Where</th><th>Command</th></tr></thead><tbody>",
+                    escape(&s.id),
+                    s.commands.len()
+                );
+                for c in &s.commands {
+                    let _ = writeln!(
+                        page,
+                        "<tr><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                        at(c.at),
+                        c.kind.as_str(),
+                        escape(&c.text)
+                    );
+                }
+                page.push_str("</tbody></table>\n");
+            }
         }
         Gathered::Unavailable { why } => {
             let _ = writeln!(page, "<p class=\"muted\">SSM sessions: {}</p>", escape(why));

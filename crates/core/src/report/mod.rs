@@ -215,7 +215,8 @@ impl ReportScope {
 /// What makes an entry of the anomalies section, most serious first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AnomalyKind {
-    /// A statement ran before the window opened or after it closed.
+    /// A statement ran, or a command was typed on the bastion, before the window opened or after
+    /// it closed.
     OutsideWindow,
     /// A login came from a host the report was told not to expect.
     UnexpectedHost,
@@ -265,7 +266,7 @@ impl AnomalyKind {
     #[must_use]
     pub const fn title(self) -> &'static str {
         match self {
-            Self::OutsideWindow => "Statement outside the window",
+            Self::OutsideWindow => "Statement or command outside the window",
             Self::UnexpectedHost => "Login from an unexpected host",
             Self::Orphan => "Orphan found by the sweeper",
             Self::EvidenceMissing => "Audit log unavailable",
@@ -474,31 +475,55 @@ fn entry_anomalies(entry: &ReportEntry, hosts: &HostPatterns) -> Vec<Anomaly> {
         subject,
         note,
     };
+    let outside = |at: OffsetDateTime| {
+        if at < r.granted.start() {
+            Some(format!(
+                "before the window opened at {}",
+                stamp(r.granted.start())
+            ))
+        } else if at > r.granted.end() {
+            Some(format!(
+                "after the window closed at {}",
+                stamp(r.granted.end())
+            ))
+        } else {
+            None
+        }
+    };
+    let mut found: Vec<Anomaly> = r
+        .bastion_sessions
+        .found()
+        .into_iter()
+        .flatten()
+        .flat_map(|session| {
+            session.commands.iter().filter_map(|c| {
+                let note = format!("typed in SSM session {} {}", session.id, outside(c.at)?);
+                Some(anomaly(
+                    AnomalyKind::OutsideWindow,
+                    c.at,
+                    c.text.clone(),
+                    note,
+                ))
+            })
+        })
+        .collect();
     let db = match &r.database {
         Gathered::Found(db) => db,
         Gathered::Unavailable { why } => {
-            return entry
-                .held
-                .map(|held| {
-                    anomaly(
-                        AnomalyKind::EvidenceMissing,
-                        held.from,
-                        why.clone(),
-                        "what this DB user did is unknown".to_owned(),
-                    )
-                })
-                .into_iter()
-                .collect();
+            found.extend(entry.held.map(|held| {
+                anomaly(
+                    AnomalyKind::EvidenceMissing,
+                    held.from,
+                    why.clone(),
+                    "what this DB user did is unknown".to_owned(),
+                )
+            }));
+            return found;
         }
     };
     let statement = |kind, s: &Statement, note: String| anomaly(kind, s.at, s.text.clone(), note);
-    let mut found = Vec::new();
     for s in &db.outside_window {
-        let note = if s.at < r.granted.start() {
-            format!("before the window opened at {}", stamp(r.granted.start()))
-        } else {
-            format!("after the window closed at {}", stamp(r.granted.end()))
-        };
+        let note = outside(s.at).unwrap_or_else(|| "outside the window".to_owned());
         found.push(statement(AnomalyKind::OutsideWindow, s, note));
     }
     for login in &db.logins {

@@ -474,3 +474,55 @@ fn the_page_shows_hostile_text_as_text_and_loads_nothing() {
     assert!(anomalies < outside && outside < failed && failed < requests);
     assert!(page.contains("<svg"), "the day's timeline");
 }
+
+#[test]
+fn commands_typed_on_the_bastion_are_listed_and_one_after_the_window_is_an_anomaly() {
+    let request = request(&Made::default(), true);
+    let typed_at = |minutes: i64| T0 + Duration::minutes(minutes);
+    let commands = crate::receipt::shell::commands([
+        (
+            typed_at(2),
+            "sh-5.2$ mysql -h db -u keisuke.owato -phunter2 shop",
+        ),
+        (typed_at(3), "MariaDB [shop]> SELECT '<script>x</script>';"),
+        (typed_at(63), "sh-5.2$ mysqldump shop > /tmp/shop.sql"),
+    ]);
+    let receipt = Receipt::assemble(
+        &request,
+        Gathered::Found(Vec::new()),
+        Gathered::Found(vec![crate::receipt::BastionSession {
+            id: "keisuke-0a1b".into(),
+            principal: "arn:aws:sts::1:assumed-role/dev/keisuke".into(),
+            bastion: crate::resources::BastionId("i-0a1b2c3d4e5f60718".into()),
+            first_seen: typed_at(2),
+            last_seen: typed_at(63),
+            commands,
+        }]),
+    );
+
+    let report = Report::assemble(
+        scope(),
+        vec![(request.clone(), receipt)],
+        Vec::new(),
+        T0 + Duration::hours(3),
+    );
+    let page = html::render(&report);
+
+    let outside: Vec<(&str, &str)> = report
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::OutsideWindow)
+        .map(|a| (a.subject.as_str(), a.note.as_str()))
+        .collect();
+    assert_eq!(
+        outside,
+        [(
+            "mysqldump shop > /tmp/shop.sql",
+            "typed in SSM session keisuke-0a1b after the window closed at 2026-11-23T11:00:00Z"
+        )]
+    );
+    assert!(page.contains("Commands typed in <code>keisuke-0a1b</code> (3)"));
+    assert!(page.contains("<pre>mysql -h db -u keisuke.owato -p***** shop</pre>"));
+    assert!(page.contains("SELECT &#39;&lt;script&gt;x&lt;/script&gt;&#39;;"));
+    assert!(!page.contains("hunter2"));
+}

@@ -167,6 +167,7 @@ mod tests {
                     bastion: b.clone(),
                     first_seen: window.start(),
                     last_seen: window.start(),
+                    commands: Vec::new(),
                 }]),
                 None => Gathered::Unavailable {
                     why: "no bastion".into(),
