@@ -112,3 +112,8 @@ resource "aws_s3_bucket_policy" "reports" {
   policy     = data.aws_iam_policy_document.reports_bucket.json
   depends_on = [aws_s3_bucket_public_access_block.reports]
 }
+
+# The bastions' subnet: where the weekly report expects database logins from.
+data "aws_subnet" "bastion" {
+  id = var.bastion_subnet_id
+}

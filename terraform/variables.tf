@@ -152,6 +152,17 @@ variable "report_schedule" {
   default     = "cron(30 0 ? * MON *)"
 }
 
+variable "report_expected_hosts" {
+  description = "Client hosts the weekly report expects database logins from, as MySQL host patterns or CIDR networks (e.g. [\"10.0.16.0/20\"]). Empty: the bastion subnet's CIDR block. A login from anywhere else is an unexpected_host anomaly."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for h in var.report_expected_hosts : length(regexall("^[^,\\s]+$", h)) > 0])
+    error_message = "Each expected host is one pattern without commas or blanks."
+  }
+}
+
 variable "report_retention_days" {
   description = "Days each weekly report page (and each replaced version of one) is kept in the reports bucket before it expires."
   type        = number

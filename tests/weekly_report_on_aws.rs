@@ -17,6 +17,7 @@ use powerpole_aws::{
     S3ReportArchive,
 };
 use powerpole_core::ports::RequestStore;
+use powerpole_core::report::HostPatterns;
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, Broker, ClusterId, ClusterPolicy, Component,
     DbUsername, ManualClock, Period, Permission, Ports, Reason, Region, ReportScope, RequestId,
@@ -72,8 +73,19 @@ fn ended_request(cluster: &ClusterId, user: &DbUsername, start: OffsetDateTime) 
     request
 }
 
-/// A MariaDB `server_audit` line at `at`.
+/// A MariaDB `server_audit` line at `at`, from the bastion's address.
 fn audit_line(at: OffsetDateTime, user: &DbUsername, op: &str, object: &str) -> InputLogEvent {
+    audit_line_from("10.0.1.5", at, user, op, object)
+}
+
+/// A MariaDB `server_audit` line at `at`, from `host`.
+fn audit_line_from(
+    host: &str,
+    at: OffsetDateTime,
+    user: &DbUsername,
+    op: &str,
+    object: &str,
+) -> InputLogEvent {
     let ts = at
         .format(format_description!(
             "[year][month][day] [hour]:[minute]:[second]"
@@ -81,7 +93,7 @@ fn audit_line(at: OffsetDateTime, user: &DbUsername, op: &str, object: &str) -> 
         .unwrap();
     InputLogEvent::builder()
         .timestamp(i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap())
-        .message(format!("{ts},vm,{user},10.0.1.5,12,3,{op},shop,{object},0"))
+        .message(format!("{ts},vm,{user},{host},12,3,{op},shop,{object},0"))
         .build()
         .unwrap()
 }
@@ -124,6 +136,13 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
         .log_stream_name("instance-1")
         .set_log_events(Some(vec![
             audit_line(start + Duration::minutes(1), &user, "CONNECT", ""),
+            audit_line_from(
+                "203.0.113.9",
+                start + Duration::minutes(2),
+                &user,
+                "CONNECT",
+                "",
+            ),
             audit_line(
                 start + Duration::minutes(5),
                 &user,
@@ -165,8 +184,13 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
     );
     let week = Period::whole_days_before(now, 7).unwrap();
 
+    let bastion_subnet = ReportScope {
+        expected_hosts: HostPatterns::new(["10.0.1.0/24"]),
+        ..ReportScope::of(week)
+    };
+
     let published = broker
-        .publish_report(&archive, ReportScope::of(week))
+        .publish_report(&archive, bastion_subnet)
         .await
         .unwrap();
 
@@ -198,6 +222,14 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
         "the late UPDATE is an anomaly"
     );
     assert!(page.contains("UPDATE orders SET total = 0 WHERE id = 7"));
+    assert!(
+        page.contains("Login from an unexpected host") && page.contains("203.0.113.9"),
+        "a login from outside the bastion subnet is an anomaly"
+    );
+    assert_eq!(
+        published.anomalies, 3,
+        "the late UPDATE, the stranger's login and the ALTER USER; not the bastion's login"
+    );
     assert!(
         !page.contains(PASSWORD),
         "the password is masked in the page"

@@ -129,8 +129,8 @@ enum Command {
         /// Only this person's requests: a Slack user id or a DB user name.
         #[arg(long)]
         user: Option<String>,
-        /// A host logins are expected from (MySQL pattern, `%` any run of characters; repeat
-        /// for more); other hosts are anomalies. Default: this machine (localhost, 127.0.0.1,
+        /// A host logins are expected from (MySQL pattern, `%` any run of characters, or a
+        /// network such as 10.0.16.0/20; repeat for more); other hosts are anomalies. Default: this machine (localhost, 127.0.0.1,
         /// ::1); `%` expects every host.
         #[arg(long = "expected-host", value_name = "PATTERN")]
         expected_hosts: Vec<String>,

@@ -3,7 +3,8 @@
 //! card's thread for each new statement that trips (see `powerpole_core::Broker::watch`).
 //! `{"task": "report"}` (weekly) is the security team's report of the last 7 whole UTC days: the
 //! HTML page put in the reports bucket and its address posted to the approvers' channel (see
-//! `powerpole_core::Broker::publish_report`). Any other event (every five minutes) is one sweep of the store, the clusters' broker-made DB users, the password secrets and the bastions —
+//! `powerpole_core::Broker::publish_report`), logins from outside `POWERPOLE_EXPECTED_HOSTS`
+//! among its anomalies. Any other event (every five minutes) is one sweep of the store, the clusters' broker-made DB users, the password secrets and the bastions —
 //! settles requests a workflow left behind and removes whatever no live request owns (see
 //! `powerpole_core::Broker::sweep`). Every action is on the request's history or an orphan
 //! record, and in one message to the approvers' channel.
@@ -17,6 +18,7 @@
 
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn};
 use powerpole_aws::S3ReportArchive;
+use powerpole_core::report::HostPatterns;
 use powerpole_core::slo::Observation;
 use powerpole_core::timefmt::{Precision, rfc3339};
 use powerpole_core::usecases::SweepPolicy;
@@ -29,15 +31,21 @@ use serde_json::{Value, json};
 /// How many whole days the weekly report covers.
 const REPORT_DAYS: u16 = 7;
 
+/// What the weekly report needs besides the broker: where it goes, whom it expects logins from.
+struct Reporting {
+    archive: Option<S3ReportArchive>,
+    expected_hosts: HostPatterns,
+}
+
 async fn handler(
     broker: &SweepBroker,
     policy: &SweepPolicy,
-    archive: Option<&S3ReportArchive>,
+    reporting: &Reporting,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     match event.payload.get("task").and_then(Value::as_str) {
         Some("watch") => return watch(broker).await,
-        Some("report") => return report(broker, archive).await,
+        Some("report") => return report(broker, reporting).await,
         _ => {}
     }
     let report = broker
@@ -84,19 +92,20 @@ async fn watch(broker: &SweepBroker) -> Result<Value, Diagnostic> {
 }
 
 /// The weekly report, archived and announced; without a bucket the invocation fails for good.
-async fn report(
-    broker: &SweepBroker,
-    archive: Option<&S3ReportArchive>,
-) -> Result<Value, Diagnostic> {
-    let Some(archive) = archive else {
+async fn report(broker: &SweepBroker, reporting: &Reporting) -> Result<Value, Diagnostic> {
+    let Some(archive) = &reporting.archive else {
         return Err(diagnostic(TaskError::NonRetryable(format!(
             "{REPORT_BUCKET} is not set: there is nowhere to put the report"
         ))));
     };
     let period =
         Period::whole_days_before(broker.now(), REPORT_DAYS).map_err(|e| diagnostic(e.into()))?;
+    let scope = ReportScope {
+        expected_hosts: reporting.expected_hosts.clone(),
+        ..ReportScope::of(period)
+    };
     let published = broker
-        .publish_report(archive, ReportScope::of(period))
+        .publish_report(archive, scope)
         .await
         .map_err(|e| diagnostic(e.into()))?;
     let summary = json!({
@@ -118,17 +127,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = SweepConfig::from_env(&ProcessEnv).map_err(startup_failed)?;
     let policy = config.policy();
     let sdk = powerpole_aws::config::load(None).await;
-    let archive = config
-        .report_bucket
-        .as_deref()
-        .map(|bucket| wiring::report_archive(&sdk, bucket))
-        .transpose()
-        .map_err(startup_failed)?;
+    let reporting = Reporting {
+        archive: config
+            .report_bucket
+            .as_deref()
+            .map(|bucket| wiring::report_archive(&sdk, bucket))
+            .transpose()
+            .map_err(startup_failed)?,
+        expected_hosts: config.expected_hosts.clone(),
+    };
     let broker = wiring::sweep_broker(&sdk, config)
         .await
         .map_err(startup_failed)?;
     run(service_fn(|event| {
-        handler(&broker, &policy, archive.as_ref(), event)
+        handler(&broker, &policy, &reporting, event)
     }))
     .await
 }

@@ -82,8 +82,9 @@ impl Period {
     }
 }
 
-/// The client hosts logins are expected from, as MySQL host patterns (`%` matches any run of
-/// characters, `_` one character). No pattern at all expects every host.
+/// The client hosts logins are expected from, as MySQL host patterns: `%` matches any run of
+/// characters, `_` one character; `10.0.1.0/24` (CIDR, IPv4 or IPv6) and `10.0.1.0/255.255.255.0`
+/// (netmask) match the addresses of a network. No pattern at all expects every host.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HostPatterns(Vec<String>);
 
@@ -121,6 +122,9 @@ impl HostPatterns {
 }
 
 fn host_matches(pattern: &str, host: &str) -> bool {
+    if let Some(matched) = in_network(pattern, host) {
+        return matched;
+    }
     let (pattern, host): (Vec<char>, Vec<char>) = (
         pattern.to_lowercase().chars().collect(),
         host.to_lowercase().chars().collect(),
@@ -148,6 +152,38 @@ fn host_matches(pattern: &str, host: &str) -> bool {
         }
     }
     pattern[p..].iter().all(|&c| c == '%')
+}
+
+/// Whether `host` is an address of the network `pattern` names (`ip/prefix`, or `ipv4/netmask`);
+/// `None` when `pattern` names no network.
+fn in_network(pattern: &str, host: &str) -> Option<bool> {
+    use std::net::IpAddr;
+    let (network, mask) = pattern.split_once('/')?;
+    let network: IpAddr = network.trim().parse().ok()?;
+    let bits = |ip: IpAddr| -> (u128, u32) {
+        match ip {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => (u128::from(v6), 128),
+        }
+    };
+    let (net, width) = bits(network);
+    let mask: u128 = match (mask.trim().parse::<u32>(), mask.trim().parse::<IpAddr>()) {
+        (Ok(prefix), _) if prefix <= width => {
+            let ones = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
+            ones >> (128 - width)
+        }
+        (_, Ok(netmask @ IpAddr::V4(_))) if width == 32 => bits(netmask).0,
+        _ => return None,
+    };
+    let Ok(host) = host.trim().parse::<IpAddr>() else {
+        return Some(false);
+    };
+    let (host, host_width) = bits(host);
+    Some(host_width == width && host & mask == net & mask)
 }
 
 /// What a report covers: a period, optionally one cluster and one person.

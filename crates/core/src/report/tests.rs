@@ -235,7 +235,7 @@ fn anomalies_come_first_by_seriousness_then_time_with_the_statements_masked() {
 }
 
 #[test]
-fn every_host_is_expected_when_no_pattern_is_given_and_patterns_match_like_mysql() {
+fn every_host_is_expected_when_no_pattern_is_given_and_patterns_match_like_mysql_with_networks() {
     assert!(HostPatterns::any().expects("203.0.113.9"));
     let patterns = HostPatterns::new(["10.0.%", "bastion-_.internal", "LOCALHOST"]);
     for (host, expected) in [
@@ -248,6 +248,28 @@ fn every_host_is_expected_when_no_pattern_is_given_and_patterns_match_like_mysql
     ] {
         assert_eq!(patterns.expects(host), expected, "{host}");
     }
+    let networks = HostPatterns::new([
+        "10.0.16.0/20",
+        "192.168.7.0/255.255.255.0",
+        "fd00:1::/64",
+        "0.0.0.0/0x",
+    ]);
+    for (host, expected) in [
+        ("10.0.16.1", true),
+        ("10.0.31.254", true),
+        ("10.0.32.1", false),
+        ("192.168.7.200", true),
+        ("192.168.8.1", false),
+        ("fd00:1::5", true),
+        ("fd00:2::5", false),
+        ("bastion.internal", false),
+        ("0.0.0.0/0x", true),
+    ] {
+        assert_eq!(networks.expects(host), expected, "{host}");
+    }
+    assert!(HostPatterns::new(["0.0.0.0/0"]).expects("203.0.113.9"));
+    assert!(!HostPatterns::new(["0.0.0.0/0"]).expects("::1"));
+    assert!(HostPatterns::new(["::/0"]).expects("::1"));
     assert!(HostPatterns::new(["%"]).expects("anything"));
     assert!(HostPatterns::new(["a%b%c"]).expects("aXXbYYc"));
     assert!(!HostPatterns::new(["a%b%c"]).expects("aXXbYY"));

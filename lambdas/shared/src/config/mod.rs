@@ -44,4 +44,7 @@ pub use slack::{
     SLACK_SECRET_ARN, SlackConfig, approvers_channel, requests_channel, slack_api_url,
     slack_secret_arn,
 };
-pub use sweep::{REPORT_BUCKET, SWEEP_GRACE_MINUTES, SweepConfig, report_bucket, sweep_grace};
+pub use sweep::{
+    EXPECTED_HOSTS, REPORT_BUCKET, SWEEP_GRACE_MINUTES, SweepConfig, expected_hosts, report_bucket,
+    sweep_grace,
+};

@@ -1,6 +1,8 @@
 //! What the `sweep` Lambda reads: everything `teardown` reads (the session log group too, for
-//! the weekly report's receipts), its grace period, and the bucket weekly reports go to.
+//! the weekly report's receipts), its grace period, the bucket weekly reports go to and the hosts
+//! the report expects logins from.
 
+use powerpole_core::report::HostPatterns;
 use powerpole_core::usecases::SweepPolicy;
 
 use super::access::{AccessConfig, session_log_group};
@@ -18,6 +20,32 @@ pub const REPORT_BUCKET: &str = "POWERPOLE_REPORT_BUCKET";
 /// Never today; a `Result` as every variable's reader.
 pub fn report_bucket(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, ConfigError> {
     Ok(optional(vars, REPORT_BUCKET))
+}
+
+/// The hosts the weekly report expects logins from (optional): comma-separated MySQL host
+/// patterns, CIDR networks included (`10.0.16.0/20,10.0.32.0/20`; terraform sets the bastion
+/// subnet's). Unset, every host is expected and the report flags none.
+pub const EXPECTED_HOSTS: &str = "POWERPOLE_EXPECTED_HOSTS";
+
+/// [`EXPECTED_HOSTS`]: the patterns, [`HostPatterns::any`] when unset.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when it is set but names no pattern, or a pattern holds a blank.
+pub fn expected_hosts(vars: &(impl Vars + ?Sized)) -> Result<HostPatterns, ConfigError> {
+    let Some(text) = optional(vars, EXPECTED_HOSTS) else {
+        return Ok(HostPatterns::any());
+    };
+    let patterns: Vec<&str> = text.split(',').map(str::trim).collect();
+    if patterns
+        .iter()
+        .any(|p| p.is_empty() || p.contains(char::is_whitespace))
+    {
+        return Err(ConfigError::invalid(
+            EXPECTED_HOSTS,
+            "expected comma-separated host patterns such as 10.0.16.0/20,10.0.%",
+        ));
+    }
+    Ok(HostPatterns::new(patterns))
 }
 
 /// Minutes past a deadline the sweeper leaves to the workflow (optional, 1–240, default 15).
@@ -56,6 +84,8 @@ pub struct SweepConfig {
     pub session_log_group: Option<String>,
     /// [`REPORT_BUCKET`].
     pub report_bucket: Option<String>,
+    /// [`EXPECTED_HOSTS`].
+    pub expected_hosts: HostPatterns,
 }
 
 impl SweepConfig {
@@ -70,18 +100,21 @@ impl SweepConfig {
         let state_machine_arn = p.take(state_machine_arn(vars));
         let session_log_group = p.take(session_log_group(vars));
         let report_bucket = p.take(report_bucket(vars));
+        let expected_hosts = p.take(expected_hosts(vars));
         let (
             Some(access),
             Some(grace),
             Some(state_machine_arn),
             Some(session_log_group),
             Some(report_bucket),
+            Some(expected_hosts),
         ) = (
             access,
             grace,
             state_machine_arn,
             session_log_group,
             report_bucket,
+            expected_hosts,
         )
         else {
             return Err(p.into_error());
@@ -92,6 +125,7 @@ impl SweepConfig {
             state_machine_arn,
             session_log_group,
             report_bucket,
+            expected_hosts,
         })
     }
 
@@ -143,6 +177,20 @@ mod tests {
             reporting.session_log_group.as_deref(),
             Some("/powerpole/ssm-sessions")
         );
+
+        assert_eq!(default.expected_hosts, HostPatterns::any());
+        let bastions =
+            SweepConfig::from_env(&with(&[(EXPECTED_HOSTS, Some(" 10.0.16.0/20, 10.0.% "))]))
+                .unwrap();
+        assert_eq!(
+            bastions.expected_hosts.patterns(),
+            ["10.0.16.0/20", "10.0.%"]
+        );
+        assert!(!bastions.expected_hosts.expects("203.0.113.9"));
+        for bad in ["10.0.16.0/20,", "a b", ","] {
+            let error = SweepConfig::from_env(&with(&[(EXPECTED_HOSTS, Some(bad))])).unwrap_err();
+            assert_eq!(error.vars(), vec![EXPECTED_HOSTS], "{bad}");
+        }
 
         let both = SweepConfig::from_env(&with(&[(SWEEP_GRACE_MINUTES, Some("0")), (TABLE, None)]))
             .unwrap_err();
