@@ -23,7 +23,6 @@
 //!   says otherwise; then it pages with opaque cursors, as Slack does.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::convert::Infallible;
 use std::fmt::Display;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -35,13 +34,12 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, RETRY_AFTER};
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 /// The workspace id the fake answers with.
 pub const TEAM_ID: &str = "T0FAKE0001";
@@ -506,28 +504,11 @@ fn lock(shared: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Mutex<State>>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let shared = Arc::clone(&shared);
-                connections.spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = Arc::clone(&shared);
-                        async move { Ok::<_, Infallible>(handle(&shared, request).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
+    crate::http::serve(listener, move |request| {
+        let shared = Arc::clone(&shared);
+        async move { handle(&shared, request).await }
+    })
+    .await;
 }
 
 /// One answer: status, extra headers, JSON body (`None`: a plain-text error page).

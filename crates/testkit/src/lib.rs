@@ -14,7 +14,9 @@
 //! and fails when `CI` is set: CI must never pass by testing nothing.
 
 pub mod chat;
+pub mod deployed;
 pub mod fake_slack;
+pub mod http;
 pub mod mysql;
 pub mod serve_config;
 pub mod slack_payloads;
