@@ -26,7 +26,7 @@ use powerpole_testkit::fake_slack::{
     FakeCall, FakeFailure, FakeSlack, sign, signed_form_headers, unix_now,
 };
 use powerpole_testkit::slack_payloads::{
-    RequestInput, button_click, interaction_form, request_submission,
+    RequestInput, button_click, interaction_form, request_submission, slash_command,
 };
 use powerpole_testkit::workflow::RecordingWorkflow;
 use serde_json::Value;
@@ -97,26 +97,6 @@ fn form_body(fields: &[(&str, &str)]) -> Vec<u8> {
         .extend_pairs(fields)
         .finish()
         .into_bytes()
-}
-
-fn slash_command(text: &str, user: &str) -> Vec<u8> {
-    form_body(&[
-        ("token", "deprecated-verification-token"),
-        ("team_id", "T0FAKE0001"),
-        ("team_domain", "example"),
-        ("channel_id", "C0GENERAL1"),
-        ("channel_name", "general"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/powerpole"),
-        ("text", text),
-        ("api_app_id", "A0FAKEAPP1"),
-        (
-            "response_url",
-            "https://hooks.slack.com/commands/T0FAKE0001/1/abc",
-        ),
-        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
-    ])
 }
 
 fn submission(user: &str, permission: &str, duration: &str, reason: &str) -> Value {

@@ -1,6 +1,6 @@
 //! What Slack posts to the broker's interactivity URL, built for tests: a submission of the
-//! broker's request modal and a click on one of its buttons, as `payload` form bodies ready to be
-//! signed with [`crate::fake_slack::signed_form_headers`].
+//! broker's request modal and a click on one of its buttons, as `payload` form bodies, and a
+//! slash command, ready to be signed with [`crate::fake_slack::signed_form_headers`].
 
 use serde_json::{Value, json};
 
@@ -83,6 +83,31 @@ pub fn button_click(user: &str, channel: &str, ts: &str, action: &str, value: &s
 pub fn interaction_form(payload: &Value) -> Vec<u8> {
     form_urlencoded::Serializer::new(String::new())
         .append_pair("payload", &payload.to_string())
+        .finish()
+        .into_bytes()
+}
+
+/// The form body Slack posts for `/powerpole {text}` typed by `user`.
+#[must_use]
+pub fn slash_command(text: &str, user: &str) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("token", "deprecated-verification-token"),
+            ("team_id", TEAM),
+            ("team_domain", "example"),
+            ("channel_id", "C0GENERAL1"),
+            ("channel_name", "general"),
+            ("user_id", user),
+            ("user_name", "someone"),
+            ("command", "/powerpole"),
+            ("text", text),
+            ("api_app_id", "A0FAKEAPP1"),
+            (
+                "response_url",
+                "https://hooks.slack.com/commands/T0FAKE0001/1/abc",
+            ),
+            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+        ])
         .finish()
         .into_bytes()
 }

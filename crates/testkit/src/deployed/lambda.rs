@@ -98,6 +98,7 @@ struct State {
     in_flight: HashMap<String, oneshot::Sender<Outcome>>,
     child: Option<JoinHandle<()>>,
     child_pid: Option<u32>,
+    alive: bool,
     invocations: u64,
     init_errors: Vec<String>,
 }
@@ -211,7 +212,6 @@ impl Function {
     /// # Errors
     /// When its process cannot be started.
     pub async fn invoke(&self, payload: &Value) -> io::Result<Outcome> {
-        self.ensure_process()?;
         let id = format!(
             "{:08x}-{}",
             self.shared.sequence.fetch_add(1, Ordering::SeqCst),
@@ -220,6 +220,9 @@ impl Function {
         let (answer, outcome) = oneshot::channel();
         {
             let mut state = lock(&self.shared.state);
+            if !state.alive {
+                self.spawn(&mut state)?;
+            }
             state.invocations += 1;
             state.queue.push_back(Queued {
                 id,
@@ -250,11 +253,9 @@ impl Function {
         kill(&self.shared);
     }
 
-    fn ensure_process(&self) -> io::Result<()> {
-        let mut state = lock(&self.shared.state);
-        if state.child.as_ref().is_some_and(|c| !c.is_finished()) {
-            return Ok(());
-        }
+    /// Starts a new process (a new execution environment); `state` is the locked state, whose
+    /// `alive` the process's watcher clears, failing every event it leaves, when it exits.
+    fn spawn(&self, state: &mut State) -> io::Result<()> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(
             self.shared
                 .log_dir
@@ -281,13 +282,26 @@ impl Function {
             .kill_on_drop(true);
         let mut child: Child = command.spawn()?;
         state.child_pid = child.id();
+        state.alive = true;
         let shared = Arc::clone(&self.shared);
         state.child = Some(tokio::spawn(async move {
             let status = child.wait().await;
             let mut state = lock(&shared.state);
+            state.alive = false;
             state.child_pid = None;
-            let message = format!("the runtime exited: {status:?}");
-            for (_, answer) in state.in_flight.drain() {
+            let message = format!(
+                "the runtime exited ({}): see {}",
+                status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                shared
+                    .log_dir
+                    .join(format!("{}.log", shared.name))
+                    .display()
+            );
+            let queued = std::mem::take(&mut state.queue)
+                .into_iter()
+                .map(|q| q.answer);
+            let in_flight: Vec<_> = state.in_flight.drain().map(|(_, a)| a).collect();
+            for answer in queued.chain(in_flight) {
                 let _ = answer.send(Outcome::Unhandled {
                     error_type: "Runtime.ExitError".to_owned(),
                     message: message.clone(),
@@ -500,4 +514,29 @@ fn percent_decode(text: &str) -> String {
     form_urlencoded::parse(format!("x={text}").as_bytes())
         .next()
         .map_or_else(|| text.to_owned(), |(_, v)| v.into_owned())
+}
+
+/// Starts `binary` as Lambda would with none of its configuration and returns whether it
+/// exited with success and what it printed (stdout and stderr); a Lambda must refuse to start,
+/// naming every variable it misses, before it polls for an event.
+///
+/// # Errors
+/// When the binary cannot be run.
+pub fn start_unconfigured(binary: &Path) -> io::Result<(bool, String)> {
+    let output = std::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "unconfigured")
+        .env("AWS_REGION", "ap-northeast-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()?;
+    Ok((
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    ))
 }
