@@ -492,11 +492,13 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
             "WaitForWarning",
             "Warn",
             "WaitForEnd",
+            "CheckEnd",
+            "Extended",
             "Teardown",
             "WaitForAuditLog",
             "Receipt",
         ],
-        "a normal request takes 13 state transitions (target: at most 15)"
+        "a normal request takes 15 state transitions (target: at most 15)"
     );
 }
 
