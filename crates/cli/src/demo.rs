@@ -315,17 +315,33 @@ async fn story(
     );
 
     if extend {
+        let old_end = t.clock.now() + time::Duration::minutes(15);
         let ends = extension(t, slack, base, secret, &id, ts, &ready).await?;
         t.say(
             "broker",
             &format!("DMs: extended until {ends}; same DB user, password and session"),
+        );
+        while t.clock.now() < old_end + time::Duration::minutes(1) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sqlx::query("SELECT 1")
+            .fetch_one(&mut session)
+            .await
+            .context("the session did not outlive the old end")?;
+        t.say(
+            "requester",
+            &format!(
+                "the old end ({:02}:{:02}) has passed: the same session still works",
+                old_end.hour(),
+                old_end.minute()
+            ),
         );
     }
 
     wait_for(slack, "the 10-minute warning", dm("ends at")).await?;
     t.say(
         "broker",
-        "DMs: access ends in 10 minutes (with an End now button)",
+        "DMs: access ends in 10 minutes (with Extend and End now buttons)",
     );
     wait_for(slack, "the end", dm("has ended")).await?;
     t.say(
