@@ -39,7 +39,7 @@ pub enum Extending {
     /// The form is refused, field by field ([`Error::Invalid`]): nothing was recorded.
     Invalid(Vec<Error>),
     /// Recorded; its card is in the approval card's thread.
-    Asked(AccessRequest),
+    Asked(Box<AccessRequest>),
 }
 
 /// What a click on an extension card did.
@@ -103,7 +103,7 @@ impl<P: BrokerPorts> Broker<P> {
         }
         self.store().update(&request, expected).await?;
         self.post_extension_card(&mut request, now).await;
-        Ok(Extending::Asked(request))
+        Ok(Extending::Asked(Box::new(request)))
     }
 
     /// `approver` approves or denies extension `number` of request `id`: recorded once, the
@@ -337,7 +337,7 @@ mod tests {
             .await
             .unwrap()
         {
-            Extending::Asked(request) => request,
+            Extending::Asked(request) => *request,
             Extending::Invalid(errors) => panic!("refused: {errors:?}"),
         }
     }
