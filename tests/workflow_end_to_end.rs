@@ -320,6 +320,29 @@ impl World {
             .status
     }
 
+    /// The states execution `name` entered, in order.
+    async fn entered(&self, name: &str) -> Vec<String> {
+        self.runner
+            .history(name)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
+            .filter_map(|e| e.state)
+            .collect()
+    }
+
+    /// The requester submits, the approver approves on the card: returns the request, the
+    /// card's `ts` and the ready DM.
+    async fn live(&self) -> (AccessRequest, String, FakeCall) {
+        let request = self.submit().await;
+        let ts = self.card().await;
+        self.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+            .await;
+        let ready = self.dm_containing("ready").await;
+        (request, ts, ready)
+    }
+
     async fn request(&self, id: RequestId) -> AccessRequest {
         self.store.get(id).await.unwrap().unwrap()
     }
@@ -474,15 +497,7 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         "who approved: {shown}"
     );
     assert!(shown.contains("no bastion in local mode"), "{shown}");
-    let entered: Vec<String> = w
-        .runner
-        .history(&request.id().to_string())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
-        .filter_map(|e| e.state)
-        .collect();
+    let entered = w.entered(&request.id().to_string()).await;
     assert_eq!(
         entered,
         [
@@ -601,11 +616,7 @@ async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
     let Some(w) = world("endnow").await else {
         return;
     };
-    let request = w.submit().await;
-    let ts = w.card().await;
-    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    let ready = w.dm_containing("ready").await;
+    let (request, ts, ready) = w.live().await;
     let dm_channel = ready.response["channel"].as_str().unwrap().to_owned();
     let mut session = w.login(&request).await.unwrap();
 
@@ -837,11 +848,7 @@ async fn an_approved_extension_keeps_the_same_account_and_session_past_the_old_e
     let Some(w) = world("extend").await else {
         return;
     };
-    let request = w.submit().await;
-    let ts = w.card().await;
-    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    let ready = w.dm_containing("ready").await;
+    let (request, ts, ready) = w.live().await;
     let mut session = w.login(&request).await.unwrap();
     let password = w.vault.get(request.id()).await.unwrap();
     let old_end = w.request(request.id()).await.window().end();
@@ -925,15 +932,7 @@ async fn an_approved_extension_keeps_the_same_account_and_session_past_the_old_e
     );
     assert!(!w.user_exists(&request).await);
     assert!(session.execute("SELECT 1").await.is_err());
-    let entered: Vec<String> = w
-        .runner
-        .history(&request.id().to_string())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
-        .filter_map(|e| e.state)
-        .collect();
+    let entered = w.entered(&request.id().to_string()).await;
     let after_activate: Vec<&str> = entered
         .iter()
         .skip_while(|s| *s != "Activate")
@@ -966,11 +965,7 @@ async fn an_extension_nobody_decides_lapses_and_access_ends_as_planned() {
     let Some(w) = world("lapse").await else {
         return;
     };
-    let request = w.submit().await;
-    let ts = w.card().await;
-    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    let ready = w.dm_containing("ready").await;
+    let (request, ts, ready) = w.live().await;
     let end = w.request(request.id()).await.window().end();
 
     let ext_ts = w.extend(&ready, request.id(), "60", &ts).await;

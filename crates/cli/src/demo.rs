@@ -176,6 +176,17 @@ async fn post(base: &str, path: &str, secret: &str, body: Vec<u8>) -> anyhow::Re
         .status)
 }
 
+/// Posts `payload` to the interactivity endpoint as Slack would, signed.
+async fn interact(base: &str, secret: &str, payload: &Value) -> anyhow::Result<u16> {
+    post(
+        base,
+        "/slack/interactions",
+        secret,
+        interaction_form(payload),
+    )
+    .await
+}
+
 async fn wait_for(
     slack: &FakeSlack,
     what: &str,
@@ -229,13 +240,7 @@ async fn story(
             reason: "INC-1024 check yesterday's stuck orders",
         },
     );
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&submission),
-    )
-    .await?;
+    interact(base, secret, &submission).await?;
     t.say("requester", "asks for READ on demo-orders for 15 minutes");
     let card = wait_for(slack, "the approval card", |c| {
         c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
@@ -256,13 +261,7 @@ async fn story(
 
     let ts = card.response["ts"].as_str().unwrap_or_default();
     let click = button_click(APPROVER, APPROVERS, ts, "approve", &id);
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&click),
-    )
-    .await?;
+    interact(base, secret, &click).await?;
     t.say("approver", "clicks Approve");
     wait_for(slack, "the card update", |c| c.method == "chat.update").await?;
     t.say("broker", "updates the card: approved by the approver");
@@ -392,13 +391,7 @@ async fn extension(
     let dm_channel = ready.response["channel"].as_str().unwrap_or(REQUESTER);
     let dm_ts = ready.response["ts"].as_str().unwrap_or_default();
     let click = button_click(REQUESTER, dm_channel, dm_ts, "extend", id);
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&click),
-    )
-    .await?;
+    interact(base, secret, &click).await?;
     wait_for(slack, "the extension form", |c| {
         c.method == "views.open" && c.body["view"]["callback_id"] == "powerpole_extend"
     })
@@ -408,13 +401,7 @@ async fn extension(
         "clicks Extend in the ready message: a small form opens",
     );
     let asked = extension_submission(REQUESTER, id, "15", "INC-1024 one more check");
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&asked),
-    )
-    .await?;
+    interact(base, secret, &asked).await?;
     t.say("requester", "asks for 15 more minutes, with a reason");
     let ext_card = wait_for(slack, "the extension card", |c| {
         c.method == "chat.postMessage" && c.str("thread_ts") == Some(card_ts)
@@ -433,13 +420,7 @@ async fn extension(
         "extension_approve",
         id,
     );
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&approve),
-    )
-    .await?;
+    interact(base, secret, &approve).await?;
     t.say("approver", "clicks Approve on the extension card");
     let told = wait_for(slack, "the extension message", dm("extended your access")).await?;
     Ok(told

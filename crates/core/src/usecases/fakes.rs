@@ -750,6 +750,7 @@ pub async fn approved<S: RequestStore>(store: &S, chat: &RecordingChat) -> Acces
 }
 
 /// The ports of a request whose access is live, all recording.
+#[derive(Default)]
 pub struct Live {
     pub store: crate::memory::MemoryStore,
     pub chat: RecordingChat,
@@ -758,42 +759,43 @@ pub struct Live {
     pub accounts: MemoryAccounts,
 }
 
-/// [`active`], keeping the vault, the fleet and the accounts it was provisioned with: `U1`'s
-/// request (10:00–11:00), approved by `U2`.
+impl Live {
+    /// `U1`'s request (10:00–11:00), approved by `U2`, provisioned and activated at [`now`] on
+    /// these ports; what its steps told Slack is forgotten.
+    pub async fn active(&self) -> AccessRequest {
+        let request = approved(&self.store, &self.chat).await;
+        access(
+            &self.store,
+            &RecordingChat::default(),
+            &self.vault,
+            &self.fleet,
+            &self.accounts,
+            &[cluster()],
+            now(),
+        )
+        .provision(request.id())
+        .await
+        .unwrap();
+        access(
+            &self.store,
+            &self.chat,
+            &MemoryVault::default(),
+            &self.fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        self.chat.forget();
+        self.store.get(request.id()).await.unwrap().unwrap()
+    }
+}
+
+/// [`Live::active`] on fresh ports.
 pub async fn live() -> (Live, AccessRequest) {
-    let w = Live {
-        store: crate::memory::MemoryStore::new(),
-        chat: RecordingChat::default(),
-        vault: MemoryVault::default(),
-        fleet: MemoryFleet::default(),
-        accounts: MemoryAccounts::default(),
-    };
-    let request = approved(&w.store, &w.chat).await;
-    access(
-        &w.store,
-        &RecordingChat::default(),
-        &w.vault,
-        &w.fleet,
-        &w.accounts,
-        &[cluster()],
-        now(),
-    )
-    .provision(request.id())
-    .await
-    .unwrap();
-    access(
-        &w.store,
-        &w.chat,
-        &MemoryVault::default(),
-        &w.fleet,
-        &MemoryAccounts::default(),
-        &[cluster()],
-        now(),
-    )
-    .activate(request.id())
-    .await
-    .unwrap();
-    w.chat.forget();
-    let request = w.store.get(request.id()).await.unwrap().unwrap();
+    let w = Live::default();
+    let request = w.active().await;
     (w, request)
 }
