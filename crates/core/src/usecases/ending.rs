@@ -6,6 +6,7 @@
 
 use crate::broker::{AccessPorts, Broker, BrokerPorts, IntakePorts};
 use crate::error::{Error, Result};
+use crate::extension::Extension;
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
 use crate::ports::{
@@ -48,7 +49,9 @@ impl<P: BrokerPorts> Broker<P> {
             return Ok(());
         }
         let window = request.window();
-        if now < window.warning_at(super::WARNING_LEAD) - crate::extension::DECISION_CUTOFF {
+        let moved = request.extensions().iter().any(Extension::is_approved);
+        if moved && now < window.warning_at(super::WARNING_LEAD) - crate::extension::DECISION_CUTOFF
+        {
             return Ok(());
         }
         let ends_at = window.end();
