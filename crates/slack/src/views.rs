@@ -1193,7 +1193,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ready_message_offers_end_now_for_this_request() {
+    fn the_ready_message_offers_extend_and_end_now_for_this_request() {
         let notice = ready(None, SecretLocation::File("/state/secrets/x.json".into()));
         let Notice::Ready { request, .. } = &notice else {
             unreachable!("a ready notice")
@@ -1201,10 +1201,48 @@ mod tests {
         let message = notice_message(&notice);
 
         let buttons = buttons(&message);
-        assert_eq!(buttons.len(), 1);
-        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
-        assert_eq!(buttons[0]["value"], request.to_string());
-        assert!(buttons[0]["confirm"].is_object(), "asks before ending");
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["action_id"], EXTEND_ACTION);
+        assert_eq!(buttons[1]["action_id"], END_NOW_ACTION);
+        assert!(buttons.iter().all(|b| b["value"] == request.to_string()));
+        assert!(buttons[1]["confirm"].is_object(), "asks before ending");
+    }
+
+    #[test]
+    fn the_extension_card_escapes_the_reason_and_its_buttons_name_the_extension() {
+        let mut live = request("INC-1");
+        let approver = Actor::User(SlackUserId::parse("UAPPROVER1").unwrap());
+        let workflow = Actor::System(Component::Workflow);
+        live.apply(Transition::Approve, approver, T0, "").unwrap();
+        live.apply(Transition::StartProvisioning, workflow.clone(), T0, "")
+            .unwrap();
+        live.apply(Transition::Activate, workflow, T0, "").unwrap();
+        let requester = Actor::User(live.requester().clone());
+        live.request_extension(
+            requester,
+            powerpole_core::ExtensionLength::new(Duration::minutes(30)).unwrap(),
+            &Reason::parse("<!channel> one more <https://evil.example|step>").unwrap(),
+            Duration::hours(8),
+            T0,
+        )
+        .unwrap();
+
+        let card = extension_card(&live, 1);
+
+        let text = card.to_string();
+        assert!(!text.contains("<!channel>"), "{text}");
+        assert!(text.contains("&lt;!channel&gt; one more"), "{text}");
+        let buttons = buttons(&card);
+        assert_eq!(
+            buttons
+                .iter()
+                .map(|b| b["action_id"].clone())
+                .collect::<Vec<_>>(),
+            [EXTENSION_APPROVE_ACTION, EXTENSION_DENY_ACTION]
+        );
+        assert!(text.contains(&format!("\"block_id\":\"{}\"", extension_block(1))));
+        assert_eq!(extension_number(&extension_block(1)), Some(1));
+        assert_eq!(extension_number("decision"), None);
     }
 
     #[test]
@@ -1239,7 +1277,7 @@ mod tests {
     }
 
     #[test]
-    fn the_warning_says_how_long_is_left_and_offers_end_now_for_this_request_only() {
+    fn the_warning_says_how_long_is_left_and_offers_extend_and_end_now_for_this_request_only() {
         let id = request("x").id();
         let message = notice_message(&Notice::EndingSoon {
             request: id,
@@ -1247,9 +1285,10 @@ mod tests {
             left: Duration::seconds(9 * 60 + 58),
         });
         let buttons = buttons(&message);
-        assert_eq!(buttons.len(), 1);
-        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
-        assert_eq!(buttons[0]["value"], id.to_string());
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["action_id"], EXTEND_ACTION);
+        assert_eq!(buttons[1]["action_id"], END_NOW_ACTION);
+        assert!(buttons.iter().all(|b| b["value"] == id.to_string()));
         assert_eq!(
             message["text"],
             "Your database access ends at 2026-11-23 14:00 UTC, in 10 minutes."
