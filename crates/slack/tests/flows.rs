@@ -1248,3 +1248,41 @@ async fn an_extension_clicked_after_the_end_lapses_and_its_card_says_so() {
     assert_eq!(redrawn.str("ts"), Some(ext_ts.as_str()));
     assert!(blocks_text(&redrawn).contains("Lapsed"));
 }
+
+#[tokio::test]
+async fn a_retried_extension_approve_delivery_is_silent_and_extends_once() {
+    let h = harness().await;
+    let (request, _) = h.active_with_card("INC-16 read orders").await;
+    h.ask_extension(request.id(), "30").await;
+    let ext_ts = h.slack.calls_to("chat.postMessage")[0].response["ts"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = block_click(
+        APPROVER,
+        APPROVERS,
+        &ext_ts,
+        "extension-1",
+        "extension_approve",
+        &request.id().to_string(),
+    );
+    h.interact(&approve).await;
+    h.slack.clear_calls();
+    let body = interaction_form(&approve);
+    let mut headers = signed_form_headers(SECRET, &body);
+    headers.push(("x-slack-retry-num".into(), "1".into()));
+
+    let reply = h.ingress.interaction(headers.as_slice(), &body).await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(
+        h.methods(),
+        ["conversations.members"],
+        "only the approver check: no answer, no redraw, no second DM"
+    );
+    assert_eq!(
+        h.only_request().await.window().end(),
+        request.window().end() + time::Duration::minutes(30),
+        "extended once"
+    );
+}
