@@ -8,6 +8,7 @@
 #
 #   scripts/demo.sh                      # the demo
 #   scripts/demo.sh --speed 60           # extra arguments go to `powerpole demo`
+#   scripts/demo.sh --extend             # the requester also extends the access (approved)
 #   POWERPOLE_DEMO_ADMIN_URL=mysql://admin:pw@127.0.0.1:3306 scripts/demo.sh   # your own server
 set -euo pipefail
 

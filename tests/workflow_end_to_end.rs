@@ -30,7 +30,8 @@ use powerpole_slack::{
 };
 use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, signed_form_headers};
 use powerpole_testkit::slack_payloads::{
-    RequestInput, button_click, interaction_form, request_submission,
+    RequestInput, block_click, button_click, extension_submission, interaction_form,
+    request_submission,
 };
 use serde_json::{Value, json};
 use sqlx::mysql::MySqlConnectOptions;
@@ -166,13 +167,16 @@ struct Parts {
 
 impl Parts {
     fn tasks(&self, admin: MySqlConnectOptions) -> Tasks {
-        let accounts = MySqlAccounts::new().with_cluster(
-            self.cluster.cluster.clone(),
-            admin,
-            AccountSettings::new()
-                .with_connect_timeout(Duration::from_millis(500))
-                .unwrap(),
-        );
+        let accounts = MySqlAccounts::new()
+            .with_clock_speed(SPEED)
+            .unwrap()
+            .with_cluster(
+                self.cluster.cluster.clone(),
+                admin,
+                AccountSettings::new()
+                    .with_connect_timeout(Duration::from_millis(500))
+                    .unwrap(),
+            );
         let ports = Ports::new(self.store.clone(), self.chat.clone(), self.clock)
             .with_access(self.vault.clone(), ThisMachine, accounts)
             .with_evidence(
@@ -314,6 +318,29 @@ impl World {
             .await
             .unwrap()
             .status
+    }
+
+    /// The states execution `name` entered, in order.
+    async fn entered(&self, name: &str) -> Vec<String> {
+        self.runner
+            .history(name)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
+            .filter_map(|e| e.state)
+            .collect()
+    }
+
+    /// The requester submits, the approver approves on the card: returns the request, the
+    /// card's `ts` and the ready DM.
+    async fn live(&self) -> (AccessRequest, String, FakeCall) {
+        let request = self.submit().await;
+        let ts = self.card().await;
+        self.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+            .await;
+        let ready = self.dm_containing("ready").await;
+        (request, ts, ready)
     }
 
     async fn request(&self, id: RequestId) -> AccessRequest {
@@ -470,15 +497,7 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
         "who approved: {shown}"
     );
     assert!(shown.contains("no bastion in local mode"), "{shown}");
-    let entered: Vec<String> = w
-        .runner
-        .history(&request.id().to_string())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.kind, powerpole_asl::EventKind::StateEntered { .. }))
-        .filter_map(|e| e.state)
-        .collect();
+    let entered = w.entered(&request.id().to_string()).await;
     assert_eq!(
         entered,
         [
@@ -492,11 +511,13 @@ async fn approved_request_gets_a_working_account_a_warning_and_is_torn_down_at_t
             "WaitForWarning",
             "Warn",
             "WaitForEnd",
+            "CheckEnd",
+            "Extended",
             "Teardown",
             "WaitForAuditLog",
             "Receipt",
         ],
-        "a normal request takes 13 state transitions (target: at most 15)"
+        "a normal request takes 15 state transitions (target: at most 15)"
     );
 }
 
@@ -595,11 +616,7 @@ async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
     let Some(w) = world("endnow").await else {
         return;
     };
-    let request = w.submit().await;
-    let ts = w.card().await;
-    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    let ready = w.dm_containing("ready").await;
+    let (request, ts, ready) = w.live().await;
     let dm_channel = ready.response["channel"].as_str().unwrap().to_owned();
     let mut session = w.login(&request).await.unwrap();
 
@@ -784,4 +801,191 @@ async fn a_runner_that_crashes_between_two_states_is_resumed_by_the_next_one() {
         1,
         "no second ready message"
     );
+}
+
+impl World {
+    /// The requester clicks Extend in the ready message `ready` and asks for `minutes` more;
+    /// returns the `ts` of the extension card posted in the thread of the approval card `ts`.
+    async fn extend(&self, ready: &FakeCall, id: RequestId, minutes: &str, ts: &str) -> String {
+        let dm = ready.response["channel"].as_str().unwrap();
+        let dm_ts = ready.response["ts"].as_str().unwrap();
+        self.click(&self.requester, dm, dm_ts, "extend", id).await;
+        let opened = self
+            .slack
+            .wait_for_calls_where(PATIENCE, |c| c.method == "views.open")
+            .await;
+        assert_eq!(opened[0].body["view"]["private_metadata"], id.to_string());
+        self.interact(&extension_submission(
+            &self.requester,
+            &id.to_string(),
+            minutes,
+            "INC-77 the check takes longer",
+        ))
+        .await;
+        let cards = self
+            .slack
+            .wait_for_calls_where(PATIENCE, |c| {
+                c.method == "chat.postMessage" && c.str("thread_ts") == Some(ts)
+            })
+            .await;
+        cards[0].response["ts"].as_str().unwrap().to_owned()
+    }
+}
+
+fn utc_minute(at: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+#[tokio::test]
+async fn an_approved_extension_keeps_the_same_account_and_session_past_the_old_end() {
+    let Some(w) = world("extend").await else {
+        return;
+    };
+    let (request, ts, ready) = w.live().await;
+    let mut session = w.login(&request).await.unwrap();
+    let password = w.vault.get(request.id()).await.unwrap();
+    let old_end = w.request(request.id()).await.window().end();
+
+    let ext_ts = w.extend(&ready, request.id(), "30", &ts).await;
+    w.interact(&block_click(
+        APPROVER,
+        APPROVERS,
+        &ext_ts,
+        "extension-1",
+        "extension_approve",
+        &request.id().to_string(),
+    ))
+    .await;
+    w.dm_containing("extended your access").await;
+    let new_end = w.request(request.id()).await.window().end();
+    assert_eq!(new_end, old_end + time::Duration::minutes(30));
+
+    use powerpole_core::Clock as _;
+    while w.parts.clock.now() < old_end + time::Duration::minutes(13) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut session)
+        .await
+        .expect("the session opened before the old end still works past its backstop");
+    assert_eq!(one, 1);
+    assert_eq!(
+        w.vault.get(request.id()).await.unwrap().expose(),
+        password.expose(),
+        "the same password"
+    );
+    let warning = w.dm_containing("ends at").await;
+    assert!(
+        warning.str("text").unwrap().contains(&utc_minute(new_end)),
+        "the warning is for the new end: {:?}",
+        warning.str("text")
+    );
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    w.dm_containing("has ended").await;
+
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Ended);
+    assert_eq!(
+        kinds(&done),
+        vec![
+            EventKind::Submitted,
+            EventKind::Surveyed,
+            EventKind::Approved,
+            EventKind::ProvisioningStarted,
+            EventKind::Activated,
+            EventKind::ExtensionRequested,
+            EventKind::Extended,
+            EventKind::TeardownStarted,
+            EventKind::CleanedUp,
+            EventKind::Ended,
+        ]
+    );
+    let torn_down = done
+        .events()
+        .iter()
+        .find(|e| e.kind == EventKind::TeardownStarted)
+        .unwrap();
+    assert!(
+        torn_down.at >= new_end,
+        "torn down at the new end, not the old one"
+    );
+    assert!(
+        done.events().iter().any(|e| e
+            .detail
+            .starts_with(powerpole_core::usecases::BACKSTOP_MOVED)),
+        "the backstop was moved to the new end"
+    );
+    assert_eq!(
+        w.dms().iter().filter(|t| t.contains("ends at")).count(),
+        1,
+        "one warning, before the new end"
+    );
+    assert!(!w.user_exists(&request).await);
+    assert!(session.execute("SELECT 1").await.is_err());
+    let entered = w.entered(&request.id().to_string()).await;
+    let after_activate: Vec<&str> = entered
+        .iter()
+        .skip_while(|s| *s != "Activate")
+        .skip(1)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        after_activate,
+        [
+            "WaitForWarning",
+            "Warn",
+            "WaitForEnd",
+            "CheckEnd",
+            "Extended",
+            "WaitForWarning",
+            "Warn",
+            "WaitForEnd",
+            "CheckEnd",
+            "Extended",
+            "Teardown",
+            "WaitForAuditLog",
+            "Receipt",
+        ],
+        "one execution: the extended request waits again"
+    );
+}
+
+#[tokio::test]
+async fn an_extension_nobody_decides_lapses_and_access_ends_as_planned() {
+    let Some(w) = world("lapse").await else {
+        return;
+    };
+    let (request, ts, ready) = w.live().await;
+    let end = w.request(request.id()).await.window().end();
+
+    let ext_ts = w.extend(&ready, request.id(), "60", &ts).await;
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    w.dm_containing("it lapsed").await;
+    w.dm_containing("has ended").await;
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Ended);
+    assert_eq!(done.window().end(), end);
+    assert!(kinds(&done).contains(&EventKind::ExtensionLapsed));
+    assert!(!w.user_exists(&request).await);
+    let redrawn = w
+        .slack
+        .calls_to("chat.update")
+        .into_iter()
+        .find(|c| c.str("ts") == Some(ext_ts.as_str()))
+        .expect("the extension card is redrawn");
+    assert!(redrawn.body["blocks"].to_string().contains("Lapsed"));
 }

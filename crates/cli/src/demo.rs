@@ -1,6 +1,7 @@
 //! `powerpole demo`: the broker on this machine with a simulated Slack, driving one request the
 //! way the two people would — the requester asks, the approver approves, the requester connects
-//! and runs a query (and one the server refuses), is warned, and access ends — on a compressed
+//! and runs a query (and one the server refuses), with `--extend` asks for 15 more minutes that
+//! the approver grants, is warned, and access ends — on a compressed
 //! clock, printing a timeline — then writes the security team's report of the run
 //! (`powerpole report`). Everything else it creates (state directory, DB user, secret) is gone
 //! when it returns.
@@ -13,7 +14,8 @@ use powerpole_core::Clock as _;
 use powerpole_local::ScaledClock;
 use powerpole_testkit::fake_slack::{self, FakeCall, FakeSlack, signed_form_headers};
 use powerpole_testkit::slack_payloads::{
-    RequestInput, button_click, interaction_form, request_submission,
+    RequestInput, block_click, button_click, extension_submission, interaction_form,
+    request_submission,
 };
 use serde_json::Value;
 use sqlx::mysql::MySqlConnectOptions;
@@ -54,6 +56,8 @@ pub struct Options {
     pub audit_log: Option<std::path::PathBuf>,
     /// Where the report of the run is written.
     pub report: std::path::PathBuf,
+    /// Whether the requester extends their access by 15 minutes (approved) before its end.
+    pub extend: bool,
 }
 
 /// Runs the demo against the MySQL/MariaDB server at `admin_url`.
@@ -136,7 +140,7 @@ async fn drive(
     };
     println!("powerpole demo — one request, start to finish, at {speed}x speed");
     println!("  real  clock  who        what");
-    let outcome = story(&t, slack, admin, &base, &secret, state).await;
+    let outcome = story(&t, slack, admin, &base, &secret, state, options.extend).await;
     server.abort();
     broker.runner.shutdown().await;
     outcome?;
@@ -172,6 +176,17 @@ async fn post(base: &str, path: &str, secret: &str, body: Vec<u8>) -> anyhow::Re
         .status)
 }
 
+/// Posts `payload` to the interactivity endpoint as Slack would, signed.
+async fn interact(base: &str, secret: &str, payload: &Value) -> anyhow::Result<u16> {
+    post(
+        base,
+        "/slack/interactions",
+        secret,
+        interaction_form(payload),
+    )
+    .await
+}
+
 async fn wait_for(
     slack: &FakeSlack,
     what: &str,
@@ -200,6 +215,7 @@ async fn story(
     base: &str,
     secret: &str,
     state: &std::path::Path,
+    extend: bool,
 ) -> anyhow::Result<()> {
     let command = form(&[
         ("command", "/powerpole"),
@@ -224,13 +240,7 @@ async fn story(
             reason: "INC-1024 check yesterday's stuck orders",
         },
     );
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&submission),
-    )
-    .await?;
+    interact(base, secret, &submission).await?;
     t.say("requester", "asks for READ on demo-orders for 15 minutes");
     let card = wait_for(slack, "the approval card", |c| {
         c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
@@ -251,13 +261,7 @@ async fn story(
 
     let ts = card.response["ts"].as_str().unwrap_or_default();
     let click = button_click(APPROVER, APPROVERS, ts, "approve", &id);
-    post(
-        base,
-        "/slack/interactions",
-        secret,
-        interaction_form(&click),
-    )
-    .await?;
+    interact(base, secret, &click).await?;
     t.say("approver", "clicks Approve");
     wait_for(slack, "the card update", |c| c.method == "chat.update").await?;
     t.say("broker", "updates the card: approved by the approver");
@@ -309,10 +313,34 @@ async fn story(
         "queries a table that does not exist: refused (the report lists it)",
     );
 
+    if extend {
+        let old_end = t.clock.now() + time::Duration::minutes(15);
+        let ends = extension(t, slack, base, secret, &id, ts, &ready).await?;
+        t.say(
+            "broker",
+            &format!("DMs: extended until {ends}; same DB user, password and session"),
+        );
+        while t.clock.now() < old_end + time::Duration::minutes(1) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        sqlx::query("SELECT 1")
+            .fetch_one(&mut session)
+            .await
+            .context("the session did not outlive the old end")?;
+        t.say(
+            "requester",
+            &format!(
+                "the old end ({:02}:{:02}) has passed: the same session still works",
+                old_end.hour(),
+                old_end.minute()
+            ),
+        );
+    }
+
     wait_for(slack, "the 10-minute warning", dm("ends at")).await?;
     t.say(
         "broker",
-        "DMs: access ends in 10 minutes (with an End now button)",
+        "DMs: access ends in 10 minutes (with Extend and End now buttons)",
     );
     wait_for(slack, "the end", dm("has ended")).await?;
     t.say(
@@ -336,7 +364,9 @@ async fn story(
         "the open session is gone and the user no longer exists",
     );
     wait_for(slack, "the session receipt", |c| {
-        c.method == "chat.postMessage" && c.str("thread_ts").is_some()
+        c.method == "chat.postMessage"
+            && c.str("thread_ts").is_some()
+            && !c.str("text").is_some_and(|t| t.contains("asks to extend"))
     })
     .await?;
     t.say(
@@ -344,6 +374,61 @@ async fn story(
         "posts the session receipt in the approval card's thread (also: powerpole audit ID)",
     );
     Ok(())
+}
+
+/// The requester clicks Extend in the ready message `ready` and asks for 15 more minutes; the
+/// approver approves on the extension card in the approval card's thread (`card_ts`). Returns
+/// the new end as the requester's DM gives it.
+async fn extension(
+    t: &Timeline,
+    slack: &FakeSlack,
+    base: &str,
+    secret: &str,
+    id: &str,
+    card_ts: &str,
+    ready: &FakeCall,
+) -> anyhow::Result<String> {
+    let dm_channel = ready.response["channel"].as_str().unwrap_or(REQUESTER);
+    let dm_ts = ready.response["ts"].as_str().unwrap_or_default();
+    let click = button_click(REQUESTER, dm_channel, dm_ts, "extend", id);
+    interact(base, secret, &click).await?;
+    wait_for(slack, "the extension form", |c| {
+        c.method == "views.open" && c.body["view"]["callback_id"] == "powerpole_extend"
+    })
+    .await?;
+    t.say(
+        "requester",
+        "clicks Extend in the ready message: a small form opens",
+    );
+    let asked = extension_submission(REQUESTER, id, "15", "INC-1024 one more check");
+    interact(base, secret, &asked).await?;
+    t.say("requester", "asks for 15 more minutes, with a reason");
+    let ext_card = wait_for(slack, "the extension card", |c| {
+        c.method == "chat.postMessage" && c.str("thread_ts") == Some(card_ts)
+    })
+    .await?;
+    t.say(
+        "broker",
+        "posts the extension card in the approval card's thread",
+    );
+    let ext_ts = ext_card.response["ts"].as_str().unwrap_or_default();
+    let approve = block_click(
+        APPROVER,
+        APPROVERS,
+        ext_ts,
+        "extension-1",
+        "extension_approve",
+        id,
+    );
+    interact(base, secret, &approve).await?;
+    t.say("approver", "clicks Approve on the extension card");
+    let told = wait_for(slack, "the extension message", dm("extended your access")).await?;
+    Ok(told
+        .str("text")
+        .and_then(|text| text.split('|').nth(1))
+        .and_then(|rest| rest.split('>').next())
+        .unwrap_or("later")
+        .to_owned())
 }
 
 fn form(fields: &[(&str, &str)]) -> Vec<u8> {

@@ -74,6 +74,10 @@ enum Command {
         /// Where the demo writes the security team's report of its run.
         #[arg(long, default_value_os_t = std::env::temp_dir().join("powerpole-demo-report.html"))]
         report: PathBuf,
+        /// The requester also asks for 15 more minutes from the ready message and an approver
+        /// approves it on the extension card: the same session outlives the old end.
+        #[arg(long)]
+        extend: bool,
     },
     /// Shows the requests the broker's state holds.
     Requests {
@@ -199,12 +203,14 @@ fn run(cli: &Cli) -> anyhow::Result<()> {
             speed,
             audit_log,
             report,
+            extend,
         } => {
             powerpole_slack::install_crypto_provider();
             let options = demo::Options {
                 speed: *speed,
                 audit_log: audit_log.clone(),
                 report: report.clone(),
+                extend: *extend,
             };
             runtime()?.block_on(demo::run(admin_url, &options))
         }

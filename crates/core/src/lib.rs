@@ -10,6 +10,7 @@ pub mod broker;
 pub mod clock;
 pub mod encoding;
 pub mod error;
+pub mod extension;
 pub mod grants;
 pub mod ids;
 pub mod lifecycle;
@@ -35,6 +36,7 @@ pub use broker::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
+pub use extension::{Extension, ExtensionLength, ExtensionOutcome};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};
 pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{

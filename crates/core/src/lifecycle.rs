@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbUsername, Email};
 use crate::error::{Error, Field, Result};
+use crate::extension::{self, Extension, ExtensionLength};
 use crate::grants::Permission;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId, string_newtype};
 use crate::resources::{BastionId, MessageRef, Resources, SecretRef, TaskToken};
@@ -294,11 +295,19 @@ pub enum EventKind {
     /// A statement of the live access set a tripwire off (the detail is
     /// [`crate::tripwire::Trip::summary`]); the approvers were told.
     Tripped,
+    /// The requester asked for more time (`+N min: reason`, see [`crate::extension`]).
+    ExtensionRequested,
+    /// An approver granted the extension asked for last: the end moved.
+    Extended,
+    /// An approver refused the extension asked for last.
+    ExtensionDenied,
+    /// Nobody decided the extension asked for last before the end it would have moved.
+    ExtensionLapsed,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 18] = [
         Self::Submitted,
         Self::Approved,
         Self::Denied,
@@ -313,6 +322,10 @@ impl EventKind {
         Self::CleanedUp,
         Self::Surveyed,
         Self::Tripped,
+        Self::ExtensionRequested,
+        Self::Extended,
+        Self::ExtensionDenied,
+        Self::ExtensionLapsed,
     ];
 
     /// The kind's stable, snake-case name (as stored).
@@ -333,6 +346,10 @@ impl EventKind {
             Self::CleanedUp => "cleaned_up",
             Self::Surveyed => "surveyed",
             Self::Tripped => "tripped",
+            Self::ExtensionRequested => "extension_requested",
+            Self::Extended => "extended",
+            Self::ExtensionDenied => "extension_denied",
+            Self::ExtensionLapsed => "extension_lapsed",
         }
     }
 }
@@ -710,8 +727,21 @@ impl AccessRequest {
         at: OffsetDateTime,
         detail: String,
     ) -> Result<()> {
+        let by_requester = matches!(&actor, Actor::User(user) if *user == self.requester);
         match kind {
             EventKind::Step | EventKind::Surveyed | EventKind::Tripped => {}
+            EventKind::ExtensionRequested if by_requester => {}
+            EventKind::Extended | EventKind::ExtensionDenied
+                if matches!(actor, Actor::User(_)) && !by_requester => {}
+            EventKind::ExtensionLapsed if matches!(actor, Actor::System(_)) => {}
+            EventKind::ExtensionRequested
+            | EventKind::Extended
+            | EventKind::ExtensionDenied
+            | EventKind::ExtensionLapsed => {
+                return Err(Error::NotAllowed(
+                    "only the requester asks for an extension and only another person decides it",
+                ));
+            }
             EventKind::CleanedUp if self.provisioning_started() => {}
             EventKind::CleanedUp => {
                 return Err(Error::NotAllowed(
@@ -807,9 +837,147 @@ impl AccessRequest {
     }
 
     /// The window access really has: as requested, or — when the approval came after the
-    /// requested start — starting at the approval and lasting as long as asked.
+    /// requested start — starting at the approval and lasting as long as asked; its end moved
+    /// by every approved extension.
     #[must_use]
     pub fn window(&self) -> AccessWindow {
+        let granted = self.granted_window();
+        let extra: Duration = self
+            .extensions()
+            .iter()
+            .filter(|e| e.is_approved())
+            .map(|e| e.length.duration())
+            .sum();
+        AccessWindow::from_parts(granted.start(), granted.end() + extra).unwrap_or(granted)
+    }
+
+    /// The extensions the requester asked for, oldest first, with what became of each.
+    #[must_use]
+    pub fn extensions(&self) -> Vec<Extension> {
+        extension::read(&self.events)
+    }
+
+    /// The extension waiting for an approver, if any (there is at most one).
+    #[must_use]
+    pub fn pending_extension(&self) -> Option<Extension> {
+        self.extensions()
+            .into_iter()
+            .rev()
+            .find(Extension::is_pending)
+    }
+
+    /// The requester asks for `length` more, for `reason`: recorded while access is live, no
+    /// other extension is waiting, and the window stays within `max` from its start.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when `actor` is not the requester, access is not live (or ends
+    /// within [`extension::DECISION_CUTOFF`]), or an extension is already waiting;
+    /// [`Error::Invalid`] on [`Field::Duration`] beyond `max`.
+    pub fn request_extension(
+        &mut self,
+        actor: Actor,
+        length: ExtensionLength,
+        reason: &Reason,
+        max: Duration,
+        at: OffsetDateTime,
+    ) -> Result<&Event> {
+        if !matches!(&actor, Actor::User(user) if *user == self.requester) {
+            return Err(Error::NotAllowed(
+                "only the requester can extend their access",
+            ));
+        }
+        let window = self.window();
+        if self.state != RequestState::Active || at >= window.end() - extension::DECISION_CUTOFF {
+            return Err(Error::NotAllowed("only live access can be extended"));
+        }
+        if self.pending_extension().is_some() {
+            return Err(Error::NotAllowed(
+                "an extension is already waiting for the approvers",
+            ));
+        }
+        extension::check_within(&window, length, max)?;
+        Ok(self.push(Event {
+            at,
+            actor,
+            kind: EventKind::ExtensionRequested,
+            detail: extension::requested_detail(length, reason.as_str()),
+        }))
+    }
+
+    /// `approver` approves or denies extension `number`, the one waiting, before the current
+    /// end (less [`extension::DECISION_CUTOFF`]); an approval moves the end and is checked
+    /// against `max` again.
+    ///
+    /// # Errors
+    /// [`Error::NotAllowed`] when the approver is the requester, `number` is not the extension
+    /// waiting, or the access is no longer live or too close to its end (the extension lapses
+    /// then: [`AccessRequest::lapse_extension`]); [`Error::Invalid`] beyond `max`.
+    pub fn decide_extension(
+        &mut self,
+        number: u32,
+        approve: bool,
+        approver: &SlackUserId,
+        max: Duration,
+        at: OffsetDateTime,
+    ) -> Result<&Event> {
+        if *approver == self.requester {
+            return Err(Error::NotAllowed(
+                "the requester cannot decide their own extension",
+            ));
+        }
+        let Some(pending) = self.pending_extension().filter(|e| e.number == number) else {
+            return Err(Error::NotAllowed("this extension is no longer waiting"));
+        };
+        let window = self.window();
+        if self.state != RequestState::Active || at >= window.end() - extension::DECISION_CUTOFF {
+            return Err(Error::NotAllowed(
+                "the access ended before the extension was decided",
+            ));
+        }
+        let (kind, detail) = if approve {
+            extension::check_within(&window, pending.length, max)?;
+            (
+                EventKind::Extended,
+                format!(
+                    "+{} min, now until {}",
+                    pending.length.minutes(),
+                    crate::timefmt::rfc3339(
+                        window.end() + pending.length.duration(),
+                        crate::timefmt::Precision::Seconds
+                    )
+                ),
+            )
+        } else {
+            (EventKind::ExtensionDenied, String::new())
+        };
+        Ok(self.push(Event {
+            at,
+            actor: Actor::User(approver.clone()),
+            kind,
+            detail,
+        }))
+    }
+
+    /// The extension waiting, if any, lapses: nobody decided it before the end. `None` when
+    /// none was waiting.
+    pub fn lapse_extension(&mut self, actor: Actor, at: OffsetDateTime) -> Option<&Event> {
+        self.pending_extension()?;
+        Some(self.push(Event {
+            at,
+            actor,
+            kind: EventKind::ExtensionLapsed,
+            detail: "not decided before the end".to_owned(),
+        }))
+    }
+
+    /// Remembers where extension cards go: a note with the card's Slack `ts`
+    /// ([`extension::EXTENSION_CARD`]).
+    pub fn record_extension_card(&mut self, actor: Actor, at: OffsetDateTime, ts: &str) -> &Event {
+        self.record_step(actor, at, format!("{}{ts}", extension::EXTENSION_CARD))
+    }
+
+    /// The window as granted, before extensions.
+    fn granted_window(&self) -> AccessWindow {
         let asked = self.spec.window;
         let approved_at = self
             .events
@@ -1118,6 +1286,31 @@ mod tests {
             restored.resources().bastion,
             Some(BastionId("i-0abc".into()))
         );
+    }
+
+    #[test]
+    fn an_extension_survives_restore_and_a_self_approved_one_is_refused() {
+        let mut r = new_request();
+        r.apply(Transition::Approve, approver(), T0, "").unwrap();
+        r.apply(Transition::StartProvisioning, workflow(), T0, "")
+            .unwrap();
+        r.apply(Transition::Activate, workflow(), T0, "").unwrap();
+        let thirty = ExtensionLength::new(Duration::minutes(30)).unwrap();
+        let reason = Reason::parse("INC-42: still checking").unwrap();
+        r.request_extension(requester(), thirty, &reason, Duration::hours(8), T0)
+            .unwrap();
+        r.decide_extension(1, true, &user("UAPPROVER"), Duration::hours(8), T0)
+            .unwrap();
+
+        let restored = restore_with(&r, r.events().to_vec()).unwrap();
+        assert_eq!(restored.window().end(), T0 + Duration::minutes(90));
+        assert_eq!(restored, r);
+        let mut forged = r.events().to_vec();
+        forged.last_mut().unwrap().actor = requester();
+        assert!(matches!(
+            restore_with(&r, forged),
+            Err(Error::NotAllowed(_))
+        ));
     }
 
     #[test]

@@ -399,6 +399,22 @@ pub trait Chat: Send + Sync {
 
     /// Tells the approvers' channel that a period report was archived and where to open it.
     fn post_report(&self, report: &PublishedReport) -> impl Future<Output = Result<()>> + Send;
+
+    /// Posts the card of `request`'s latest extension (with Approve / Deny while it waits) as a
+    /// reply in the thread of the approval card `card`; returns where it is.
+    fn post_extension_card(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+    ) -> impl Future<Output = Result<MessageRef>> + Send;
+
+    /// Redraws the card of extension `number` of `request` (approved, denied, lapsed).
+    fn update_extension_card(
+        &self,
+        message: &MessageRef,
+        request: &AccessRequest,
+        number: u32,
+    ) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// Where finished period reports are kept for the security team (S3 on AWS).
@@ -476,6 +492,30 @@ pub enum Notice {
         /// The approver who revoked it.
         by: SlackUserId,
     },
+    /// An approver granted the requester's extension: access lasts longer, with the same DB
+    /// user, password and bastion.
+    Extended {
+        /// The request.
+        request: RequestId,
+        /// The approver.
+        by: SlackUserId,
+        /// When access ends now.
+        ends_at: OffsetDateTime,
+    },
+    /// An approver refused the requester's extension: access ends as planned.
+    ExtensionDenied {
+        /// The request.
+        request: RequestId,
+        /// The approver.
+        by: SlackUserId,
+        /// When access ends.
+        ends_at: OffsetDateTime,
+    },
+    /// Nobody decided the requester's extension before the end: access ended as planned.
+    ExtensionLapsed {
+        /// The request.
+        request: RequestId,
+    },
     /// The request expired undecided.
     Expired {
         /// The request.
@@ -530,6 +570,21 @@ pub trait DbAccounts: Send + Sync {
     /// The accounts the broker manages on the cluster, for the sweeper.
     fn list(&self, cluster: &ClusterId)
     -> impl Future<Output = Result<Vec<ManagedAccount>>> + Send;
+
+    /// Moves the [`Backstop`] of request `request`'s account to `lock_within` from now (an
+    /// extension moved the end), changing nothing else: the account, its password, its grants
+    /// and its live sessions stay.
+    ///
+    /// # Errors
+    /// [`crate::Error::Conflict`] when the account is not the request's (or not the broker's);
+    /// the server's errors.
+    fn rearm(
+        &self,
+        cluster: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        lock_within: Duration,
+    ) -> impl Future<Output = Result<Backstop>> + Send;
 
     /// What `plan` would give `username` on the cluster, changing nothing: the grant statements
     /// [`DbAccounts::create`] would run and the base tables they reach.
@@ -871,6 +926,23 @@ mod borrowed {
         fn post_report(&self, report: &PublishedReport) -> impl Future<Output = Result<()>> + Send {
             T::post_report(self, report)
         }
+
+        fn post_extension_card(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+        ) -> impl Future<Output = Result<MessageRef>> + Send {
+            T::post_extension_card(self, card, request)
+        }
+
+        fn update_extension_card(
+            &self,
+            message: &MessageRef,
+            request: &AccessRequest,
+            number: u32,
+        ) -> impl Future<Output = Result<()>> + Send {
+            T::update_extension_card(self, message, request, number)
+        }
     }
 
     impl<T: ReportArchive + ?Sized> ReportArchive for &T {
@@ -932,6 +1004,16 @@ mod borrowed {
             plan: &GrantPlan,
         ) -> impl Future<Output = Result<Survey>> + Send {
             T::survey(self, cluster, username, plan)
+        }
+
+        fn rearm(
+            &self,
+            cluster: &ClusterId,
+            request: RequestId,
+            username: &DbUsername,
+            lock_within: Duration,
+        ) -> impl Future<Output = Result<Backstop>> + Send {
+            T::rearm(self, cluster, request, username, lock_within)
         }
     }
 

@@ -156,7 +156,7 @@ fn whole_seconds_duration(d: Duration) -> Duration {
 }
 
 /// `90 minutes` → `1h30m`, for messages.
-fn describe(d: Duration) -> String {
+pub(crate) fn describe(d: Duration) -> String {
     let minutes = d.whole_minutes();
     match (minutes / 60, minutes % 60) {
         (0, m) => format!("{m}m"),

@@ -456,6 +456,74 @@ impl MySqlAccounts {
         run.arm_backstop(user, host, request, seconds as u64).await
     }
 
+    /// Moves the backstop of request `request`'s account to `lock_within` from now (see
+    /// [`DbAccounts::rearm`]): only the event is replaced; the account, its password, grants
+    /// and sessions are not touched.
+    ///
+    /// # Errors
+    /// [`Error::Foreign`] when the broker does not manage an account of that name,
+    /// [`Error::OwnedByOtherRequest`] when another request owns it; [`Error::Statement`].
+    pub async fn rearm_backstop(
+        &self,
+        cluster_id: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        lock_within: time::Duration,
+    ) -> Result<Backstop> {
+        self.cluster(cluster_id)?
+            .with_admin(cluster_id, move || {
+                self.rearm_once(cluster_id, request, username, lock_within)
+            })
+            .await
+    }
+
+    async fn rearm_once(
+        &self,
+        cluster_id: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        lock_within: time::Duration,
+    ) -> Result<Backstop> {
+        let cluster = self.cluster(cluster_id)?;
+        let run = Runner {
+            cluster_id,
+            pool: &cluster.pool,
+        };
+        let user = username.as_str();
+        run.ensure_registry().await?;
+        let owner = match run.registration(user).await? {
+            Some(reg) => reg.request,
+            None => {
+                return Err(Error::Foreign {
+                    cluster: cluster_id.clone(),
+                    username: username.clone(),
+                });
+            }
+        };
+        if owner != request.to_string() {
+            return Err(Error::OwnedByOtherRequest {
+                cluster: cluster_id.clone(),
+                username: username.clone(),
+                owner,
+            });
+        }
+        let seconds = (lock_within.as_seconds_f64() / self.clock_speed)
+            .ceil()
+            .max(1.0);
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a positive whole number of seconds, at least 1"
+        )]
+        run.arm_backstop(
+            user,
+            cluster.settings.host.as_str(),
+            request,
+            seconds as u64,
+        )
+        .await
+    }
+
     /// What `plan` would give `username` (see [`DbAccounts::survey`]): the grant statements and
     /// the base tables of the schemas they cover, with the server's row and size estimates.
     ///
@@ -738,6 +806,18 @@ impl DbAccounts for MySqlAccounts {
         username: &DbUsername,
     ) -> powerpole_core::Result<Removal> {
         Ok(self.remove_account(cluster, username).await?)
+    }
+
+    async fn rearm(
+        &self,
+        cluster: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        lock_within: time::Duration,
+    ) -> powerpole_core::Result<Backstop> {
+        Ok(self
+            .rearm_backstop(cluster, request, username, lock_within)
+            .await?)
     }
 
     async fn list(&self, cluster: &ClusterId) -> powerpole_core::Result<Vec<ManagedAccount>> {

@@ -137,6 +137,28 @@ impl Chat for SlackChat {
         Ok(())
     }
 
+    async fn post_extension_card(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+    ) -> powerpole_core::Result<MessageRef> {
+        let number = request.extensions().last().map_or(0, |e| e.number);
+        let message = views::extension_card(request, number);
+        let (text, blocks) = parts(&message);
+        Ok(self.web.post_reply(card, text, blocks).await?)
+    }
+
+    async fn update_extension_card(
+        &self,
+        message: &MessageRef,
+        request: &AccessRequest,
+        number: u32,
+    ) -> powerpole_core::Result<()> {
+        let redrawn = views::extension_card(request, number);
+        let (text, blocks) = parts(&redrawn);
+        Ok(self.web.update_message(message, text, blocks).await?)
+    }
+
     async fn post_report(&self, report: &PublishedReport) -> powerpole_core::Result<()> {
         let message = views::published_report(report);
         let (text, blocks) = parts(&message);

@@ -9,7 +9,9 @@
 
 use powerpole_core::ports::{Decision, RequestStore, Workflow};
 use powerpole_core::slo::Observation;
-use powerpole_core::usecases::{Cancelled, Decided, EndNow, Submission};
+use powerpole_core::usecases::{
+    Cancelled, Decided, EndNow, Extending, ExtensionDecided, Submission,
+};
 use powerpole_core::{
     AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, SlackUserId,
     Unwired,
@@ -230,6 +232,11 @@ where
             {
                 self.submitted(&view).await
             }
+            Ok(Interaction::ViewSubmission(view))
+                if view.callback_id.as_deref() == Some(views::EXTEND_CALLBACK) =>
+            {
+                self.extension_submitted(&view).await
+            }
             Ok(Interaction::BlockAction(action)) => {
                 self.clicked(&action, retry_num(headers).is_some()).await
             }
@@ -291,6 +298,17 @@ where
             views::END_NOW_ACTION => return self.end_now(action).await,
             views::CANCEL_ACTION => return self.cancel_clicked(action).await,
             views::REVOKE_ACTION => return self.revoke(action).await,
+            views::EXTEND_ACTION => return self.open_extension(action).await,
+            views::EXTENSION_APPROVE_ACTION => {
+                return self
+                    .extension_clicked(action, Decision::Approve, retried)
+                    .await;
+            }
+            views::EXTENSION_DENY_ACTION => {
+                return self
+                    .extension_clicked(action, Decision::Deny, retried)
+                    .await;
+            }
             _ => return Reply::ack(),
         };
         let id = match self.approvers_click(action).await {
@@ -354,6 +372,147 @@ where
         let outcome = self.broker.end_now(id, &action.user).await;
         self.answer_ending(action, id, outcome, "Access could not be ended")
             .await
+    }
+
+    /// The requester's "Extend" in the ready and ending-soon messages: the extension modal, or
+    /// why there is none (not theirs, not live, already as long as the cluster allows).
+    async fn open_extension(&self, action: &BlockAction) -> Reply {
+        let id = match request_of(action) {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
+        let request = match self.broker.load(id).await {
+            Ok(request) => request,
+            Err(error) => {
+                self.failed(action, id, error, "The extension form could not be opened")
+                    .await;
+                return Reply::ack();
+            }
+        };
+        let refusal = if request.requester() != &action.user {
+            Some("Only the requester can extend their access.".to_owned())
+        } else if request.state() != RequestState::Active {
+            Some(format!(
+                "Nothing to extend: this access is {}.",
+                request.state()
+            ))
+        } else if request.pending_extension().is_some() {
+            Some("Your extension is already waiting for the approvers.".to_owned())
+        } else {
+            None
+        };
+        let max = match self.broker.cluster_of(&request) {
+            Ok(cluster) => cluster.window.max_duration(),
+            Err(error) => {
+                self.failed(action, id, error, "The extension form could not be opened")
+                    .await;
+                return Reply::ack();
+            }
+        };
+        let left = powerpole_core::extension::allowance(&request.window(), max);
+        let refusal = refusal.or_else(|| {
+            (left < powerpole_core::ExtensionLength::MIN).then(|| {
+                "This access already lasts as long as the cluster allows from its start.".to_owned()
+            })
+        });
+        if let Some(text) = refusal {
+            self.tell(action, &text).await;
+            return Reply::ack();
+        }
+        if let Err(error) = self
+            .web
+            .views_open(&action.trigger_id, &views::extension_modal(&request, max))
+            .await
+        {
+            tracing::error!(request = %id, %error, "views.open failed");
+            self.tell(
+                action,
+                ":warning: The extension form could not be opened; click Extend again.",
+            )
+            .await;
+        }
+        Reply::ack()
+    }
+
+    /// The extension modal submitted: recorded and carded, or refused inline next to the input
+    /// (more than the cluster allows from the start, no reason, not live, one already waiting).
+    async fn extension_submitted(&self, view: &ViewSubmission) -> Reply {
+        let (id, form) = match view.extension_form() {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                tracing::warn!(%error, "extension modal without a request");
+                return Reply::refused(400, &error.to_string());
+            }
+        };
+        let inline = |text: &str| {
+            Reply::json(serde_json::json!({
+                "response_action": "errors",
+                "errors": { "duration": text },
+            }))
+        };
+        match self.broker.request_extension(id, &view.user, &form).await {
+            Ok(Extending::Invalid(errors)) => Reply::json(views::modal_errors(&errors)),
+            Ok(Extending::Asked(request)) => {
+                tracing::info!(request = %id, requester = %view.user, extensions = request.extensions().len(), "extension asked for");
+                Reply::ack()
+            }
+            Err(powerpole_core::Error::NotAllowed(why)) => {
+                tracing::warn!(request = %id, user = %view.user, why, "extension refused");
+                inline(&format!("Not possible: {why}."))
+            }
+            Err(error) => {
+                tracing::error!(request = %id, reason = %error.describe(), "extension not recorded");
+                inline("The extension could not be recorded just now; try again in a minute.")
+            }
+        }
+    }
+
+    /// Approve / Deny on an extension card: approvers only (the same policy as the approval
+    /// card), never the requester; the card is redrawn and the requester told.
+    async fn extension_clicked(
+        &self,
+        action: &BlockAction,
+        decision: Decision,
+        retried: bool,
+    ) -> Reply {
+        let id = match self.approvers_click(action).await {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
+        let Some(number) = action.block_id.as_deref().and_then(views::extension_number) else {
+            tracing::warn!(request = %id, "extension click without its number");
+            return Reply::refused(400, "the click names no extension");
+        };
+        match self
+            .broker
+            .decide_extension(id, number, &action.user, decision)
+            .await
+        {
+            Ok(ExtensionDecided::Now(request)) => {
+                tracing::info!(request = %id, extension = number, by = %action.user, ends_at = %request.window().end(), "extension decided");
+            }
+            Ok(ExtensionDecided::Already(_)) if retried => {}
+            Ok(ExtensionDecided::Already(_)) => {
+                self.tell(
+                    action,
+                    "Nothing changed: this extension is already decided.",
+                )
+                .await;
+            }
+            Ok(ExtensionDecided::Lapsed(_)) => {
+                self.tell(
+                    action,
+                    "Too late: this access ended (or ends within a minute) before the extension \
+                     was decided; it lapsed.",
+                )
+                .await;
+            }
+            Err(error) => {
+                self.failed(action, id, error, "The extension could not be decided")
+                    .await;
+            }
+        }
+        Reply::ack()
     }
 
     /// `/powerpole cancel [ID]`: the caller's request `ID`, or their only request waiting to

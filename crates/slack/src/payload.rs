@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use powerpole_core::usecases::ExtensionForm;
 use powerpole_core::{MessageRef, RequestForm, RequestId, SlackUserId};
 use serde::Deserialize;
 use slack_morphism::prelude::{
@@ -290,6 +291,38 @@ impl ViewSubmission {
             },
             reason: text("reason"),
         }
+    }
+}
+
+impl ViewSubmission {
+    /// The extension modal ([`crate::views::extension_modal`]) as submitted: the request its
+    /// `private_metadata` names, and the form (missing inputs are empty strings, which the core
+    /// refuses next to the right input).
+    ///
+    /// # Errors
+    /// [`Error::MissingField`] without `private_metadata`; [`Error::InvalidField`] when it is not
+    /// a request id.
+    pub fn extension_form(&self) -> Result<(RequestId, ExtensionForm)> {
+        let metadata = self
+            .private_metadata
+            .as_deref()
+            .ok_or(Error::MissingField("private_metadata"))?;
+        let id = RequestId::parse(metadata).map_err(|source| Error::InvalidField {
+            field: "private_metadata",
+            source,
+        })?;
+        let text = |block: &str| {
+            self.text(block, crate::views::INPUT_ACTION)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok((
+            id,
+            ExtensionForm {
+                minutes: text("duration"),
+                reason: text("reason"),
+            },
+        ))
     }
 }
 

@@ -14,7 +14,8 @@ use powerpole_core::sweep::SweepReport;
 use powerpole_core::timefmt::Precision;
 use powerpole_core::tripwire::Trip;
 use powerpole_core::{
-    AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestState,
+    AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestId,
+    RequestState,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -35,7 +36,31 @@ pub const CANCEL_ACTION: &str = "cancel";
 /// See [`APPROVE_ACTION`]: an approver's "Revoke now" on the card of live access.
 pub const REVOKE_ACTION: &str = "revoke";
 
+/// See [`APPROVE_ACTION`]: the requester's "Extend" in the ready and ending-soon messages.
+pub const EXTEND_ACTION: &str = "extend";
+/// See [`APPROVE_ACTION`]: Approve on an extension card (its `block_id` is
+/// [`extension_block`] of the extension's number).
+pub const EXTENSION_APPROVE_ACTION: &str = "extension_approve";
+/// See [`EXTENSION_APPROVE_ACTION`].
+pub const EXTENSION_DENY_ACTION: &str = "extension_deny";
+/// The extension modal's `callback_id`; its `private_metadata` is the request id, its blocks
+/// `duration` and `reason` (the core's field names, so refusals land next to their input).
+pub const EXTEND_CALLBACK: &str = "powerpole_extend";
+
 const DURATIONS_MINUTES: [i64; 7] = [15, 30, 60, 120, 240, 360, 480];
+const EXTENSION_BLOCK: &str = "extension-";
+
+/// The `block_id` of the buttons on the card of extension `number`.
+#[must_use]
+pub fn extension_block(number: u32) -> String {
+    format!("{EXTENSION_BLOCK}{number}")
+}
+
+/// The extension number a `block_id` of [`extension_block`] names.
+#[must_use]
+pub fn extension_number(block_id: &str) -> Option<u32> {
+    block_id.strip_prefix(EXTENSION_BLOCK)?.parse().ok()
+}
 
 /// Escapes the three characters Slack's `mrkdwn` treats as control characters.
 #[must_use]
@@ -314,6 +339,103 @@ fn revoke_button(request: &AccessRequest) -> Value {
            "confirm": {"title": plain("Revoke this access?"),
                        "text": plain("Sessions are killed and the DB user dropped now; the requester is told who revoked it."),
                        "confirm": plain("Revoke"), "deny": plain("Keep it"), "style": "danger"}})
+}
+
+/// The requester's "Extend": opens the extension modal; carries only the request id.
+fn extend_button(request: RequestId) -> Value {
+    json!({"type": "button", "action_id": EXTEND_ACTION, "text": plain("Extend"), "value": request.to_string()})
+}
+
+/// The extension modal for `request` on a cluster allowing `max` from the start: how much
+/// longer (only lengths that stay within it are offered) and why.
+#[must_use]
+pub fn extension_modal(request: &AccessRequest, max: time::Duration) -> Value {
+    let window = request.window();
+    let left = powerpole_core::extension::allowance(&window, max).whole_minutes();
+    let option =
+        |m: i64| json!({"text": plain(&format!("+{}", minutes_label(m))), "value": m.to_string()});
+    let lengths: Vec<Value> = DURATIONS_MINUTES
+        .into_iter()
+        .filter(|m| *m <= left)
+        .map(option)
+        .collect();
+    let mut select =
+        json!({"type": "static_select", "action_id": INPUT_ACTION, "options": lengths});
+    if let Some(first) = DURATIONS_MINUTES.into_iter().find(|m| *m <= left) {
+        select["initial_option"] = option(first);
+    }
+    json!({
+        "type": "modal",
+        "callback_id": EXTEND_CALLBACK,
+        "private_metadata": request.id().to_string(),
+        "title": plain("Extend access"),
+        "submit": plain("Ask"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "section", "text": mrkdwn(&format!(
+                "`{}` on `{}` ends {}. The cluster allows {} from the start ({}), so at most *{}* more.",
+                request.db_username(), request.spec().cluster, when(window.end()),
+                minutes_label(max.whole_minutes()), when(window.start()), minutes_label(left)))},
+            {"type": "input", "block_id": "duration", "label": plain("How much longer"), "element": select},
+            {"type": "input", "block_id": "reason", "label": plain("Why"), "element": {
+                "type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": true,
+                "max_length": powerpole_core::Reason::MAX_CHARS,
+                "placeholder": plain("What is left to do"),
+            }},
+            {"type": "context", "elements": [mrkdwn("An approver who is not you decides; your DB user, password and bastion stay.")]},
+        ],
+    })
+}
+
+/// The card of extension `number` of `request`, a reply in the approval card's thread: who
+/// asks for how much more and why, Approve / Deny while it waits, the outcome afterwards.
+#[must_use]
+pub fn extension_card(request: &AccessRequest, number: u32) -> Value {
+    let Some(extension) = request
+        .extensions()
+        .into_iter()
+        .find(|e| e.number == number)
+    else {
+        return simple("This extension is unknown.");
+    };
+    let spec = request.spec();
+    let more = minutes_label(extension.length.minutes());
+    let fallback = format!(
+        "<@{}> asks to extend {} access to {} by {more}: {}",
+        request.requester(),
+        spec.permission,
+        spec.cluster,
+        escape(&extension.reason)
+    );
+    let end = request.window().end();
+    let mut blocks = vec![
+        json!({"type": "header", "text": plain(&format!("Extension request #{number}"))}),
+        json!({"type": "section", "fields": [
+            mrkdwn(&format!("*Requester*\n<@{}>", request.requester())),
+            mrkdwn(&format!("*Cluster*\n`{}` ({}) — {}", spec.cluster, spec.region, spec.permission)),
+            mrkdwn(&format!("*Asks for*\n{more} more")),
+            mrkdwn(&format!("*Started*\n{}", when(request.window().start()))),
+        ]}),
+        json!({"type": "section", "text": mrkdwn(&format!("*Why*\n{}", escape(&extension.reason)))}),
+    ];
+    let id = request.id().to_string();
+    match &extension.outcome {
+        powerpole_core::ExtensionOutcome::Pending => {
+            blocks.push(json!({"type": "section", "text": mrkdwn(&format!(
+                "Ends {} now; approved, it ends {}.", when(end), when(end + extension.length.duration())))}));
+            blocks.push(json!({"type": "actions", "block_id": extension_block(number), "elements": [
+                {"type": "button", "action_id": EXTENSION_APPROVE_ACTION, "style": "primary", "text": plain("Approve"), "value": id},
+                {"type": "button", "action_id": EXTENSION_DENY_ACTION, "style": "danger", "text": plain("Deny"), "value": id},
+            ]}));
+        }
+        powerpole_core::ExtensionOutcome::Approved { by, at } => blocks.push(json!({"type": "context", "elements": [
+            mrkdwn(&format!(":white_check_mark: Approved by <@{by}> {} · access now ends {}", when(*at), when(end)))]})),
+        powerpole_core::ExtensionOutcome::Denied { by, at } => blocks.push(json!({"type": "context", "elements": [
+            mrkdwn(&format!(":no_entry: Denied by <@{by}> {} · access ends {}", when(*at), when(end)))]})),
+        powerpole_core::ExtensionOutcome::Lapsed { at } => blocks.push(json!({"type": "context", "elements": [
+            mrkdwn(&format!(":hourglass: Lapsed {}: nobody decided before the end", when(*at)))]})),
+    }
+    json!({"text": fallback, "blocks": blocks})
 }
 
 /// One line saying how a request was decided and how it ended (empty while it is pending).
@@ -615,6 +737,7 @@ pub fn notice_message(notice: &Notice) -> Value {
                     json!({"type": "section", "text": mrkdwn(&steps.join("\n"))}),
                     json!({"type": "context", "elements": [mrkdwn(&format!("Request `{request}` · everything you run is audited"))]}),
                     json!({"type": "actions", "elements": [
+                        extend_button(*request),
                         {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string(),
                          "confirm": {"title": plain("End your access now?"), "text": plain("Your sessions are killed and the DB user dropped."),
                                      "confirm": plain("End now"), "deny": plain("Keep it")}}
@@ -635,6 +758,7 @@ pub fn notice_message(notice: &Notice) -> Value {
             vec![
                 json!({"type": "section", "text": mrkdwn(&format!(":alarm_clock: Your access ends {} ({}). Sessions are killed then.", time_left(*left), when(*ends_at)))}),
                 json!({"type": "actions", "elements": [
+                    extend_button(*request),
                     {"type": "button", "action_id": END_NOW_ACTION, "text": plain("End now"), "value": request.to_string()}
                 ]}),
             ],
@@ -657,6 +781,28 @@ pub fn notice_message(notice: &Notice) -> Value {
         Notice::Revoked { request, by } => simple(&format!(
             ":octagonal_sign: <@{by}> revoked your access for request `{request}`: your sessions \
              are being killed and the DB user dropped now."
+        )),
+        Notice::Extended {
+            request,
+            by,
+            ends_at,
+        } => simple(&format!(
+            ":heavy_plus_sign: <@{by}> extended your access for request `{request}`: it now ends \
+             {}. Same DB user, same password, same bastion.",
+            when(*ends_at)
+        )),
+        Notice::ExtensionDenied {
+            request,
+            by,
+            ends_at,
+        } => simple(&format!(
+            ":no_entry: <@{by}> denied your extension of request `{request}`: access still ends \
+             {}.",
+            when(*ends_at)
+        )),
+        Notice::ExtensionLapsed { request } => simple(&format!(
+            ":hourglass: Nobody decided your extension of request `{request}` before its end: \
+             it lapsed, and access ended as planned."
         )),
         Notice::Expired { request } => simple(&format!(
             ":hourglass: Request `{request}` expired: nobody decided before its start."
@@ -1047,7 +1193,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ready_message_offers_end_now_for_this_request() {
+    fn the_ready_message_offers_extend_and_end_now_for_this_request() {
         let notice = ready(None, SecretLocation::File("/state/secrets/x.json".into()));
         let Notice::Ready { request, .. } = &notice else {
             unreachable!("a ready notice")
@@ -1055,10 +1201,48 @@ mod tests {
         let message = notice_message(&notice);
 
         let buttons = buttons(&message);
-        assert_eq!(buttons.len(), 1);
-        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
-        assert_eq!(buttons[0]["value"], request.to_string());
-        assert!(buttons[0]["confirm"].is_object(), "asks before ending");
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["action_id"], EXTEND_ACTION);
+        assert_eq!(buttons[1]["action_id"], END_NOW_ACTION);
+        assert!(buttons.iter().all(|b| b["value"] == request.to_string()));
+        assert!(buttons[1]["confirm"].is_object(), "asks before ending");
+    }
+
+    #[test]
+    fn the_extension_card_escapes_the_reason_and_its_buttons_name_the_extension() {
+        let mut live = request("INC-1");
+        let approver = Actor::User(SlackUserId::parse("UAPPROVER1").unwrap());
+        let workflow = Actor::System(Component::Workflow);
+        live.apply(Transition::Approve, approver, T0, "").unwrap();
+        live.apply(Transition::StartProvisioning, workflow.clone(), T0, "")
+            .unwrap();
+        live.apply(Transition::Activate, workflow, T0, "").unwrap();
+        let requester = Actor::User(live.requester().clone());
+        live.request_extension(
+            requester,
+            powerpole_core::ExtensionLength::new(Duration::minutes(30)).unwrap(),
+            &Reason::parse("<!channel> one more <https://evil.example|step>").unwrap(),
+            Duration::hours(8),
+            T0,
+        )
+        .unwrap();
+
+        let card = extension_card(&live, 1);
+
+        let text = card.to_string();
+        assert!(!text.contains("<!channel>"), "{text}");
+        assert!(text.contains("&lt;!channel&gt; one more"), "{text}");
+        let buttons = buttons(&card);
+        assert_eq!(
+            buttons
+                .iter()
+                .map(|b| b["action_id"].clone())
+                .collect::<Vec<_>>(),
+            [EXTENSION_APPROVE_ACTION, EXTENSION_DENY_ACTION]
+        );
+        assert!(text.contains(&format!("\"block_id\":\"{}\"", extension_block(1))));
+        assert_eq!(extension_number(&extension_block(1)), Some(1));
+        assert_eq!(extension_number("decision"), None);
     }
 
     #[test]
@@ -1093,7 +1277,7 @@ mod tests {
     }
 
     #[test]
-    fn the_warning_says_how_long_is_left_and_offers_end_now_for_this_request_only() {
+    fn the_warning_says_how_long_is_left_and_offers_extend_and_end_now_for_this_request_only() {
         let id = request("x").id();
         let message = notice_message(&Notice::EndingSoon {
             request: id,
@@ -1101,9 +1285,10 @@ mod tests {
             left: Duration::seconds(9 * 60 + 58),
         });
         let buttons = buttons(&message);
-        assert_eq!(buttons.len(), 1);
-        assert_eq!(buttons[0]["action_id"], END_NOW_ACTION);
-        assert_eq!(buttons[0]["value"], id.to_string());
+        assert_eq!(buttons.len(), 2);
+        assert_eq!(buttons[0]["action_id"], EXTEND_ACTION);
+        assert_eq!(buttons[1]["action_id"], END_NOW_ACTION);
+        assert!(buttons.iter().all(|b| b["value"] == id.to_string()));
         assert_eq!(
             message["text"],
             "Your database access ends at 2026-11-23 14:00 UTC, in 10 minutes."

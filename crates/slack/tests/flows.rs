@@ -12,7 +12,7 @@
     reason = "test helpers fail the test loudly"
 )]
 
-use powerpole_core::ports::{Decision, RequestStore, TaskToken};
+use powerpole_core::ports::{Decision, Notice, RequestStore, TaskToken};
 use powerpole_core::{
     AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
     RequestId, RequestState, SlackUserId,
@@ -26,7 +26,8 @@ use powerpole_testkit::fake_slack::{
     FakeCall, FakeFailure, FakeSlack, sign, signed_form_headers, unix_now,
 };
 use powerpole_testkit::slack_payloads::{
-    RequestInput, button_click, interaction_form, request_submission, slash_command,
+    RequestInput, block_click, button_click, extension_submission, interaction_form,
+    request_submission, slash_command,
 };
 use powerpole_testkit::workflow::RecordingWorkflow;
 use serde_json::Value;
@@ -1010,4 +1011,258 @@ async fn revoking_access_that_has_not_started_says_so_without_internals() {
         Some("Nothing to do: this request is approved.")
     );
     assert!(h.ingress.workflow().ended_early().is_empty());
+}
+
+impl Harness {
+    /// The requester asks for `minutes` more on `request` in the extension modal.
+    async fn ask_extension(&self, request: RequestId, minutes: &str) -> Reply {
+        self.interact(&extension_submission(
+            REQUESTER,
+            &request.to_string(),
+            minutes,
+            "INC-11 the backfill is still running",
+        ))
+        .await
+    }
+
+    /// `who` clicks `action` (`extension_approve` / `extension_deny`) on the card of extension 1.
+    async fn decide_extension(&self, who: &str, ts: &str, action: &str, request: RequestId) {
+        let reply = self
+            .interact(&block_click(
+                who,
+                APPROVERS,
+                ts,
+                "extension-1",
+                action,
+                &request.to_string(),
+            ))
+            .await;
+        assert_eq!(reply, Reply::ack());
+    }
+}
+
+#[tokio::test]
+async fn the_requester_extends_and_an_approver_other_than_them_approves_in_the_cards_thread() {
+    let h = harness().await;
+    let (request, card_ts) = h.active_with_card("INC-11 read orders").await;
+    let ends_at = request.window().end();
+    let warning = powerpole_slack::views::notice_message(&Notice::EndingSoon {
+        request: request.id(),
+        ends_at,
+        left: time::Duration::minutes(10),
+    });
+    assert!(
+        warning["blocks"]
+            .to_string()
+            .contains("\"action_id\":\"extend\"")
+    );
+
+    h.interact(&click(REQUESTER, REQUESTER, "1.1", "extend", request.id()))
+        .await;
+    let open = h
+        .slack
+        .calls_to("views.open")
+        .pop()
+        .expect("the modal opens");
+    let view = &open.body["view"];
+    assert_eq!(view["callback_id"], "powerpole_extend");
+    assert_eq!(view["private_metadata"], request.id().to_string());
+    let offered: Vec<&str> = view["blocks"][1]["element"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        offered,
+        ["15", "30", "60", "120", "240", "360"],
+        "within 8 h of the start"
+    );
+    let reply = h.ask_extension(request.id(), "30").await;
+    assert_eq!(reply, Reply::ack(), "the modal closes");
+    let posted = h.slack.calls_to("chat.postMessage");
+    let ext_card = posted
+        .iter()
+        .find(|c| c.str("thread_ts") == Some(card_ts.as_str()))
+        .expect("the extension card is in the approval card's thread");
+    assert_eq!(ext_card.str("channel"), Some(APPROVERS));
+    assert!(blocks_text(ext_card).contains("extension-1"));
+    let ext_ts = ext_card.response["ts"].as_str().unwrap().to_owned();
+    h.slack.clear_calls();
+
+    h.decide_extension(REQUESTER, &ext_ts, "extension_approve", request.id())
+        .await;
+    let refused = h.slack.calls_to("chat.postEphemeral");
+    assert_eq!(refused.len(), 1, "{:?}", h.methods());
+    assert!(
+        refused[0]
+            .str("text")
+            .unwrap()
+            .contains("the requester cannot decide their own extension")
+    );
+    assert_eq!(h.only_request().await.window().end(), ends_at);
+    h.slack.clear_calls();
+    h.decide_extension(APPROVER, &ext_ts, "extension_approve", request.id())
+        .await;
+
+    let extended = h.only_request().await;
+    assert_eq!(
+        extended.window().end(),
+        ends_at + time::Duration::minutes(30)
+    );
+    assert_eq!(extended.state(), RequestState::Active);
+    assert!(h.ingress.workflow().ended_early().is_empty());
+    let updates = h.slack.calls_to("chat.update");
+    let redrawn = updates
+        .iter()
+        .find(|c| c.str("ts") == Some(ext_ts.as_str()))
+        .expect("the extension card is redrawn in place");
+    assert!(blocks_text(redrawn).contains(&format!("Approved by <@{APPROVER}>")));
+    assert!(!blocks_text(redrawn).contains("extension_approve"));
+    assert!(
+        updates
+            .iter()
+            .any(|c| c.str("ts") == Some(card_ts.as_str())),
+        "the approval card shows the new end"
+    );
+    let told = h
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .find(|c| c.str("channel") == Some(REQUESTER))
+        .expect("the requester is told");
+    assert!(
+        told.str("text")
+            .unwrap()
+            .contains(&format!("<@{APPROVER}> extended your access")),
+        "{:?}",
+        told.str("text")
+    );
+    h.slack.clear_calls();
+    h.decide_extension(APPROVER_2, &ext_ts, "extension_deny", request.id())
+        .await;
+    assert_eq!(
+        h.only_request().await.window().end(),
+        ends_at + time::Duration::minutes(30),
+        "a second click changes nothing"
+    );
+    assert!(
+        h.slack.calls_to("chat.postEphemeral")[0]
+            .str("text")
+            .unwrap()
+            .contains("already decided")
+    );
+}
+
+#[tokio::test]
+async fn more_than_the_cluster_maximum_from_the_start_is_refused_inline_in_the_modal() {
+    let h = harness().await;
+    let (request, _) = h.active_with_card("INC-14 read orders").await;
+
+    let too_long = h.ask_extension(request.id(), "421").await;
+    let empty = h
+        .interact(&extension_submission(
+            REQUESTER,
+            &request.id().to_string(),
+            "",
+            " ",
+        ))
+        .await;
+    let stranger = h
+        .interact(&extension_submission(
+            OUTSIDER,
+            &request.id().to_string(),
+            "30",
+            "mine now",
+        ))
+        .await;
+
+    let body = too_long.body.expect("inline errors");
+    assert_eq!(body["response_action"], "errors");
+    assert_eq!(
+        body["errors"]["duration"],
+        "Must be at most 7h more: the cluster allows 8h from the start"
+    );
+    let body = empty.body.expect("inline errors");
+    assert!(body["errors"]["duration"].is_string() && body["errors"]["reason"].is_string());
+    let body = stranger.body.expect("inline errors");
+    assert_eq!(
+        body["errors"]["duration"],
+        "Not possible: only the requester can extend their access."
+    );
+    assert!(h.only_request().await.extensions().is_empty());
+    assert!(h.slack.calls_to("chat.postMessage").is_empty());
+
+    h.interact(&click(OUTSIDER, OUTSIDER, "1.1", "extend", request.id()))
+        .await;
+    assert!(h.slack.calls_to("views.open").is_empty());
+    assert_eq!(
+        h.slack.calls_to("chat.postEphemeral")[0].str("text"),
+        Some("Only the requester can extend their access.")
+    );
+}
+
+#[tokio::test]
+async fn an_extension_clicked_after_the_end_lapses_and_its_card_says_so() {
+    let h = harness().await;
+    let (request, _) = h.active_with_card("INC-15 read orders").await;
+    h.ask_extension(request.id(), "60").await;
+    let ext_card = h.slack.calls_to("chat.postMessage")[0].clone();
+    let ext_ts = ext_card.response["ts"].as_str().unwrap().to_owned();
+    h.slack.clear_calls();
+
+    h.ingress.clock().set(request.window().end());
+    h.decide_extension(APPROVER, &ext_ts, "extension_approve", request.id())
+        .await;
+
+    let lapsed = h.only_request().await;
+    assert_eq!(lapsed.window().end(), request.window().end());
+    assert!(!lapsed.extensions()[0].is_approved());
+    assert!(
+        h.slack.calls_to("chat.postEphemeral")[0]
+            .str("text")
+            .unwrap()
+            .starts_with("Too late")
+    );
+    let redrawn = h.slack.calls_to("chat.update").pop().unwrap();
+    assert_eq!(redrawn.str("ts"), Some(ext_ts.as_str()));
+    assert!(blocks_text(&redrawn).contains("Lapsed"));
+}
+
+#[tokio::test]
+async fn a_retried_extension_approve_delivery_is_silent_and_extends_once() {
+    let h = harness().await;
+    let (request, _) = h.active_with_card("INC-16 read orders").await;
+    h.ask_extension(request.id(), "30").await;
+    let ext_ts = h.slack.calls_to("chat.postMessage")[0].response["ts"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let approve = block_click(
+        APPROVER,
+        APPROVERS,
+        &ext_ts,
+        "extension-1",
+        "extension_approve",
+        &request.id().to_string(),
+    );
+    h.interact(&approve).await;
+    h.slack.clear_calls();
+    let body = interaction_form(&approve);
+    let mut headers = signed_form_headers(SECRET, &body);
+    headers.push(("x-slack-retry-num".into(), "1".into()));
+
+    let reply = h.ingress.interaction(headers.as_slice(), &body).await;
+
+    assert_eq!(reply, Reply::ack());
+    assert_eq!(
+        h.methods(),
+        ["conversations.members"],
+        "only the approver check: no answer, no redraw, no second DM"
+    );
+    assert_eq!(
+        h.only_request().await.window().end(),
+        request.window().end() + time::Duration::minutes(30),
+        "extended once"
+    );
 }

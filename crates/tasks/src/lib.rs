@@ -93,7 +93,8 @@ pub async fn notify<P: AccountPorts>(
 }
 
 /// The `provision` function's tasks: `schedule`, `provision`, `activate` (which fails with
-/// `NotReady` while the bastion boots, for the state machine to retry).
+/// `NotReady` while the bastion boots, for the state machine to retry) and `check_end` (at the
+/// end waited for: `{"extended", "start_at", "warn_at", "end_at"}`).
 ///
 /// # Errors
 /// [`TaskError`] classified for the state machine.
@@ -108,6 +109,15 @@ pub async fn provision<P: AccessPorts>(
                 "start_at": timestamp(schedule.start_at),
                 "warn_at": timestamp(schedule.warn_at),
                 "end_at": timestamp(schedule.end_at),
+            }))
+        }
+        Task::CheckEnd { request_id } => {
+            let check = broker.check_end(request_id).await?;
+            Ok(json!({
+                "extended": check.extended,
+                "start_at": timestamp(check.schedule.start_at),
+                "warn_at": timestamp(check.schedule.warn_at),
+                "end_at": timestamp(check.schedule.end_at),
             }))
         }
         Task::Provision { request_id } => {

@@ -105,6 +105,13 @@ pub enum Task {
         #[serde(deserialize_with = "request_id")]
         request_id: RequestId,
     },
+    /// The end waited for is reached: whether an extension moved it, with the window's times
+    /// now, and the DB backstop moved when it did (`provision`).
+    CheckEnd {
+        /// The request.
+        #[serde(deserialize_with = "request_id")]
+        request_id: RequestId,
+    },
     /// The secret, the DB user, the bastion (`provision`).
     Provision {
         /// The request.
@@ -172,9 +179,10 @@ impl Task {
             | Self::Denied { .. }
             | Self::Warn { .. }
             | Self::Fail { .. } => Some(Function::Notify),
-            Self::Schedule { .. } | Self::Provision { .. } | Self::Activate { .. } => {
-                Some(Function::Provision)
-            }
+            Self::Schedule { .. }
+            | Self::CheckEnd { .. }
+            | Self::Provision { .. }
+            | Self::Activate { .. } => Some(Function::Provision),
             Self::Teardown { .. } | Self::Cleanup { .. } | Self::Receipt { .. } => {
                 Some(Function::Teardown)
             }

@@ -70,5 +70,5 @@ fn every_task_state_sends_a_payload_its_function_parses() {
         seen.insert(payload["task"].as_str().unwrap().to_owned());
     }
 
-    assert_eq!(seen.len(), 11, "every task is used by some state: {seen:?}");
+    assert_eq!(seen.len(), 12, "every task is used by some state: {seen:?}");
 }

@@ -68,4 +68,21 @@ impl Chat for NoChat {
     async fn post_report(&self, _report: &PublishedReport) -> Result<()> {
         self.refuse("post_report")
     }
+
+    async fn post_extension_card(
+        &self,
+        _card: &MessageRef,
+        _request: &AccessRequest,
+    ) -> Result<MessageRef> {
+        self.refuse("post_extension_card")
+    }
+
+    async fn update_extension_card(
+        &self,
+        _message: &MessageRef,
+        _request: &AccessRequest,
+        _number: u32,
+    ) -> Result<()> {
+        self.refuse("update_extension_card")
+    }
 }

@@ -78,6 +78,45 @@ pub fn button_click(user: &str, channel: &str, ts: &str, action: &str, value: &s
     })
 }
 
+/// A `view_submission` of the broker's extension modal by `user` for request `request`: how
+/// many more `minutes` and why.
+#[must_use]
+pub fn extension_submission(user: &str, request: &str, minutes: &str, reason: &str) -> Value {
+    json!({
+        "type": "view_submission",
+        "team": { "id": TEAM, "domain": "example" },
+        "user": { "id": user, "username": "someone", "team_id": TEAM },
+        "api_app_id": "A0FAKEAPP1",
+        "token": "deprecated",
+        "trigger_id": "1337.42.abcdef",
+        "view": {
+            "id": "V0MODAL0002", "team_id": TEAM, "type": "modal",
+            "callback_id": "powerpole_extend", "private_metadata": request, "hash": "1.abc",
+            "title": { "type": "plain_text", "text": "Extend access" }, "blocks": [],
+            "state": { "values": {
+                "duration": select(minutes),
+                "reason": text(reason),
+            }},
+        },
+    })
+}
+
+/// [`button_click`] on a button in the block `block_id` (the extension cards tell their
+/// extensions apart by block).
+#[must_use]
+pub fn block_click(
+    user: &str,
+    channel: &str,
+    ts: &str,
+    block_id: &str,
+    action: &str,
+    value: &str,
+) -> Value {
+    let mut click = button_click(user, channel, ts, action, value);
+    click["actions"][0]["block_id"] = json!(block_id);
+    click
+}
+
 /// The form body Slack posts for an interaction: one `payload` field holding the JSON.
 #[must_use]
 pub fn interaction_form(payload: &Value) -> Vec<u8> {

@@ -385,6 +385,62 @@ pub async fn due_queries_find_overdue_requests<S: RequestStore>(store: &S) {
     }
 }
 
+/// An approved extension survives the store (who asked, who approved, for how long) and moves
+/// when live access is due: the sweeper does not take an extended request for overdue at its
+/// old end.
+pub async fn an_extension_moves_the_due_time<S: RequestStore>(store: &S) {
+    let t0 = now();
+    let request = pending_request(&fresh_user(), t0, t0);
+    let id = request.id();
+    store.insert(&request).await.unwrap();
+    step(store, id, Transition::Approve, approver()).await;
+    step(store, id, Transition::StartProvisioning, workflow()).await;
+    let mut live = step(store, id, Transition::Activate, workflow()).await;
+    let old_end = live.window().end();
+    let v = live.version();
+    let length = powerpole_core::ExtensionLength::new(Duration::minutes(45)).unwrap();
+    let reason = Reason::parse("INC-9 the backfill: still running").unwrap();
+    live.request_extension(
+        Actor::User(live.requester().clone()),
+        length,
+        &reason,
+        Duration::hours(8),
+        t0,
+    )
+    .unwrap();
+    live.record_extension_card(workflow(), t0, "1732370000.000200");
+    live.decide_extension(
+        1,
+        true,
+        &SlackUserId::parse("UAPPROVER1").unwrap(),
+        Duration::hours(8),
+        t0,
+    )
+    .unwrap();
+    store.update(&live, v).await.unwrap();
+
+    let stored = store.get(id).await.unwrap().unwrap();
+    assert_eq!(stored, live);
+    assert_eq!(stored.window().end(), old_end + Duration::minutes(45));
+    let extension = &stored.extensions()[0];
+    assert!(extension.is_approved());
+    assert_eq!(extension.reason, "INC-9 the backfill: still running");
+    assert_eq!(extension.card_ts.as_deref(), Some("1732370000.000200"));
+    let due_at = |before| async move {
+        store
+            .due(RequestState::Active, before)
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id() == id)
+    };
+    assert!(
+        !due_at(old_end + Duration::minutes(1)).await,
+        "due at the old end"
+    );
+    assert!(due_at(old_end + Duration::minutes(46)).await);
+}
+
 /// An orphan is recorded once per kind and resource, and listed newest first with what it
 /// named.
 pub async fn orphans_are_recorded_once_newest_first<S: RequestStore>(store: &S) {
@@ -524,6 +580,12 @@ macro_rules! request_store_contract {
             async fn due_queries_find_overdue_requests() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::due_queries_find_overdue_requests(&store).await;
+            }
+
+            #[tokio::test]
+            async fn an_extension_moves_the_due_time() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::an_extension_moves_the_due_time(&store).await;
             }
 
             #[tokio::test]

@@ -216,6 +216,23 @@ mod tests {
             self.1.post_report(report).await
         }
 
+        async fn post_extension_card(
+            &self,
+            card: &MessageRef,
+            request: &AccessRequest,
+        ) -> Result<MessageRef> {
+            self.1.post_extension_card(card, request).await
+        }
+
+        async fn update_extension_card(
+            &self,
+            message: &MessageRef,
+            request: &AccessRequest,
+            number: u32,
+        ) -> Result<()> {
+            self.1.update_extension_card(message, request, number).await
+        }
+
         async fn post_tripwire(
             &self,
             card: &MessageRef,

@@ -6,6 +6,7 @@
 
 use crate::broker::{AccessPorts, Broker, BrokerPorts, IntakePorts};
 use crate::error::{Error, Result};
+use crate::extension::Extension;
 use crate::ids::{RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
 use crate::ports::{
@@ -35,7 +36,9 @@ pub enum EndNow {
 
 impl<P: BrokerPorts> Broker<P> {
     /// Tells the requester of active request `id` that access ends soon and how long is left
-    /// (with an "End now" button). Anything but an active request is left alone.
+    /// (with "Extend" and "End now" buttons). Anything but an active request is left alone, and
+    /// so is a warning due later because an extension moved the end since the workflow
+    /// scheduled it (the workflow warns again before the new end).
     ///
     /// # Errors
     /// The store's errors.
@@ -45,7 +48,13 @@ impl<P: BrokerPorts> Broker<P> {
         if request.state() != RequestState::Active {
             return Ok(());
         }
-        let ends_at = request.window().end();
+        let window = request.window();
+        let moved = request.extensions().iter().any(Extension::is_approved);
+        if moved && now < window.warning_at(super::WARNING_LEAD) - crate::extension::DECISION_CUTOFF
+        {
+            return Ok(());
+        }
+        let ends_at = window.end();
         let notice = Notice::EndingSoon {
             request: id,
             ends_at,
@@ -143,6 +152,7 @@ impl<P: AccessPorts> Broker<P> {
         let store = self.store();
         let now = self.now();
         let mut request = self.load(id).await?;
+        self.lapse_pending_extension(&mut request, now).await?;
         if why == Teardown::End && request.state() == RequestState::Active {
             let expected = request.version();
             request.apply(Transition::StartTeardown, WORKFLOW, now, "the window ended")?;
@@ -286,57 +296,10 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{
-        MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, RecordingWorkflow, approved,
-        cluster, now, pending_with_card, user,
+        RecordingChat, RecordingWorkflow, approved, cluster, live, now, pending_with_card, user,
     };
 
-    struct World {
-        store: MemoryStore,
-        chat: RecordingChat,
-        vault: MemoryVault,
-        fleet: MemoryFleet,
-        accounts: MemoryAccounts,
-    }
-
-    async fn active() -> (World, AccessRequest) {
-        let w = World {
-            store: MemoryStore::new(),
-            chat: RecordingChat::default(),
-            vault: MemoryVault::default(),
-            fleet: MemoryFleet::default(),
-            accounts: MemoryAccounts::default(),
-        };
-        let request = approved(&w.store, &w.chat).await;
-        access(
-            &w.store,
-            &RecordingChat::default(),
-            &w.vault,
-            &w.fleet,
-            &w.accounts,
-            &[cluster()],
-            now(),
-        )
-        .provision(request.id())
-        .await
-        .unwrap();
-        access(
-            &w.store,
-            &w.chat,
-            &MemoryVault::default(),
-            &w.fleet,
-            &MemoryAccounts::default(),
-            &[cluster()],
-            now(),
-        )
-        .activate(request.id())
-        .await
-        .unwrap();
-        w.chat.forget();
-        let request = w.store.get(request.id()).await.unwrap().unwrap();
-        (w, request)
-    }
-
-    async fn tear(w: &World, id: RequestId, why: Teardown) -> Result<AccessRequest> {
+    async fn tear(w: &Live, id: RequestId, why: Teardown) -> Result<AccessRequest> {
         access(
             &w.store,
             &w.chat,
@@ -352,7 +315,7 @@ mod tests {
 
     #[tokio::test]
     async fn teardown_removes_everything_ends_the_request_and_tells_the_requester() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
 
         let ended = tear(&w, request.id(), Teardown::End).await.unwrap();
         let again = tear(&w, request.id(), Teardown::End).await.unwrap();
@@ -383,7 +346,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_server_down_at_teardown_fails_the_step_and_records_no_cleanup() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
         w.accounts.down.store(true, Ordering::SeqCst);
 
         let err = tear(&w, request.id(), Teardown::End).await.unwrap_err();
@@ -407,7 +370,7 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_failure_everything_is_removed_and_the_request_fails_without_cleanup_owed() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
 
         tear(&w, request.id(), Teardown::AfterFailure)
             .await
@@ -424,7 +387,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_requester_ends_early_and_the_workflow_switches_to_teardown() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
         let workflow = RecordingWorkflow::default();
 
         let stranger = intake(
@@ -470,7 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_approver_revokes_live_access_once_and_the_requester_is_told_who() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
         let (workflow, chat) = (RecordingWorkflow::default(), RecordingChat::default());
         let directory = StaticDirectory::default();
         let broker = intake(&w.store, &chat, &directory, &workflow, &[cluster()], now());
@@ -524,7 +487,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_warning_goes_only_to_active_requests() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
 
         base(&w.store, &w.chat, &[cluster()], now())
             .warn(request.id())
@@ -542,7 +505,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_warning_says_how_long_is_left_when_it_is_sent() {
-        let (w, request) = active().await;
+        let (w, request) = live().await;
         let ends_at = request.window().end();
 
         base(

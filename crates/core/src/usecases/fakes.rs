@@ -277,6 +277,7 @@ pub struct RecordingChat {
     receipts: Mutex<Vec<(MessageRef, Receipt)>>,
     trips: Mutex<Vec<(MessageRef, RequestId, Trip)>>,
     reports: Mutex<Vec<PublishedReport>>,
+    extension_cards: Mutex<Vec<(MessageRef, u32, String)>>,
     fail_updates: AtomicBool,
 }
 
@@ -372,6 +373,42 @@ impl Chat for RecordingChat {
         Ok(())
     }
 
+    async fn post_extension_card(
+        &self,
+        card: &MessageRef,
+        request: &AccessRequest,
+    ) -> Result<MessageRef> {
+        let latest = request.extensions().pop().expect("an extension to draw");
+        self.extension_cards.lock().unwrap().push((
+            card.clone(),
+            latest.number,
+            format!("{:?}", latest.outcome),
+        ));
+        Ok(MessageRef {
+            channel: card.channel.clone(),
+            ts: format!("{}.{}", card.ts, latest.number),
+        })
+    }
+
+    async fn update_extension_card(
+        &self,
+        message: &MessageRef,
+        request: &AccessRequest,
+        number: u32,
+    ) -> Result<()> {
+        let drawn = request
+            .extensions()
+            .into_iter()
+            .find(|e| e.number == number)
+            .expect("the extension redrawn");
+        self.extension_cards.lock().unwrap().push((
+            message.clone(),
+            number,
+            format!("{:?}", drawn.outcome),
+        ));
+        Ok(())
+    }
+
     async fn post_receipt(&self, card: &MessageRef, receipt: &Receipt) -> Result<MessageRef> {
         self.receipts
             .lock()
@@ -385,6 +422,12 @@ impl Chat for RecordingChat {
 }
 
 impl RecordingChat {
+    /// Each extension card drawn (posted, then redrawn): the card whose thread it is in (or
+    /// the card itself when redrawn), the extension's number and what it showed.
+    pub fn extension_cards(&self) -> Vec<(MessageRef, u32, String)> {
+        self.extension_cards.lock().unwrap().clone()
+    }
+
     /// The receipts posted, with the card each was posted under.
     pub fn receipts(&self) -> Vec<(MessageRef, Receipt)> {
         self.receipts.lock().unwrap().clone()
@@ -538,7 +581,7 @@ impl BastionFleet for MemoryFleet {
 pub struct MemoryAccounts {
     accounts: Mutex<HashMap<DbUsername, (RequestId, String)>>,
     pub down: AtomicBool,
-    /// The deadlines `create` was given, in order.
+    /// The deadlines `create` (and `rearm`) were given, in order.
     pub lock_within: Mutex<Vec<Duration>>,
     /// What `create` reports: armed unless the test turns the scheduler off.
     pub scheduler_off: AtomicBool,
@@ -588,6 +631,26 @@ impl DbAccounts for MemoryAccounts {
         } else {
             Backstop::Armed
         })
+    }
+
+    async fn rearm(
+        &self,
+        _cluster: &ClusterId,
+        request: RequestId,
+        username: &DbUsername,
+        lock_within: Duration,
+    ) -> Result<Backstop> {
+        self.check_up()?;
+        match self.accounts.lock().unwrap().get(username) {
+            Some((owner, _)) if *owner == request => {}
+            _ => {
+                return Err(Error::Conflict(format!(
+                    "no account {username} of {request}"
+                )));
+            }
+        }
+        self.lock_within.lock().unwrap().push(lock_within);
+        Ok(Backstop::Armed)
     }
 
     async fn remove(&self, _cluster: &ClusterId, username: &DbUsername) -> Result<Removal> {
@@ -684,4 +747,55 @@ pub async fn approved<S: RequestStore>(store: &S, chat: &RecordingChat) -> Acces
     .unwrap();
     chat.forget();
     store.get(request.id()).await.unwrap().unwrap()
+}
+
+/// The ports of a request whose access is live, all recording.
+#[derive(Default)]
+pub struct Live {
+    pub store: crate::memory::MemoryStore,
+    pub chat: RecordingChat,
+    pub vault: MemoryVault,
+    pub fleet: MemoryFleet,
+    pub accounts: MemoryAccounts,
+}
+
+impl Live {
+    /// `U1`'s request (10:00–11:00), approved by `U2`, provisioned and activated at [`now`] on
+    /// these ports; what its steps told Slack is forgotten.
+    pub async fn active(&self) -> AccessRequest {
+        let request = approved(&self.store, &self.chat).await;
+        access(
+            &self.store,
+            &RecordingChat::default(),
+            &self.vault,
+            &self.fleet,
+            &self.accounts,
+            &[cluster()],
+            now(),
+        )
+        .provision(request.id())
+        .await
+        .unwrap();
+        access(
+            &self.store,
+            &self.chat,
+            &MemoryVault::default(),
+            &self.fleet,
+            &MemoryAccounts::default(),
+            &[cluster()],
+            now(),
+        )
+        .activate(request.id())
+        .await
+        .unwrap();
+        self.chat.forget();
+        self.store.get(request.id()).await.unwrap().unwrap()
+    }
+}
+
+/// [`Live::active`] on fresh ports.
+pub async fn live() -> (Live, AccessRequest) {
+    let w = Live::default();
+    let request = w.active().await;
+    (w, request)
 }

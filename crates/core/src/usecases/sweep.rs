@@ -486,20 +486,10 @@ mod tests {
     use super::*;
     use crate::account::{DbPassword, DbUsername};
     use crate::grants::{GrantPlan, Permission};
-    use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
-    use crate::usecases::fakes::{
-        MemoryAccounts, MemoryFleet, MemoryVault, RecordingChat, approved, cluster, now, pending,
-    };
+    use crate::usecases::fakes::{Live, RecordingChat, approved, cluster, now, pending};
 
-    #[derive(Default)]
-    struct World {
-        store: MemoryStore,
-        chat: RecordingChat,
-        vault: MemoryVault,
-        fleet: MemoryFleet,
-        accounts: MemoryAccounts,
-    }
+    type World = Live;
 
     impl World {
         async fn sweep_at(&self, at: OffsetDateTime) -> SweepReport {
@@ -515,36 +505,6 @@ mod tests {
             .sweep(&SweepPolicy::default())
             .await
             .unwrap()
-        }
-
-        async fn active(&self) -> AccessRequest {
-            let request = approved(&self.store, &self.chat).await;
-            access(
-                &self.store,
-                &RecordingChat::default(),
-                &self.vault,
-                &self.fleet,
-                &self.accounts,
-                &[cluster()],
-                now(),
-            )
-            .provision(request.id())
-            .await
-            .unwrap();
-            access(
-                &self.store,
-                &self.chat,
-                &MemoryVault::default(),
-                &self.fleet,
-                &MemoryAccounts::default(),
-                &[cluster()],
-                now(),
-            )
-            .activate(request.id())
-            .await
-            .unwrap();
-            self.chat.forget();
-            self.get(request.id()).await
         }
 
         async fn get(&self, id: RequestId) -> AccessRequest {
