@@ -35,6 +35,8 @@ pub enum Field {
     Schema,
     /// An Amazon Resource Name.
     Arn,
+    /// Who may approve, and how many must.
+    Approvers,
 }
 
 impl Field {
@@ -55,6 +57,7 @@ impl Field {
             Self::DbPassword => "db_password",
             Self::Schema => "schema",
             Self::Arn => "arn",
+            Self::Approvers => "approvers",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! compiles in seconds and is testable without AWS, Slack or a database.
 
 pub mod account;
+pub mod approvals;
 pub mod arn;
 pub mod audit;
 pub mod blast;
@@ -27,6 +28,7 @@ pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
+pub use approvals::{ApprovalPolicy, ApprovalRules, Approvers, RequiredApprovals, UserGroupId};
 pub use arn::{Arn, StateMachineArn};
 pub use audit::{AuditLineError, AuditOperation, AuditRecord};
 pub use blast::{BlastRadius, SensitiveTables, Survey, TableStats};
