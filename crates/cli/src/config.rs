@@ -13,7 +13,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use powerpole_core::tripwire::TripwireRules;
-use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, SensitiveTables, WindowPolicy};
+use powerpole_core::{
+    ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, Permission, Region, SensitiveTables,
+    WindowPolicy,
+};
 use powerpole_mysql::AccountSettings;
 use serde::Deserialize;
 use sqlx::mysql::MySqlConnectOptions;
@@ -113,6 +116,25 @@ struct RawCluster {
     #[serde(default)]
     sensitive_tables: Vec<String>,
     tripwires: Option<Vec<String>>,
+    #[serde(default)]
+    approval: BTreeMap<String, RawApproval>,
+    auto_approve_read: Option<bool>,
+}
+
+/// One level's approval policy: `DDL = { approvers = "users:U1,U2,U3", required = 2 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    approvers: String,
+    required: Option<i64>,
+}
+
+/// The problem of a domain error, without its "invalid <field>:" prefix.
+fn domain_problem(error: powerpole_core::Error) -> String {
+    match error {
+        powerpole_core::Error::Invalid { problem, .. } => problem,
+        other => other.to_string(),
+    }
 }
 
 /// The validated configuration.
@@ -414,7 +436,7 @@ impl RawSlack {
             .as_deref()
             .unwrap_or("channel")
             .parse()
-            .map_err(|e: powerpole_slack::Error| problem("slack.approvers", e.to_string()))?;
+            .map_err(|e| problem("slack.approvers", domain_problem(e)))?;
         Ok(SlackConfig {
             signing_secret: self.signing_secret,
             bot_token: self.bot_token,
@@ -497,12 +519,27 @@ impl RawCluster {
                 .map_err(|e| problem(key("tripwires"), e.to_string()))?,
             None => TripwireRules::default(),
         };
+        let mut approval = ApprovalRules::default()
+            .with_auto_approve_read(self.auto_approve_read.unwrap_or(false));
+        for (level, entry) in &self.approval {
+            let at = key(&format!("approval.{level}"));
+            let level = level
+                .parse::<Permission>()
+                .map_err(|_| problem(at.clone(), "expected READ, DML or DDL"))?;
+            let rule = ApprovalPolicy::configured(&entry.approvers, entry.required)
+                .map_err(|e| problem(at, domain_problem(e)))?;
+            approval = approval.with_level(level, rule);
+        }
+        if let Some(why) = approval.problem_with(&policy.levels) {
+            return Err(problem(key("approval"), why));
+        }
         Ok(ClusterConfig {
             policy: policy
                 .with_endpoint(endpoint)
                 .with_port(port)
                 .with_sensitive_tables(sensitive)
-                .with_tripwires(tripwires),
+                .with_tripwires(tripwires)
+                .with_approval(approval),
             admin,
             audit_log,
             accounts,
@@ -551,6 +588,69 @@ mod tests {
         assert_eq!(config.clusters[0].policy.port, 3306);
         assert_eq!(config.clusters[0].policy.levels, Permission::ALL.to_vec());
         assert_eq!(config.clusters[0].audit_log, None);
+    }
+
+    #[test]
+    fn a_cluster_overrides_the_approval_policy_per_level_and_may_auto_approve_read() {
+        let text = format!(
+            "{GOOD}\n        auto_approve_read = true\n\n        [clusters.approval]\n        \
+             DDL = {{ approvers = \"users:U0AAAAAA1,U0BBBBBB2,U0CCCCCC3\", required = 2 }}\n        \
+             DML = {{ approvers = \"group:S0DBRE123\" }}\n"
+        );
+        let config = Config::from_toml(&text, env(&[])).unwrap();
+        let rules = &config.clusters[0].policy.approval;
+
+        assert_eq!(rules.required(Permission::Ddl).get(), 2);
+        assert_eq!(rules.required(Permission::Dml).get(), 1);
+        assert_eq!(rules.required(Permission::Read).get(), 1);
+        assert_eq!(
+            rules
+                .approvers(Permission::Dml, &config.slack.approvers)
+                .to_string(),
+            "group:S0DBRE123"
+        );
+        assert!(rules.auto_approves(Permission::Read));
+        assert!(
+            !Config::from_toml(GOOD, env(&[])).unwrap().clusters[0]
+                .policy
+                .approval
+                .auto_approves(Permission::Read),
+            "off by default"
+        );
+    }
+
+    #[test]
+    fn impossible_approval_policies_are_refused_at_load_naming_the_key() {
+        let with = |table: &str| {
+            Config::from_toml(
+                &format!("{GOOD}\n        [clusters.approval]\n        {table}\n"),
+                env(&[]),
+            )
+            .unwrap_err()
+        };
+        let err = with(r#"DDL = { approvers = "users:U0AAAAAA1", required = 2 }"#);
+        assert_eq!(err.key, "clusters[0].approval.DDL");
+        assert_eq!(
+            err.problem,
+            "2 approvals are required but users: lists only 1"
+        );
+        assert_eq!(
+            with(r#"ADMIN = { approvers = "channel" }"#).key,
+            "clusters[0].approval.ADMIN"
+        );
+        assert_eq!(
+            with(r#"DML = { approvers = "channel", required = 9 }"#).problem,
+            "required must be 1 to 5, not 9"
+        );
+        let err = Config::from_toml(
+            &format!(
+                "{GOOD}\n        levels = [\"READ\"]\n        [clusters.approval]\n        \
+                 DDL = {{ approvers = \"channel\" }}\n"
+            ),
+            env(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "clusters[0].approval");
     }
 
     #[test]

@@ -186,6 +186,16 @@ impl ApprovalPolicy {
         })
     }
 
+    /// Reads a configured level entry: `approvers` as [`Approvers`] reads it, `required`
+    /// (one when absent).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with [`Field::Approvers`], as [`ApprovalPolicy::new`].
+    pub fn configured(approvers: &str, required: Option<i64>) -> Result<Self> {
+        let required = required.map_or(Ok(RequiredApprovals::ONE), RequiredApprovals::new)?;
+        Self::new(approvers.parse()?, required)
+    }
+
     /// One approval by any of `approvers`.
     #[must_use]
     pub const fn one_of(approvers: Approvers) -> Self {
@@ -249,6 +259,19 @@ impl ApprovalRules {
     pub fn approvers<'a>(&'a self, level: Permission, default: &'a Approvers) -> &'a Approvers {
         self.for_level(level)
             .map_or(default, ApprovalPolicy::approvers)
+    }
+
+    /// Why these rules do not fit a cluster allowing `levels`: a level configured that the
+    /// cluster does not allow, or auto-approved READ on a cluster without READ.
+    #[must_use]
+    pub fn problem_with(&self, levels: &[Permission]) -> Option<String> {
+        if let Some(level) = self.levels.keys().find(|l| !levels.contains(l)) {
+            return Some(format!(
+                "approval.{level} configures a level the cluster does not allow (levels)"
+            ));
+        }
+        (self.auto_approve_read && !levels.contains(&Permission::Read))
+            .then(|| "auto_approve_read is set but the cluster does not allow READ".to_owned())
     }
 
     /// Whether a request for `level` is approved by policy, without a person.

@@ -84,7 +84,7 @@ mod tests {
         );
         assert_eq!(
             approvers(&[(APPROVERS, "group:S0DBRE1")]).unwrap(),
-            Approvers::UserGroup("S0DBRE1".into())
+            Approvers::UserGroup(powerpole_core::UserGroupId::parse("S0DBRE1").unwrap())
         );
         assert_eq!(
             approvers(&[(APPROVERS, " channel ")]).unwrap(),
