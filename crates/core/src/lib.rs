@@ -12,6 +12,7 @@ pub mod clock;
 pub mod encoding;
 pub mod error;
 pub mod grants;
+pub mod identity;
 pub mod ids;
 pub mod lifecycle;
 pub mod memory;
@@ -38,6 +39,7 @@ pub use broker::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};
+pub use identity::IdentityRules;
 pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{
     AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,

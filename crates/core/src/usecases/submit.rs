@@ -1,9 +1,8 @@
-//! Submitting a request: validate the form, name the DB user after the requester's e-mail,
-//! record the request and start its workflow.
+//! Submitting a request: validate the form, name the DB user by the identity rules (see
+//! [`crate::identity`]), record the request and start its workflow.
 
 use time::{Duration, OffsetDateTime};
 
-use crate::account::DbUsername;
 use crate::approvals::{ApprovalRules, Approvers, RequiredApprovals};
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Field, Result};
@@ -75,7 +74,7 @@ impl<P: IntakePorts> Broker<P> {
             )]));
         }
         let email = self.directory().email_of(requester).await?;
-        let username = DbUsername::from_email(&email)?;
+        let username = self.identity().db_username(requester, &email)?;
         let id = RequestId::generate(now, &mut rand::rng());
         let request = AccessRequest::submit(id, requester.clone(), username, spec, now)
             .with_required_approvals(required)
@@ -145,10 +144,10 @@ fn is_repeat(existing: &AccessRequest, spec: &AccessSpec, now: OffsetDateTime) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Email;
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingWorkflow, StaticDirectory, cluster, form, now, user};
+    use crate::{DbUsername, Email};
 
     #[tokio::test]
     async fn a_valid_form_is_recorded_pending_and_its_workflow_started() {
@@ -233,6 +232,48 @@ mod tests {
             panic!("two others can approve it")
         };
         assert_eq!(request.required_approvals(), 2);
+    }
+
+    #[tokio::test]
+    async fn namesakes_in_two_domains_get_two_names_and_a_mapped_person_their_own() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let mut directory = StaticDirectory::with(&user("U1"), "alice@a.com");
+        directory.add(&user("U2"), "alice@b.com");
+        directory.add(&user("U3"), "大輔@a.com");
+        let identity = crate::IdentityRules::new(
+            ["a.com"],
+            [(user("U3"), DbUsername::parse("daisuke").unwrap())],
+        )
+        .unwrap();
+        let name_of = |who: &'static str| {
+            let (store, workflow, directory, identity) = (&store, &workflow, &directory, &identity);
+            async move {
+                let outcome = intake(
+                    store,
+                    &RecordingChat::default(),
+                    directory,
+                    workflow,
+                    &[cluster()],
+                    now(),
+                )
+                .with_identity(identity.clone())
+                .submit(&user(who), &form())
+                .await
+                .unwrap();
+                let Submission::Recorded(request) = outcome else {
+                    panic!("not recorded: {outcome:?}")
+                };
+                request.db_username().as_str().to_owned()
+            }
+        };
+
+        let first = name_of("U1").await;
+        let second = name_of("U2").await;
+        let mapped = name_of("U3").await;
+
+        assert_eq!(first, "alice");
+        assert!(second.starts_with("alice_b_"), "{second}");
+        assert_eq!(mapped, "daisuke");
     }
 
     #[tokio::test]
