@@ -114,6 +114,18 @@ variable "slack_approvers" {
   default     = "channel"
 }
 
+variable "primary_domains" {
+  description = "E-mail domains whose people's DB users are their plain local part (alice@example.com → alice); people of other domains get local_label_hash (alice@partner.com → alice_partner_1c2d3e4f). Empty: every domain keeps the plain local part."
+  type        = list(string)
+  default     = []
+}
+
+variable "db_users" {
+  description = "Slack user id → DB user name, for people whose e-mail local part cannot name one (all non-ASCII, a reserved name). Names are validated at cold start: 1-32 of a-z 0-9 . _ -, not root/admin/rdsadmin/mysql.*, one name per person."
+  type        = map(string)
+  default     = {}
+}
+
 variable "slack_api_url" {
   description = "Slack Web API base URL."
   type        = string

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use powerpole_core::tripwire::TripwireRules;
 use powerpole_core::{
-    ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, Permission, Region, SensitiveTables,
-    WindowPolicy,
+    ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, DbUsername, IdentityRules, Permission,
+    Region, SensitiveTables, SlackUserId, WindowPolicy,
 };
 use powerpole_mysql::AccountSettings;
 use serde::Deserialize;
@@ -67,7 +67,19 @@ struct Raw {
     clock: RawClock,
     slack: RawSlack,
     #[serde(default)]
+    identity: RawIdentity,
+    #[serde(default)]
     clusters: Vec<RawCluster>,
+}
+
+/// `[identity]`: how requesters are named on the databases.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    #[serde(default)]
+    primary_domains: Vec<String>,
+    #[serde(default)]
+    db_users: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +160,8 @@ pub struct Config {
     pub clock_speed: f64,
     /// Slack.
     pub slack: SlackConfig,
+    /// How requesters' DB users are named (`[identity]`).
+    pub identity: IdentityRules,
     /// The clusters served, with how to reach each as an administrator.
     pub clusters: Vec<ClusterConfig>,
 }
@@ -372,6 +386,7 @@ impl Raw {
             return Err(problem("state.dir", "must not be empty"));
         }
         let slack = self.slack.validate()?;
+        let identity = self.identity.validate()?;
         if self.clusters.is_empty() {
             return Err(problem("clusters", "configure at least one [[clusters]]"));
         }
@@ -386,6 +401,7 @@ impl Raw {
             state_dir,
             clock_speed,
             slack,
+            identity,
             clusters,
         })
     }
@@ -395,6 +411,26 @@ fn expand_home(dir: &str) -> PathBuf {
     match (dir.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(dir),
+    }
+}
+
+impl RawIdentity {
+    fn validate(self) -> Result<IdentityRules, ConfigError> {
+        let mut mapping = Vec::new();
+        for (user, name) in &self.db_users {
+            let key = format!("identity.db_users.{user}");
+            let user = SlackUserId::parse(user)
+                .map_err(|_| problem(key.clone(), "expected a Slack user id such as U0123ABCD"))?;
+            let name = DbUsername::parse(name).map_err(|e| problem(key, domain_problem(e)))?;
+            mapping.push((user, name));
+        }
+        IdentityRules::new(self.primary_domains.iter().map(String::as_str), mapping).map_err(|e| {
+            let key = match e.field() {
+                Some(powerpole_core::Field::Email) => "identity.primary_domains",
+                _ => "identity.db_users",
+            };
+            problem(key, domain_problem(e))
+        })
     }
 }
 
@@ -617,6 +653,53 @@ mod tests {
                 .auto_approves(Permission::Read),
             "off by default"
         );
+    }
+
+    #[test]
+    fn the_identity_section_maps_people_and_refuses_reserved_or_shared_names() {
+        let with =
+            |section: &str| Config::from_toml(&format!("[identity]\n{section}\n{GOOD}"), env(&[]));
+        let config =
+            with("primary_domains = [\"example.com\"]\ndb_users = { U0DAISUKE = \"daisuke\" }")
+                .unwrap();
+        let daisuke = SlackUserId::parse("U0DAISUKE").unwrap();
+        assert_eq!(
+            config.identity.mapped(&daisuke).unwrap().as_str(),
+            "daisuke"
+        );
+        assert_eq!(config.identity.primary_domains(), ["example.com"]);
+
+        for (section, key, says) in [
+            (
+                "db_users = { U0ROOT001 = \"root\" }",
+                "identity.db_users.U0ROOT001",
+                "reserved",
+            ),
+            (
+                "db_users = { U0SYS0001 = \"mysql.sys2\" }",
+                "identity.db_users.U0SYS0001",
+                "reserved",
+            ),
+            (
+                "db_users = { alice = \"alice\" }",
+                "identity.db_users.alice",
+                "Slack user id",
+            ),
+            (
+                "db_users = { U0AAAAAA1 = \"ops\", U0BBBBBB2 = \"ops\" }",
+                "identity.db_users",
+                "one name, one person",
+            ),
+            (
+                "primary_domains = [\"not a domain\"]",
+                "identity.primary_domains",
+                "not a domain",
+            ),
+        ] {
+            let err = with(section).unwrap_err();
+            assert_eq!(err.key, key, "{section}");
+            assert!(err.problem.contains(says), "{section}: {}", err.problem);
+        }
     }
 
     #[test]

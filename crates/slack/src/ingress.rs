@@ -11,8 +11,8 @@ use powerpole_core::ports::{Decision, RequestStore, Workflow};
 use powerpole_core::slo::Observation;
 use powerpole_core::usecases::{Cancelled, Decided, EndNow, Submission};
 use powerpole_core::{
-    AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, SlackUserId,
-    Unwired,
+    AccessRequest, Broker, Clock, ClusterPolicy, IdentityRules, Ports, RequestId, RequestState,
+    SlackUserId, Unwired,
 };
 use serde_json::Value;
 
@@ -120,6 +120,16 @@ where
             chat,
             approvers,
             broker: Broker::new(ports, clusters),
+        }
+    }
+
+    /// Names requesters' DB users by `identity` (see [`powerpole_core::identity`]); by default
+    /// every domain is primary and nobody is mapped.
+    #[must_use]
+    pub fn with_identity(self, identity: IdentityRules) -> Self {
+        Self {
+            broker: self.broker.with_identity(identity),
+            ..self
         }
     }
 

@@ -591,8 +591,8 @@ pub fn submission_failed(error: &Error, approvers_channel: &str) -> Value {
         } => format!(
             ":no_entry_sign: Your database user is named after the e-mail address of your Slack \
              profile, and that address cannot become one: {}. Nothing was recorded. Ask {admin} \
-             to have the address changed: powerpole cannot map people to other database user \
-             names yet.",
+             to map your Slack user to a database user name (`identity.db_users` in the \
+             broker's configuration), or to have the address changed.",
             escape(problem)
         ),
         Error::Invalid { .. } => format!(

@@ -1237,3 +1237,53 @@ async fn read_on_a_cluster_marked_auto_approve_is_approved_by_policy_on_a_card_o
         "system:policy"
     );
 }
+
+#[tokio::test]
+async fn namesakes_of_two_domains_get_their_own_db_users_and_the_receipt_names_it() {
+    const NAMESAKE: &str = "U0NAMESAK1";
+    const MAPPED: &str = "U0DAISUKE1";
+    let mut h = harness().await;
+    h.ingress = h.ingress.with_identity(
+        powerpole_core::IdentityRules::new(
+            ["example.com"],
+            [(
+                user(MAPPED),
+                powerpole_core::DbUsername::parse("daisuke").unwrap(),
+            )],
+        )
+        .unwrap(),
+    );
+    h.slack.set_user_email(REQUESTER, "alice@example.com");
+    h.slack.set_user_email(NAMESAKE, "alice@partner.example");
+    h.slack.set_user_email(MAPPED, "大輔@example.com");
+
+    let mut receipts = Vec::new();
+    for who in [REQUESTER, NAMESAKE, MAPPED] {
+        let reply = h
+            .interact(&submission(who, "READ", "60", "INC-30 read orders"))
+            .await;
+        assert_eq!(reply, Reply::ack(), "{who}: {reply:?}");
+        let dm = h
+            .slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .find(|c| c.str("channel") == Some(who))
+            .unwrap();
+        receipts.push(dm.str("text").unwrap().to_owned());
+    }
+    let mut names = Vec::new();
+    for who in [REQUESTER, NAMESAKE, MAPPED] {
+        let requests = h.ingress.store().by_requester(&user(who)).await.unwrap();
+        names.push(requests[0].db_username().as_str().to_owned());
+    }
+
+    assert_eq!(names[0], "alice");
+    assert!(names[1].starts_with("alice_partner_"), "{names:?}");
+    assert_eq!(names[2], "daisuke");
+    for (receipt, name) in receipts.iter().zip(&names) {
+        assert!(
+            receipt.contains(&format!("as DB user `{name}`")),
+            "{receipt}"
+        );
+    }
+}
