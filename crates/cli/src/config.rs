@@ -141,14 +141,6 @@ struct RawApproval {
     required: Option<i64>,
 }
 
-/// The problem of a domain error, without its "invalid <field>:" prefix.
-fn domain_problem(error: powerpole_core::Error) -> String {
-    match error {
-        powerpole_core::Error::Invalid { problem, .. } => problem,
-        other => other.to_string(),
-    }
-}
-
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -421,7 +413,7 @@ impl RawIdentity {
             let key = format!("identity.db_users.{user}");
             let user = SlackUserId::parse(user)
                 .map_err(|_| problem(key.clone(), "expected a Slack user id such as U0123ABCD"))?;
-            let name = DbUsername::parse(name).map_err(|e| problem(key, domain_problem(e)))?;
+            let name = DbUsername::parse(name).map_err(|e| problem(key, e.problem()))?;
             mapping.push((user, name));
         }
         IdentityRules::new(self.primary_domains.iter().map(String::as_str), mapping).map_err(|e| {
@@ -429,7 +421,7 @@ impl RawIdentity {
                 Some(powerpole_core::Field::Email) => "identity.primary_domains",
                 _ => "identity.db_users",
             };
-            problem(key, domain_problem(e))
+            problem(key, e.problem())
         })
     }
 }
@@ -472,7 +464,7 @@ impl RawSlack {
             .as_deref()
             .unwrap_or("channel")
             .parse()
-            .map_err(|e| problem("slack.approvers", domain_problem(e)))?;
+            .map_err(|e: powerpole_core::Error| problem("slack.approvers", e.problem()))?;
         Ok(SlackConfig {
             signing_secret: self.signing_secret,
             bot_token: self.bot_token,
@@ -563,7 +555,7 @@ impl RawCluster {
                 .parse::<Permission>()
                 .map_err(|_| problem(at.clone(), "expected READ, DML or DDL"))?;
             let rule = ApprovalPolicy::configured(&entry.approvers, entry.required)
-                .map_err(|e| problem(at, domain_problem(e)))?;
+                .map_err(|e| problem(at, e.problem()))?;
             approval = approval.with_level(level, rule);
         }
         if let Some(why) = approval.problem_with(&policy.levels) {

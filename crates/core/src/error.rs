@@ -120,6 +120,16 @@ impl Error {
         }
     }
 
+    /// What an [`Error::Invalid`] says is wrong, without its `invalid <field>:` prefix (for a
+    /// configuration error that names its key itself); any other error as displayed.
+    #[must_use]
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Invalid { problem, .. } => problem.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether retrying the same operation later may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {

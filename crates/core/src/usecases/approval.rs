@@ -208,7 +208,7 @@ mod tests {
             cluster().with_approval(crate::ApprovalRules::default().with_auto_approve_read(true));
         let request = pending(&store, "U1").await;
 
-        let gate = base(&store, &chat, &[auto.clone()], now())
+        let gate = base(&store, &chat, std::slice::from_ref(&auto), now())
             .open_approval(request.id(), TaskToken("t1".into()))
             .await
             .unwrap();

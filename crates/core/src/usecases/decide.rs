@@ -383,11 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn two_distinct_approvers_are_needed_and_only_the_second_releases_the_workflow() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_needing_two(&store, &chat, &workflow).await;
         let directory = StaticDirectory::default();
         let broker = intake(
@@ -442,11 +438,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_deny_ends_a_request_that_has_one_of_two_approvals() {
-        let (store, workflow, chat) = (
-            MemoryStore::new(),
-            RecordingWorkflow::default(),
-            RecordingChat::default(),
-        );
+        let (store, workflow, chat) = parts();
         let request = pending_needing_two(&store, &chat, &workflow).await;
         let directory = StaticDirectory::default();
         let broker = intake(

@@ -70,14 +70,6 @@ struct ApprovalEntry {
     required: Option<i64>,
 }
 
-/// The problem of a domain error, without its "invalid <field>:" prefix.
-fn domain_problem(error: powerpole_core::Error) -> String {
-    match error {
-        powerpole_core::Error::Invalid { problem, .. } => problem,
-        other => other.to_string(),
-    }
-}
-
 pub(super) fn is_host_name(host: &str) -> bool {
     (1..=253).contains(&host.len())
         && host.split('.').all(|label| {
@@ -140,7 +132,7 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
             .parse::<Permission>()
             .map_err(|_| format!("approval: {level:?} is not READ, DML or DDL"))?;
         let rule = ApprovalPolicy::configured(&rule.approvers, rule.required)
-            .map_err(|e| format!("approval.{level}: {}", domain_problem(e)))?;
+            .map_err(|e| format!("approval.{level}: {}", e.problem()))?;
         approval = approval.with_level(parsed, rule);
     }
     if let Some(why) = approval.problem_with(&policy.levels) {

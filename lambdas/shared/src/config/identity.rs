@@ -32,7 +32,7 @@ pub fn identity(vars: &(impl Vars + ?Sized)) -> Result<IdentityRules, ConfigErro
                     ConfigError::invalid(DB_USERS, format!("{user:?} is not a Slack user id"))
                 })?;
                 let name = DbUsername::parse(&name).map_err(|e| {
-                    ConfigError::invalid(DB_USERS, format!("{user}: {name:?} {}", problem(e)))
+                    ConfigError::invalid(DB_USERS, format!("{user}: {name:?} {}", e.problem()))
                 })?;
                 mapping.push((id, name));
             }
@@ -49,15 +49,8 @@ pub fn identity(vars: &(impl Vars + ?Sized)) -> Result<IdentityRules, ConfigErro
         } else {
             DB_USERS
         };
-        ConfigError::invalid(var, problem(e))
+        ConfigError::invalid(var, e.problem())
     })
-}
-
-fn problem(error: powerpole_core::Error) -> String {
-    match error {
-        powerpole_core::Error::Invalid { problem, .. } => problem,
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -112,12 +112,9 @@ pub fn requests_channel(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, C
 #[cfg(feature = "slack")]
 pub fn approvers(vars: &(impl Vars + ?Sized)) -> Result<Approvers, ConfigError> {
     optional(vars, APPROVERS).map_or(Ok(Approvers::AnyChannelMember), |value| {
-        value.parse::<Approvers>().map_err(|e| match e {
-            powerpole_core::Error::Invalid { problem, .. } => {
-                ConfigError::invalid(APPROVERS, problem)
-            }
-            other => ConfigError::invalid(APPROVERS, other.to_string()),
-        })
+        value
+            .parse::<Approvers>()
+            .map_err(|e| ConfigError::invalid(APPROVERS, e.problem()))
     })
 }
 
