@@ -88,6 +88,16 @@ variable "clusters" {
     condition     = length(var.clusters) > 0
     error_message = "At least one cluster must be served."
   }
+
+  validation {
+    condition = alltrue([
+      for c in var.clusters : alltrue([
+        for level, rule in c.approval :
+        contains(["READ", "DML", "DDL"], level) && (rule.required == null ? true : rule.required >= 1 && rule.required <= 5)
+      ])
+    ])
+    error_message = "approval is keyed by READ, DML or DDL, and required is 1 to 5."
+  }
 }
 
 # --- Slack ------------------------------------------------------------------------------------------

@@ -127,8 +127,9 @@ impl<P: BrokerPorts> Broker<P> {
     }
 
     /// Saves where the card is. An approver may click faster than the save (the card is
-    /// visible as soon as it is posted); the decision then wins the write, so the card is saved
-    /// on the decided request and redrawn to show the decision the click could not draw.
+    /// visible as soon as it is posted); the decision (or a counted approval) then wins the
+    /// write, so the card is saved on the request as the click left it and redrawn to show what
+    /// the click could not draw.
     async fn remember_card(
         &self,
         mut request: AccessRequest,
@@ -139,7 +140,8 @@ impl<P: BrokerPorts> Broker<P> {
             request.set_approval_card(card.clone());
             match self.store().update(&request, expected).await {
                 Ok(()) => {
-                    if request.state() != RequestState::Pending {
+                    if request.state() != RequestState::Pending || !request.approvals().is_empty()
+                    {
                         self.redraw(&request).await;
                     }
                     return Ok(request);
