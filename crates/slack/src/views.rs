@@ -458,11 +458,12 @@ pub fn help(clusters: &[ClusterPolicy]) -> Value {
         .map(|c| {
             let levels: Vec<&str> = c.levels.iter().map(|l| l.as_str()).collect();
             format!(
-                "• `{}` ({}) — {}, up to {}",
+                "• `{}` ({}) — {}, up to {}{}",
                 c.cluster,
                 c.region,
                 levels.join(" / "),
-                minutes_label(c.window.max_duration().whole_minutes())
+                minutes_label(c.window.max_duration().whole_minutes()),
+                approval_note(c)
             )
         })
         .collect();
@@ -482,6 +483,31 @@ pub fn help(clusters: &[ClusterPolicy]) -> Value {
         }
     );
     ephemeral(&text)
+}
+
+/// What `/powerpole help` says of a cluster's approval rules beyond one approval: the levels
+/// needing more, those nobody may approve, READ approved by policy.
+fn approval_note(cluster: &ClusterPolicy) -> String {
+    let notes: Vec<String> = cluster
+        .levels
+        .iter()
+        .filter_map(|&level| {
+            let rule = cluster.approval.for_level(level);
+            if rule.is_some_and(|r| *r.approvers() == powerpole_core::Approvers::Nobody) {
+                Some(format!("{level}: no approvers configured"))
+            } else if cluster.approval.auto_approves(level) {
+                Some(format!("{level} auto-approved"))
+            } else {
+                let n = cluster.approval.required(level).get();
+                (n > 1).then(|| format!("{level} needs {n} approvers"))
+            }
+        })
+        .collect();
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    }
 }
 
 /// `/powerpole list`: the caller's requests, newest first (at most `limit`).

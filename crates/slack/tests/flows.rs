@@ -1166,6 +1166,25 @@ async fn one_deny_ends_a_request_with_one_of_two_approvals() {
 }
 
 #[tokio::test]
+async fn help_says_which_levels_need_more_approvers_or_have_none() {
+    let h = harness_with(policy_clusters()).await;
+
+    let help = ephemeral_text(&h.command(&slash_command("help", REQUESTER)).await);
+
+    assert!(
+        help.contains(
+            "`orders-prod` (ap-northeast-1) — READ / DML, up to 8 hours (READ needs 2 \
+             approvers; DML: no approvers configured)"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.contains("up to 8 hours (READ auto-approved)"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
 async fn a_level_nobody_approves_is_refused_at_submit_saying_whom_to_ask() {
     let h = harness_with(policy_clusters()).await;
 

@@ -140,8 +140,7 @@ impl<P: BrokerPorts> Broker<P> {
             request.set_approval_card(card.clone());
             match self.store().update(&request, expected).await {
                 Ok(()) => {
-                    if request.state() != RequestState::Pending || !request.approvals().is_empty()
-                    {
+                    if request.state() != RequestState::Pending || !request.approvals().is_empty() {
                         self.redraw(&request).await;
                     }
                     return Ok(request);
