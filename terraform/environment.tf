@@ -23,6 +23,8 @@ locals {
     POWERPOLE_STATE_MACHINE_ARN = local.state_machine_arn
     POWERPOLE_APPROVERS         = var.slack_approvers
     POWERPOLE_CLUSTERS          = local.clusters_json
+    POWERPOLE_PRIMARY_DOMAINS   = join(",", var.primary_domains)
+    POWERPOLE_DB_USERS          = jsonencode(var.db_users)
   }
 
   # What reaches the clusters as their admin (notify measures the blast radius with it).

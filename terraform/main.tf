@@ -49,6 +49,8 @@ locals {
       read_statement_seconds = c.read_statement_seconds
       sensitive_tables       = c.sensitive_tables
       tripwires              = c.tripwires
+      approval               = c.approval
+      auto_approve_read      = c.auto_approve_read
     }
   ])
 }

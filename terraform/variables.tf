@@ -61,7 +61,7 @@ variable "https_egress_cidrs" {
 # --- clusters ---------------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them. sensitive_tables lists table patterns (users, pii_*, shop.users) the approval card's blast radius flags; tripwires (default all: drop_truncate, every_row, access_control, sensitive_tables; [] for none) the live tripwires posted in the card's thread."
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them. sensitive_tables lists table patterns (users, pii_*, shop.users) the approval card's blast radius flags; tripwires (default all: drop_truncate, every_row, access_control, sensitive_tables; [] for none) the live tripwires posted in the card's thread. approval overrides, per level (READ, DML, DDL), who approves (channel, users:U1,U2, group:S123 or none: that level is refused at submit) and how many distinct approvers are required (default 1, at most 5), e.g. { DDL = { approvers = \"users:U1,U2,U3\", required = 2 } }; levels not named take slack_approvers with one approval. auto_approve_read (default false) approves READ requests by policy, still recorded and posted on a card."
   type = list(object({
     id                       = string
     region                   = string
@@ -77,11 +77,26 @@ variable "clusters" {
     read_statement_seconds   = optional(number)
     sensitive_tables         = optional(list(string), [])
     tripwires                = optional(list(string))
+    approval = optional(map(object({
+      approvers = string
+      required  = optional(number)
+    })), {})
+    auto_approve_read = optional(bool, false)
   }))
 
   validation {
     condition     = length(var.clusters) > 0
     error_message = "At least one cluster must be served."
+  }
+
+  validation {
+    condition = alltrue([
+      for c in var.clusters : alltrue([
+        for level, rule in c.approval :
+        contains(["READ", "DML", "DDL"], level) && (rule.required == null ? true : rule.required >= 1 && rule.required <= 5)
+      ])
+    ])
+    error_message = "approval is keyed by READ, DML or DDL, and required is 1 to 5."
   }
 }
 
@@ -104,9 +119,21 @@ variable "slack_requests_channel" {
 }
 
 variable "slack_approvers" {
-  description = "Who may approve: channel (any member of the approvers' channel), users:U1,U2 or group:S123."
+  description = "Who may approve every level a cluster's approval does not override (one approval): channel (any member of the approvers' channel), users:U1,U2, group:S123 or none."
   type        = string
   default     = "channel"
+}
+
+variable "primary_domains" {
+  description = "E-mail domains whose people's DB users are their plain local part (alice@example.com → alice); people of other domains get local_label_hash (alice@partner.com → alice_partner_1c2d3e4f). Empty: every domain keeps the plain local part."
+  type        = list(string)
+  default     = []
+}
+
+variable "db_users" {
+  description = "Slack user id → DB user name, for people whose e-mail local part cannot name one (all non-ASCII, a reserved name). Names are validated at cold start: 1-32 of a-z 0-9 . _ -, not root/admin/rdsadmin/mysql.*, one name per person."
+  type        = map(string)
+  default     = {}
 }
 
 variable "slack_api_url" {

@@ -294,6 +294,46 @@ async fn a_gate_retried_after_the_click_is_closed_at_once_and_expire_answers_the
 }
 
 #[tokio::test]
+async fn an_auto_approved_read_closes_the_gate_with_its_card_posted_and_expire_answers_approve() {
+    let Some(mut w) = world("autogate").await else {
+        return;
+    };
+    w.cluster = w
+        .cluster
+        .clone()
+        .with_approval(powerpole_core::ApprovalRules::default().with_auto_approve_read(true));
+
+    let gate = w.notify("open_approval").await.unwrap_err();
+
+    assert_eq!(
+        gate.error_type(),
+        "GateClosed",
+        "the state machine takes the decision at once: {gate}"
+    );
+    let cards = w.slack.calls_to("chat.postMessage");
+    assert_eq!(cards.len(), 1, "one card, for the audit");
+    assert_eq!(cards[0].str("channel"), Some(APPROVERS));
+    assert!(
+        cards[0].body["blocks"]
+            .to_string()
+            .contains("Auto-approved by policy"),
+        "{}",
+        cards[0].body
+    );
+    let answer = w.notify("expire").await.unwrap();
+    assert_eq!(answer, serde_json::json!({ "decision": "approve" }));
+    let approved = w.current().await;
+    assert_eq!(approved.state(), RequestState::Approved);
+    assert!(approved.auto_approved());
+    w.notify("open_approval").await.unwrap_err();
+    assert_eq!(
+        w.slack.calls_to("chat.postMessage").len(),
+        1,
+        "a retried gate posts no second card"
+    );
+}
+
+#[tokio::test]
 async fn malformed_payloads_fail_without_retry_and_say_why() {
     let Some(w) = world("bad").await else { return };
     let cases = [

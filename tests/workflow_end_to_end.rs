@@ -18,8 +18,8 @@ use std::time::Duration;
 use powerpole_asl::{AslRunner, Definition, ExecutionStatus, RunnerOptions, TaskHandlers};
 use powerpole_core::ports::{RequestStore, SecretVault};
 use powerpole_core::{
-    AccessRequest, Broker, ClusterId, ClusterPolicy, EventKind, MemoryStore, Ports, Region,
-    RequestId, RequestState, SlackUserId, Unwired,
+    AccessRequest, ApprovalRules, Broker, ClusterId, ClusterPolicy, EventKind, IdentityRules,
+    MemoryStore, Ports, Region, RequestId, RequestState, SlackUserId, Unwired,
 };
 use powerpole_local::{
     BrokerTasks, JournalWorkflow, OnBrokerClock, ScaledClock, SecretFiles, ThisMachine,
@@ -86,6 +86,22 @@ async fn world(tag: &str) -> Option<World> {
 
 /// As [`world`], with the broker reaching MariaDB through `proxy` (to take the server away).
 async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
+    world_with(
+        tag,
+        proxy,
+        ApprovalRules::default(),
+        IdentityRules::default(),
+    )
+    .await
+}
+
+/// As [`world_via`], the cluster with the `approval` rules and requesters named by `identity`.
+async fn world_with(
+    tag: &str,
+    proxy: Option<&Proxy>,
+    approval: ApprovalRules,
+    identity: IdentityRules,
+) -> Option<World> {
     let url = powerpole_testkit::mysql_admin_url()?;
     let audit_log = powerpole_testkit::mysql_audit_log()?;
     let admin: MySqlConnectOptions = url.parse().unwrap();
@@ -107,7 +123,8 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         ClusterId::parse(CLUSTER).unwrap(),
         Region::parse("ap-northeast-1").unwrap(),
     )
-    .with_endpoint("127.0.0.1");
+    .with_endpoint("127.0.0.1")
+    .with_approval(approval);
     let store = Arc::new(MemoryStore::new());
     let dir = std::env::temp_dir().join(format!(
         "powerpole-tests-{tag}-{}-{}",
@@ -140,7 +157,8 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
         store.clone(),
         JournalWorkflow::new(runner.clone()),
         clock,
-    );
+    )
+    .with_identity(identity);
     Some(World {
         slack,
         store,
@@ -988,4 +1006,251 @@ async fn an_extension_nobody_decides_lapses_and_access_ends_as_planned() {
         .find(|c| c.str("ts") == Some(ext_ts.as_str()))
         .expect("the extension card is redrawn");
     assert!(redrawn.body["blocks"].to_string().contains("Lapsed"));
+}
+
+/// The account a session is logged in as.
+async fn whoami(conn: &mut MySqlConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1)")
+        .fetch_one(conn)
+        .await
+}
+
+/// A second approver in the approvers' channel.
+const APPROVER_2: &str = "U0APPROVE2";
+
+impl World {
+    /// `user` (with `email` in the directory) asks for READ on the cluster, now, for 15 minutes.
+    async fn submit_as(&self, user: &str, email: &str) -> AccessRequest {
+        self.slack.set_user_email(user, email);
+        self.interact(&request_submission(
+            user,
+            &RequestInput {
+                cluster: CLUSTER,
+                region: "ap-northeast-1",
+                permission: "READ",
+                duration_minutes: "15",
+                reason: "INC-78 check the orders table",
+            },
+        ))
+        .await;
+        let mut theirs = self
+            .store
+            .by_requester(&SlackUserId::parse(user).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(theirs.len(), 1);
+        theirs.remove(0)
+    }
+}
+
+#[tokio::test]
+async fn a_read_needing_two_approvals_waits_for_the_second_distinct_approver_then_works() {
+    let two = ApprovalRules::default().with_level(
+        powerpole_core::Permission::Read,
+        powerpole_core::ApprovalPolicy::configured("channel", Some(2)).unwrap(),
+    );
+    let Some(w) = world_with("twoapprovals", None, two, IdentityRules::default()).await else {
+        return;
+    };
+    w.slack
+        .set_channel_members(APPROVERS, &[APPROVER, APPROVER_2]);
+
+    let request = w.submit().await;
+    let ts = w.card().await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    w.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    let waiting = w.request(request.id()).await;
+    assert_eq!(
+        waiting.state(),
+        RequestState::Pending,
+        "one of two approvals"
+    );
+    assert_eq!(
+        waiting.approvals().len(),
+        1,
+        "the same approver counts once"
+    );
+    assert!(
+        !w.dms().iter().any(|d| d.contains("ready")),
+        "{:?}",
+        w.dms()
+    );
+    assert!(!w.user_exists(&request).await, "nothing is created yet");
+    let card = w.slack.calls_to("chat.update").pop().unwrap();
+    assert!(
+        card.body["blocks"]
+            .to_string()
+            .contains("*Approvals:* 1 of 2"),
+        "{}",
+        card.body
+    );
+
+    w.click(APPROVER_2, APPROVERS, &ts, "approve", request.id())
+        .await;
+    w.dm_containing("ready").await;
+    let mut session = w
+        .login(&request)
+        .await
+        .expect("access after the second approval");
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut session)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    drop(session);
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    let done = w.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Ended);
+    assert_eq!(
+        done.approvals(),
+        [
+            &SlackUserId::parse(APPROVER).unwrap(),
+            &SlackUserId::parse(APPROVER_2).unwrap()
+        ],
+        "the audit says who approved"
+    );
+    assert!(kinds(&done).contains(&EventKind::ApprovalGiven));
+}
+
+#[tokio::test]
+async fn read_on_a_cluster_marked_auto_approve_is_provisioned_without_a_click_and_carded() {
+    let auto = ApprovalRules::default().with_auto_approve_read(true);
+    let Some(w) = world_with("autoapprove", None, auto, IdentityRules::default()).await else {
+        return;
+    };
+
+    let request = w.submit().await;
+    w.card().await;
+    w.dm_containing("ready").await;
+    let mut session = w.login(&request).await.expect("auto-approved READ works");
+    let one: i64 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut session)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    drop(session);
+
+    assert_eq!(
+        w.finished(&request.id().to_string()).await,
+        ExecutionStatus::Succeeded
+    );
+    let done = w.request(request.id()).await;
+    assert!(done.auto_approved());
+    assert_eq!(
+        done.decision().unwrap().actor.to_string(),
+        "system:policy",
+        "recorded with its own actor"
+    );
+    let cards: Vec<FakeCall> = w
+        .slack
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            matches!(c.method.as_str(), "chat.postMessage" | "chat.update")
+                && c.str("channel") == Some(APPROVERS)
+        })
+        .collect();
+    assert!(
+        cards.iter().any(|c| c.body["blocks"]
+            .to_string()
+            .contains("Auto-approved by policy")),
+        "audited on a card"
+    );
+}
+
+#[tokio::test]
+async fn namesakes_of_two_domains_get_two_accounts_and_neither_opens_the_others() {
+    let identity = IdentityRules::new(["example.com"], []).unwrap();
+    let Some(w) = world_with("namesakes", None, ApprovalRules::default(), identity).await else {
+        return;
+    };
+    let local = format!("alice.e2e{}", std::process::id());
+
+    let first = w
+        .submit_as("U0ALICEA01", &format!("{local}@example.com"))
+        .await;
+    let second = w
+        .submit_as("U0ALICEB01", &format!("{local}@partner.example"))
+        .await;
+
+    assert_eq!(first.db_username().as_str(), local);
+    assert_ne!(second.db_username(), first.db_username());
+    assert!(
+        second
+            .db_username()
+            .as_str()
+            .starts_with(&format!("{local}_partner_")),
+        "{}",
+        second.db_username()
+    );
+    let cards = w
+        .slack
+        .wait_for_calls_where(PATIENCE, |c| {
+            c.method == "chat.postMessage" && c.str("channel") == Some(APPROVERS)
+        })
+        .await;
+    let mut ts = Vec::new();
+    for id in [first.id(), second.id()] {
+        let posted = loop {
+            let found = w.slack.calls().into_iter().find(|c| {
+                c.method == "chat.postMessage"
+                    && c.str("channel") == Some(APPROVERS)
+                    && c.body["blocks"].to_string().contains(&id.to_string())
+            });
+            if let Some(card) = found {
+                break card;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        ts.push(posted.response["ts"].as_str().unwrap().to_owned());
+    }
+    assert!(!cards.is_empty());
+    w.click(APPROVER, APPROVERS, &ts[0], "approve", first.id())
+        .await;
+    w.click(APPROVER, APPROVERS, &ts[1], "approve", second.id())
+        .await;
+    for who in ["U0ALICEA01", "U0ALICEB01"] {
+        w.slack
+            .wait_for_calls_where(PATIENCE, |c| {
+                c.method == "chat.postMessage"
+                    && c.str("channel") == Some(who)
+                    && c.str("text").is_some_and(|t| t.contains("ready"))
+            })
+            .await;
+    }
+
+    let mut a = w.login(&first).await.expect("the first logs in as herself");
+    let mut b = w
+        .login(&second)
+        .await
+        .expect("the second logs in as herself");
+    assert_eq!(whoami(&mut a).await.unwrap(), first.db_username().as_str());
+    assert_eq!(whoami(&mut b).await.unwrap(), second.db_username().as_str());
+    let borrowed = w.vault.get(second.id()).await.unwrap();
+    assert!(
+        w.admin
+            .clone()
+            .username(first.db_username().as_str())
+            .password(borrowed.expose())
+            .connect()
+            .await
+            .is_err(),
+        "the second person's password does not open the first's account"
+    );
+    drop((a, b));
+    for request in [&first, &second] {
+        assert_eq!(
+            w.finished(&request.id().to_string()).await,
+            ExecutionStatus::Succeeded
+        );
+        assert!(!w.user_exists(request).await);
+    }
 }

@@ -13,7 +13,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use powerpole_core::tripwire::TripwireRules;
-use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, SensitiveTables, WindowPolicy};
+use powerpole_core::{
+    ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, DbUsername, IdentityRules, Permission,
+    Region, SensitiveTables, SlackUserId, WindowPolicy,
+};
 use powerpole_mysql::AccountSettings;
 use serde::Deserialize;
 use sqlx::mysql::MySqlConnectOptions;
@@ -64,7 +67,19 @@ struct Raw {
     clock: RawClock,
     slack: RawSlack,
     #[serde(default)]
+    identity: RawIdentity,
+    #[serde(default)]
     clusters: Vec<RawCluster>,
+}
+
+/// `[identity]`: how requesters are named on the databases.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIdentity {
+    #[serde(default)]
+    primary_domains: Vec<String>,
+    #[serde(default)]
+    db_users: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +128,17 @@ struct RawCluster {
     #[serde(default)]
     sensitive_tables: Vec<String>,
     tripwires: Option<Vec<String>>,
+    #[serde(default)]
+    approval: BTreeMap<String, RawApproval>,
+    auto_approve_read: Option<bool>,
+}
+
+/// One level's approval policy: `DDL = { approvers = "users:U1,U2,U3", required = 2 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    approvers: String,
+    required: Option<i64>,
 }
 
 /// The validated configuration.
@@ -126,6 +152,8 @@ pub struct Config {
     pub clock_speed: f64,
     /// Slack.
     pub slack: SlackConfig,
+    /// How requesters' DB users are named (`[identity]`).
+    pub identity: IdentityRules,
     /// The clusters served, with how to reach each as an administrator.
     pub clusters: Vec<ClusterConfig>,
 }
@@ -350,6 +378,7 @@ impl Raw {
             return Err(problem("state.dir", "must not be empty"));
         }
         let slack = self.slack.validate()?;
+        let identity = self.identity.validate()?;
         if self.clusters.is_empty() {
             return Err(problem("clusters", "configure at least one [[clusters]]"));
         }
@@ -364,6 +393,7 @@ impl Raw {
             state_dir,
             clock_speed,
             slack,
+            identity,
             clusters,
         })
     }
@@ -373,6 +403,26 @@ fn expand_home(dir: &str) -> PathBuf {
     match (dir.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(dir),
+    }
+}
+
+impl RawIdentity {
+    fn validate(self) -> Result<IdentityRules, ConfigError> {
+        let mut mapping = Vec::new();
+        for (user, name) in &self.db_users {
+            let key = format!("identity.db_users.{user}");
+            let user = SlackUserId::parse(user)
+                .map_err(|_| problem(key.clone(), "expected a Slack user id such as U0123ABCD"))?;
+            let name = DbUsername::parse(name).map_err(|e| problem(key, e.problem()))?;
+            mapping.push((user, name));
+        }
+        IdentityRules::new(self.primary_domains.iter().map(String::as_str), mapping).map_err(|e| {
+            let key = match e.field() {
+                Some(powerpole_core::Field::Email) => "identity.primary_domains",
+                _ => "identity.db_users",
+            };
+            problem(key, e.problem())
+        })
     }
 }
 
@@ -414,7 +464,7 @@ impl RawSlack {
             .as_deref()
             .unwrap_or("channel")
             .parse()
-            .map_err(|e: powerpole_slack::Error| problem("slack.approvers", e.to_string()))?;
+            .map_err(|e: powerpole_core::Error| problem("slack.approvers", e.problem()))?;
         Ok(SlackConfig {
             signing_secret: self.signing_secret,
             bot_token: self.bot_token,
@@ -497,12 +547,27 @@ impl RawCluster {
                 .map_err(|e| problem(key("tripwires"), e.to_string()))?,
             None => TripwireRules::default(),
         };
+        let mut approval = ApprovalRules::default()
+            .with_auto_approve_read(self.auto_approve_read.unwrap_or(false));
+        for (level, entry) in &self.approval {
+            let at = key(&format!("approval.{level}"));
+            let level = level
+                .parse::<Permission>()
+                .map_err(|_| problem(at.clone(), "expected READ, DML or DDL"))?;
+            let rule = ApprovalPolicy::configured(&entry.approvers, entry.required)
+                .map_err(|e| problem(at, e.problem()))?;
+            approval = approval.with_level(level, rule);
+        }
+        if let Some(why) = approval.problem_with(&policy.levels) {
+            return Err(problem(key("approval"), why));
+        }
         Ok(ClusterConfig {
             policy: policy
                 .with_endpoint(endpoint)
                 .with_port(port)
                 .with_sensitive_tables(sensitive)
-                .with_tripwires(tripwires),
+                .with_tripwires(tripwires)
+                .with_approval(approval),
             admin,
             audit_log,
             accounts,
@@ -551,6 +616,116 @@ mod tests {
         assert_eq!(config.clusters[0].policy.port, 3306);
         assert_eq!(config.clusters[0].policy.levels, Permission::ALL.to_vec());
         assert_eq!(config.clusters[0].audit_log, None);
+    }
+
+    #[test]
+    fn a_cluster_overrides_the_approval_policy_per_level_and_may_auto_approve_read() {
+        let text = format!(
+            "{GOOD}\n        auto_approve_read = true\n\n        [clusters.approval]\n        \
+             DDL = {{ approvers = \"users:U0AAAAAA1,U0BBBBBB2,U0CCCCCC3\", required = 2 }}\n        \
+             DML = {{ approvers = \"group:S0DBRE123\" }}\n"
+        );
+        let config = Config::from_toml(&text, env(&[])).unwrap();
+        let rules = &config.clusters[0].policy.approval;
+
+        assert_eq!(rules.required(Permission::Ddl).get(), 2);
+        assert_eq!(rules.required(Permission::Dml).get(), 1);
+        assert_eq!(rules.required(Permission::Read).get(), 1);
+        assert_eq!(
+            rules
+                .approvers(Permission::Dml, &config.slack.approvers)
+                .to_string(),
+            "group:S0DBRE123"
+        );
+        assert!(rules.auto_approves(Permission::Read));
+        assert!(
+            !Config::from_toml(GOOD, env(&[])).unwrap().clusters[0]
+                .policy
+                .approval
+                .auto_approves(Permission::Read),
+            "off by default"
+        );
+    }
+
+    #[test]
+    fn the_identity_section_maps_people_and_refuses_reserved_or_shared_names() {
+        let with =
+            |section: &str| Config::from_toml(&format!("[identity]\n{section}\n{GOOD}"), env(&[]));
+        let config =
+            with("primary_domains = [\"example.com\"]\ndb_users = { U0DAISUKE = \"daisuke\" }")
+                .unwrap();
+        let daisuke = SlackUserId::parse("U0DAISUKE").unwrap();
+        assert_eq!(
+            config.identity.mapped(&daisuke).unwrap().as_str(),
+            "daisuke"
+        );
+        assert_eq!(config.identity.primary_domains(), ["example.com"]);
+
+        for (section, key, says) in [
+            (
+                "db_users = { U0ROOT001 = \"root\" }",
+                "identity.db_users.U0ROOT001",
+                "reserved",
+            ),
+            (
+                "db_users = { U0SYS0001 = \"mysql.sys2\" }",
+                "identity.db_users.U0SYS0001",
+                "reserved",
+            ),
+            (
+                "db_users = { alice = \"alice\" }",
+                "identity.db_users.alice",
+                "Slack user id",
+            ),
+            (
+                "db_users = { U0AAAAAA1 = \"ops\", U0BBBBBB2 = \"ops\" }",
+                "identity.db_users",
+                "one name, one person",
+            ),
+            (
+                "primary_domains = [\"not a domain\"]",
+                "identity.primary_domains",
+                "not a domain",
+            ),
+        ] {
+            let err = with(section).unwrap_err();
+            assert_eq!(err.key, key, "{section}");
+            assert!(err.problem.contains(says), "{section}: {}", err.problem);
+        }
+    }
+
+    #[test]
+    fn impossible_approval_policies_are_refused_at_load_naming_the_key() {
+        let with = |table: &str| {
+            Config::from_toml(
+                &format!("{GOOD}\n        [clusters.approval]\n        {table}\n"),
+                env(&[]),
+            )
+            .unwrap_err()
+        };
+        let err = with(r#"DDL = { approvers = "users:U0AAAAAA1", required = 2 }"#);
+        assert_eq!(err.key, "clusters[0].approval.DDL");
+        assert_eq!(
+            err.problem,
+            "2 approvals are required but users: lists only 1"
+        );
+        assert_eq!(
+            with(r#"ADMIN = { approvers = "channel" }"#).key,
+            "clusters[0].approval.ADMIN"
+        );
+        assert_eq!(
+            with(r#"DML = { approvers = "channel", required = 9 }"#).problem,
+            "required must be 1 to 5, not 9"
+        );
+        let err = Config::from_toml(
+            &format!(
+                "{GOOD}\n        levels = [\"READ\"]\n        [clusters.approval]\n        \
+                 DDL = {{ approvers = \"channel\" }}\n"
+            ),
+            env(&[]),
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "clusters[0].approval");
     }
 
     #[test]

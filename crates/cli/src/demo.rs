@@ -116,6 +116,7 @@ async fn drive(
             requests_channel: None,
             approvers: powerpole_slack::Approvers::AnyChannelMember,
         },
+        identity: powerpole_core::IdentityRules::default(),
         clusters: vec![ClusterConfig {
             policy: powerpole_core::ClusterPolicy::new(
                 powerpole_core::ClusterId::parse(CLUSTER)?,

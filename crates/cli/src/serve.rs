@@ -245,7 +245,8 @@ impl Server {
             store,
             JournalWorkflow::new(runner.clone()),
             clock,
-        );
+        )
+        .with_identity(config.identity.clone());
         tracing::info!(
             clock = %clock.now(),
             speed = config.clock_speed,

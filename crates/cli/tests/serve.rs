@@ -721,3 +721,64 @@ async fn the_ready_dms_command_logs_the_requester_in_as_pasted_and_the_other_dms
     );
     assert!(!user_exists(&admin, &user).await);
 }
+
+#[tokio::test]
+async fn the_served_broker_applies_the_files_identity_mapping_and_auto_approves_read() {
+    let Some(admin_url) = powerpole_testkit::mysql_admin_url() else {
+        return;
+    };
+    let _accounts = ACCOUNTS.read().await;
+    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
+    let slack = FakeSlack::start().await.unwrap();
+    let requester = "U0SERVEMAP";
+    slack.set_user_email(requester, "大輔@example.com");
+    slack.set_channel_members(APPROVERS, &[APPROVER]);
+    let mapped = format!("daisuke.{}", std::process::id());
+    let dir = temp_dir("policy");
+    let port = free_port();
+    let config = write_config(&dir, &slack.api_url(), 150, port);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "auto_approve_read = true\n\n[identity]\ndb_users = {{ {requester} = \"{mapped}\" }}\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let broker = Broker::start(&dir, &config, port, &admin_url).await;
+
+    let reply = broker
+        .interact(&request_submission(
+            requester,
+            &RequestInput {
+                cluster: "serve-orders",
+                region: "ap-northeast-1",
+                permission: "READ",
+                duration_minutes: "15",
+                reason: "INC-10 read the orders",
+            },
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let receipt = wait_for(&slack, "receipt", dm_containing(requester, "recorded")).await;
+    assert!(
+        receipt
+            .str("text")
+            .unwrap()
+            .contains(&format!("`{mapped}`")),
+        "the receipt names the mapped DB user: {receipt:?}"
+    );
+    let card = wait_for(&slack, "auto-approved card", |c| {
+        matches!(c.method.as_str(), "chat.postMessage" | "chat.update")
+            && c.str("channel") == Some(APPROVERS)
+            && c.body["blocks"]
+                .to_string()
+                .contains("Auto-approved by policy")
+    })
+    .await;
+    assert!(!card.body["blocks"].to_string().contains("\"approve\""));
+    wait_for(&slack, "ready DM", dm_containing(requester, "ready")).await;
+    assert!(
+        user_exists(&admin, &mapped).await,
+        "the account is the mapped name, made without a click"
+    );
+    wait_for(&slack, "ended DM", dm_containing(requester, "has ended")).await;
+    assert!(!user_exists(&admin, &mapped).await);
+}

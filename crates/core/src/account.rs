@@ -59,6 +59,12 @@ impl Email {
     pub fn local_part(&self) -> &str {
         self.0.rsplit_once('@').map_or(self.0.as_str(), |(l, _)| l)
     }
+
+    /// The part after the `@`, as given.
+    #[must_use]
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
 }
 string_newtype!(Email);
 
@@ -104,8 +110,79 @@ impl DbUsername {
     ///
     /// # Errors
     /// [`Error::Invalid`] when no letter or digit survives (e.g. an all-Japanese local part).
+    ///
+    /// A local part that already ends in `_` and 8 hex digits is altered too: such names are
+    /// only ever made by hashing (see [`DbUsername::looks_hashed`]).
     pub fn from_email(email: &Email) -> Result<Self> {
         let local = email.local_part();
+        let kept = Self::kept(local)?;
+        let altered = kept != local.to_ascii_lowercase()
+            || kept.len() > Self::MAX_LEN
+            || Self::is_reserved(&kept)
+            || Self::looks_hashed(&kept);
+        if !altered {
+            return Ok(Self(kept));
+        }
+        Ok(Self::with_suffix(&kept, &local.to_lowercase()))
+    }
+
+    /// The name of someone whose address is outside the primary domains (see
+    /// [`crate::identity`]): the local part, `_`, the domain's first label, `_` and 8 hex digits
+    /// of SHA-256 of the whole lower-cased address (`alice@b.com` → `alice_b_…`), shortened to
+    /// 32 characters. It never equals a primary-domain name, which ends in a hash of the local
+    /// part alone or in none.
+    ///
+    /// # Errors
+    /// As [`DbUsername::from_email`].
+    pub fn from_foreign_email(email: &Email) -> Result<Self> {
+        let kept = Self::kept(email.local_part())?;
+        let label: String = email
+            .domain()
+            .split('.')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let base = if label.is_empty() {
+            kept
+        } else {
+            format!("{kept}_{label}")
+        };
+        Ok(Self::with_suffix(&base, &email.as_str().to_lowercase()))
+    }
+
+    /// The hashed form of `email`'s name even when the plain one would do (for a name that
+    /// is mapped to someone else): as [`DbUsername::from_foreign_email`] for a `foreign` address,
+    /// else the local part with its hash.
+    ///
+    /// # Errors
+    /// As [`DbUsername::from_email`].
+    pub fn hashed(email: &Email, foreign: bool) -> Result<Self> {
+        if foreign {
+            return Self::from_foreign_email(email);
+        }
+        let local = email.local_part();
+        Ok(Self::with_suffix(
+            &Self::kept(local)?,
+            &local.to_lowercase(),
+        ))
+    }
+
+    /// Whether `name` ends in `_` and 8 lower-case hex digits, the mark of a hashed name.
+    #[must_use]
+    pub fn looks_hashed(name: &str) -> bool {
+        name.len() > Self::SUFFIX_HEX
+            && name.is_char_boundary(name.len() - Self::SUFFIX_HEX - 1)
+            && name[..name.len() - Self::SUFFIX_HEX].ends_with('_')
+            && name[name.len() - Self::SUFFIX_HEX..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    /// The ASCII letters, digits and `._-` of `local`, lower-cased.
+    fn kept(local: &str) -> Result<String> {
         let kept: String = local
             .chars()
             .filter(char::is_ascii)
@@ -118,17 +195,16 @@ impl DbUsername {
                 "the part before @ has no ASCII letter or digit to build a database user name from",
             ));
         }
-        let altered = kept != local.to_ascii_lowercase()
-            || kept.len() > Self::MAX_LEN
-            || Self::is_reserved(&kept);
-        if !altered {
-            return Ok(Self(kept));
-        }
-        let digest = Sha256::digest(local.to_lowercase().as_bytes());
+        Ok(kept)
+    }
+
+    /// `base` (shortened to leave room) with `_` and 8 hex digits of SHA-256 of `hashed`.
+    fn with_suffix(base: &str, hashed: &str) -> Self {
+        let digest = Sha256::digest(hashed.as_bytes());
         let suffix = &hex::encode(digest)[..Self::SUFFIX_HEX];
         let room = Self::MAX_LEN - Self::SUFFIX_HEX - 1;
-        let base: String = kept.chars().take(room).collect();
-        Ok(Self(format!("{base}_{suffix}")))
+        let base: String = base.chars().take(room).collect();
+        Self(format!("{base}_{suffix}"))
     }
 
     /// Validates a stored user name.
@@ -156,8 +232,11 @@ impl DbUsername {
         }
     }
 
-    fn is_reserved(name: &str) -> bool {
-        Self::RESERVED.contains(&name)
+    /// Whether `name` is a built-in or administrative account (see the list above), or in the
+    /// `mysql.` / `mariadb.` namespace the servers keep for themselves.
+    #[must_use]
+    pub fn is_reserved(name: &str) -> bool {
+        Self::RESERVED.contains(&name) || name.starts_with("mysql.") || name.starts_with("mariadb.")
     }
 }
 string_newtype!(DbUsername);
@@ -347,6 +426,40 @@ mod tests {
         );
         let err = username("山田@example.jp").unwrap_err();
         assert_eq!(err.field(), Some(Field::Email));
+    }
+
+    #[test]
+    fn names_that_look_hashed_or_sit_in_the_servers_namespace_are_hashed_again() {
+        let hashed = username("bob_1234abcd@example.com").unwrap();
+        assert_eq!(
+            hashed.as_str(),
+            format!("bob_1234abcd_{}", suffix_of("bob_1234abcd"))
+        );
+        assert!(DbUsername::looks_hashed(hashed.as_str()));
+        assert!(!DbUsername::looks_hashed("bob_1234abcx"));
+        let namespaced = username("mysql.backup@example.com").unwrap();
+        assert!(
+            namespaced.as_str().starts_with("mysql.backup_"),
+            "{namespaced}"
+        );
+        assert!(DbUsername::parse("mysql.backup").is_err());
+        assert!(DbUsername::parse("mariadb.anything").is_err());
+    }
+
+    #[test]
+    fn a_foreign_address_is_named_with_its_domain_and_a_hash_of_the_whole_address() {
+        let email = Email::parse("Alice@B.example.com").unwrap();
+        let name = DbUsername::from_foreign_email(&email).unwrap();
+        let expected = hex::encode(Sha256::digest(b"alice@b.example.com"))[..8].to_owned();
+        assert_eq!(name.as_str(), format!("alice_b_{expected}"));
+        let long = Email::parse(&format!("{}@corp.com", "x".repeat(40))).unwrap();
+        assert_eq!(
+            DbUsername::from_foreign_email(&long)
+                .unwrap()
+                .as_str()
+                .len(),
+            32
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::identity::IdentityRules;
 use crate::ids::RequestId;
 use crate::lifecycle::AccessRequest;
 use crate::policy::ClusterPolicy;
@@ -343,6 +344,7 @@ where
 pub struct Broker<P> {
     ports: P,
     clusters: Vec<ClusterPolicy>,
+    identity: IdentityRules,
     observer: Observer,
 }
 
@@ -365,8 +367,22 @@ impl<P> Broker<P> {
         Self {
             ports,
             clusters,
+            identity: IdentityRules::default(),
             observer: Arc::new(|_| {}),
         }
+    }
+
+    /// The same broker naming requesters' DB users by `identity` (by default every domain is
+    /// primary and nobody is mapped).
+    #[must_use]
+    pub fn with_identity(self, identity: IdentityRules) -> Self {
+        Self { identity, ..self }
+    }
+
+    /// How requesters' DB users are named.
+    #[must_use]
+    pub const fn identity(&self) -> &IdentityRules {
+        &self.identity
     }
 
     /// The same broker, handing the SLO observations of every step it records to `observer`.

@@ -35,6 +35,8 @@ pub enum Field {
     Schema,
     /// An Amazon Resource Name.
     Arn,
+    /// Who may approve, and how many must.
+    Approvers,
 }
 
 impl Field {
@@ -55,6 +57,7 @@ impl Field {
             Self::DbPassword => "db_password",
             Self::Schema => "schema",
             Self::Arn => "arn",
+            Self::Approvers => "approvers",
         }
     }
 }
@@ -114,6 +117,16 @@ impl Error {
         Self::Invalid {
             field,
             problem: problem.into(),
+        }
+    }
+
+    /// What an [`Error::Invalid`] says is wrong, without its `invalid <field>:` prefix (for a
+    /// configuration error that names its key itself); any other error as displayed.
+    #[must_use]
+    pub fn problem(&self) -> String {
+        match self {
+            Self::Invalid { problem, .. } => problem.clone(),
+            other => other.to_string(),
         }
     }
 

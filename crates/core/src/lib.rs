@@ -3,6 +3,7 @@
 //! compiles in seconds and is testable without AWS, Slack or a database.
 
 pub mod account;
+pub mod approvals;
 pub mod arn;
 pub mod audit;
 pub mod blast;
@@ -12,6 +13,7 @@ pub mod encoding;
 pub mod error;
 pub mod extension;
 pub mod grants;
+pub mod identity;
 pub mod ids;
 pub mod lifecycle;
 pub mod memory;
@@ -28,6 +30,7 @@ pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
+pub use approvals::{ApprovalPolicy, ApprovalRules, Approvers, RequiredApprovals, UserGroupId};
 pub use arn::{Arn, StateMachineArn};
 pub use audit::{AuditLineError, AuditOperation, AuditRecord};
 pub use blast::{BlastRadius, SensitiveTables, Survey, TableStats};
@@ -38,6 +41,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Field, Result};
 pub use extension::{Extension, ExtensionLength, ExtensionOutcome};
 pub use grants::{GrantPlan, Permission, Privilege, SchemaName};
+pub use identity::IdentityRules;
 pub use ids::{ClusterId, Region, RequestId, SlackUserId};
 pub use lifecycle::{
     AccessRequest, AccessSpec, Actor, Component, Event, EventKind, Reason, RequestState, Transition,

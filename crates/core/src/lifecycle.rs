@@ -15,6 +15,7 @@ use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
 use crate::account::{DbUsername, Email};
+use crate::approvals::RequiredApprovals;
 use crate::error::{Error, Field, Result};
 use crate::extension::{self, Extension, ExtensionLength};
 use crate::grants::Permission;
@@ -245,11 +246,14 @@ pub enum Component {
     Sweeper,
     /// The live tripwires' look at active access (see [`crate::tripwire`]).
     Watcher,
+    /// A cluster's approval rules, approving READ on their own where configured (see
+    /// [`crate::approvals::ApprovalRules::auto_approves`]).
+    Policy,
 }
 
 impl Component {
     /// Every component.
-    pub const ALL: [Self; 3] = [Self::Workflow, Self::Sweeper, Self::Watcher];
+    pub const ALL: [Self; 4] = [Self::Workflow, Self::Sweeper, Self::Watcher, Self::Policy];
 
     /// The component's stable name.
     #[must_use]
@@ -258,6 +262,7 @@ impl Component {
             Self::Workflow => "workflow",
             Self::Sweeper => "sweeper",
             Self::Watcher => "watcher",
+            Self::Policy => "policy",
         }
     }
 }
@@ -303,11 +308,14 @@ pub enum EventKind {
     ExtensionDenied,
     /// Nobody decided the extension asked for last before the end it would have moved.
     ExtensionLapsed,
+    /// An approver approved a request that needs more approvals than it has yet (the detail
+    /// is "approval N of M"); the last one needed is [`EventKind::Approved`].
+    ApprovalGiven,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Submitted,
         Self::Approved,
         Self::Denied,
@@ -326,6 +334,7 @@ impl EventKind {
         Self::Extended,
         Self::ExtensionDenied,
         Self::ExtensionLapsed,
+        Self::ApprovalGiven,
     ];
 
     /// The kind's stable, snake-case name (as stored).
@@ -350,6 +359,7 @@ impl EventKind {
             Self::Extended => "extended",
             Self::ExtensionDenied => "extension_denied",
             Self::ExtensionLapsed => "extension_lapsed",
+            Self::ApprovalGiven => "approval_given",
         }
     }
 }
@@ -369,6 +379,28 @@ impl FromStr for EventKind {
             .find(|kind| kind.as_str() == s)
             .ok_or_else(|| Error::NotFound(format!("event kind {s:?}")))
     }
+}
+
+/// The end of a submission's detail that records how many approvals the request needs, when
+/// more than one (`…; needs 2 approvals`).
+const NEEDS_APPROVALS: &str = " approvals";
+/// What precedes the count in the submission's detail.
+const NEEDS_PREFIX: &str = "; needs ";
+
+/// What an approval did (see [`AccessRequest::approve_by`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// It was the last one needed: the request is approved.
+    Complete,
+    /// It is counted; `given` of `required` approvals are in.
+    Counted {
+        /// Distinct approvals so far, this one included.
+        given: usize,
+        /// Approvals the request needs.
+        required: usize,
+    },
+    /// This approver had already approved; nothing changed.
+    Repeated,
 }
 
 /// The least time approvers get to decide a request, whatever start it asks for.
@@ -742,6 +774,7 @@ impl AccessRequest {
                     "only the requester asks for an extension and only another person decides it",
                 ));
             }
+            EventKind::ApprovalGiven => self.check_approval_note(&actor)?,
             EventKind::CleanedUp if self.provisioning_started() => {}
             EventKind::CleanedUp => {
                 return Err(Error::NotAllowed(
@@ -763,12 +796,42 @@ impl AccessRequest {
         Ok(())
     }
 
+    fn check_approval_note(&self, actor: &Actor) -> Result<()> {
+        if self.state != RequestState::Pending {
+            return Err(Error::IllegalTransition {
+                from: self.state,
+                transition: Transition::Approve,
+            });
+        }
+        match actor {
+            Actor::User(user) if *user == self.requester => Err(Error::NotAllowed(
+                "the requester cannot decide their own request",
+            )),
+            Actor::User(_) => Ok(()),
+            Actor::System(_) => Err(Error::NotAllowed(
+                "only a person can approve or deny a request",
+            )),
+        }
+    }
+
     fn check_actor(&self, transition: Transition, actor: &Actor) -> Result<()> {
         let is_requester = matches!(actor, Actor::User(user) if *user == self.requester);
         match transition {
             Transition::Approve | Transition::Deny if is_requester => Err(Error::NotAllowed(
                 "the requester cannot decide their own request",
             )),
+            Transition::Approve if *actor == Actor::System(Component::Policy) => {
+                if self.spec.permission == Permission::Read {
+                    Ok(())
+                } else {
+                    Err(Error::NotAllowed("only READ is ever approved by policy"))
+                }
+            }
+            Transition::Approve if matches!(actor, Actor::User(user) if self.approvals_with(user) < self.required_approvals()) => {
+                Err(Error::NotAllowed(
+                    "the request needs more approvals from other approvers first",
+                ))
+            }
             Transition::Approve | Transition::Deny if matches!(actor, Actor::System(_)) => Err(
                 Error::NotAllowed("only a person can approve or deny a request"),
             ),
@@ -814,6 +877,92 @@ impl AccessRequest {
                 e.kind,
                 EventKind::Approved | EventKind::Denied | EventKind::Expired | EventKind::Cancelled
             )
+        })
+    }
+
+    /// The request as submitted under a policy of `required` distinct approvals, recorded in
+    /// its submission (so it is decided under the rule it was made under, and a stored history
+    /// approved with fewer is refused on restore). One approval records nothing.
+    #[must_use]
+    pub fn with_required_approvals(mut self, required: RequiredApprovals) -> Self {
+        if self.events.len() == 1 && required.get() > 1 && self.required_approvals() == 1 {
+            let submitted = &mut self.events[0];
+            submitted.detail = format!(
+                "{}{NEEDS_PREFIX}{}{NEEDS_APPROVALS}",
+                submitted.detail,
+                required.get()
+            );
+        }
+        self
+    }
+
+    /// How many distinct approvers the request needs (as recorded at submission).
+    #[must_use]
+    pub fn required_approvals(&self) -> usize {
+        self.events
+            .first()
+            .and_then(|e| e.detail.rsplit_once(NEEDS_PREFIX))
+            .and_then(|(_, tail)| tail.strip_suffix(NEEDS_APPROVALS))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(1)
+    }
+
+    /// The people who approved, each once, in the order they did (the last is the one whose
+    /// approval completed it, once approved).
+    #[must_use]
+    pub fn approvals(&self) -> Vec<&SlackUserId> {
+        let mut people: Vec<&SlackUserId> = Vec::new();
+        for event in &self.events {
+            if let (EventKind::ApprovalGiven | EventKind::Approved, Actor::User(user)) =
+                (event.kind, &event.actor)
+                && !people.contains(&user)
+            {
+                people.push(user);
+            }
+        }
+        people
+    }
+
+    /// The distinct approvals there would be with `user`'s.
+    fn approvals_with(&self, user: &SlackUserId) -> usize {
+        let approvals = self.approvals();
+        approvals.len() + usize::from(!approvals.contains(&user))
+    }
+
+    /// Records `approver`'s approval: the request is approved when it is the last one needed
+    /// ([`Approval::Complete`]), else it is counted with an [`EventKind::ApprovalGiven`]
+    /// event. The same approver twice counts once ([`Approval::Repeated`], nothing changes).
+    ///
+    /// # Errors
+    /// [`Error::IllegalTransition`] once the request is no longer pending;
+    /// [`Error::NotAllowed`] for the requester.
+    pub fn approve_by(&mut self, approver: &SlackUserId, at: OffsetDateTime) -> Result<Approval> {
+        let actor = Actor::User(approver.clone());
+        self.check_approval_note(&actor)?;
+        if self.approvals().contains(&approver) {
+            return Ok(Approval::Repeated);
+        }
+        let (given, required) = (self.approvals_with(approver), self.required_approvals());
+        let detail = format!("approval {given} of {required}");
+        if given >= required {
+            self.apply(Transition::Approve, actor, at, detail)?;
+            return Ok(Approval::Complete);
+        }
+        self.push(Event {
+            at,
+            actor,
+            kind: EventKind::ApprovalGiven,
+            detail,
+        });
+        Ok(Approval::Counted { given, required })
+    }
+
+    /// Whether the request was approved by its cluster's policy rather than by a person.
+    #[must_use]
+    pub fn auto_approved(&self) -> bool {
+        self.decision().is_some_and(|e| {
+            e.kind == EventKind::Approved && e.actor == Actor::System(Component::Policy)
         })
     }
 
@@ -1230,6 +1379,84 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn two_distinct_approvers_are_needed_when_the_submission_says_so() {
+        let mut r = new_request().with_required_approvals(RequiredApprovals::new(2).unwrap());
+        assert_eq!(r.required_approvals(), 2);
+        assert!(r.events()[0].detail.ends_with("; needs 2 approvals"));
+        let err = r
+            .apply(Transition::Approve, approver(), T0, "")
+            .unwrap_err();
+        assert!(matches!(err, Error::NotAllowed(_)), "{err}");
+
+        let first = r.approve_by(&user("UAPPROVER"), T0).unwrap();
+        assert_eq!(
+            first,
+            Approval::Counted {
+                given: 1,
+                required: 2
+            }
+        );
+        assert_eq!(r.state(), RequestState::Pending);
+        assert_eq!(
+            r.approve_by(&user("UAPPROVER"), T0).unwrap(),
+            Approval::Repeated
+        );
+        let version = r.version();
+        assert!(matches!(
+            r.approve_by(&user("UREQUESTER"), T0),
+            Err(Error::NotAllowed(_))
+        ));
+        assert_eq!(
+            r.version(),
+            version,
+            "neither a repeat nor the requester counts"
+        );
+
+        assert_eq!(
+            r.approve_by(&user("USECOND"), T0).unwrap(),
+            Approval::Complete
+        );
+        assert_eq!(r.state(), RequestState::Approved);
+        assert_eq!(r.approvals(), [&user("UAPPROVER"), &user("USECOND")]);
+        assert_eq!(r.decision().unwrap().detail, "approval 2 of 2");
+        assert_eq!(restore_with(&r, r.events().to_vec()).unwrap(), r);
+
+        let mut skipped = r.events().to_vec();
+        skipped.remove(1);
+        assert!(
+            restore_with(&r, skipped).is_err(),
+            "a history approved by one person where two were needed is refused"
+        );
+    }
+
+    #[test]
+    fn a_denial_ends_a_partly_approved_request() {
+        let mut r = new_request().with_required_approvals(RequiredApprovals::new(3).unwrap());
+        r.approve_by(&user("UAPPROVER"), T0).unwrap();
+        r.apply(Transition::Deny, Actor::User(user("UOTHER1")), T0, "")
+            .unwrap();
+        assert_eq!(r.state(), RequestState::Denied);
+        assert!(r.approve_by(&user("UOTHER2"), T0).is_err());
+    }
+
+    #[test]
+    fn only_read_is_approved_by_policy_and_the_policy_never_denies() {
+        let policy = Actor::System(Component::Policy);
+        let mut r = new_request();
+        assert!(r.apply(Transition::Deny, policy.clone(), T0, "").is_err());
+        r.apply(Transition::Approve, policy.clone(), T0, "auto")
+            .unwrap();
+        assert!(r.auto_approved());
+        assert_eq!(restore_with(&r, r.events().to_vec()).unwrap(), r);
+
+        let mut dml = new_request();
+        dml.spec.permission = Permission::Dml;
+        let err = dml.apply(Transition::Approve, policy, T0, "").unwrap_err();
+        assert!(matches!(err, Error::NotAllowed(_)), "{err}");
+        assert!(!new_request().auto_approved());
     }
 
     #[test]

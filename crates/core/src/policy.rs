@@ -3,6 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::approvals::{ApprovalRules, Approvers};
 use crate::blast::SensitiveTables;
 use crate::error::{Error, Field};
 use crate::grants::Permission;
@@ -30,6 +31,8 @@ pub struct ClusterPolicy {
     pub sensitive: SensitiveTables,
     /// The live tripwires of its active access.
     pub tripwires: TripwireRules,
+    /// Who approves each level and how many must (the broker's default where not overridden).
+    pub approval: ApprovalRules,
 }
 
 impl ClusterPolicy {
@@ -49,7 +52,15 @@ impl ClusterPolicy {
             levels: Permission::ALL.to_vec(),
             sensitive: SensitiveTables::default(),
             tripwires: TripwireRules::default(),
+            approval: ApprovalRules::default(),
         }
+    }
+
+    /// The same cluster with the approval rules `approval`.
+    #[must_use]
+    pub fn with_approval(mut self, approval: ApprovalRules) -> Self {
+        self.approval = approval;
+        self
     }
 
     /// The same cluster reached at `endpoint`.
@@ -143,6 +154,20 @@ impl RequestForm {
                     Field::Permission,
                     format!("{level} is not allowed on {}", p.cluster),
                 )),
+                Some(p)
+                    if p.approval.for_level(level).map(|a| a.approvers())
+                        == Some(&Approvers::Nobody) =>
+                {
+                    Err(Error::invalid(
+                        Field::Permission,
+                        format!(
+                            "{level} on {} has no approvers configured, so nobody could approve \
+                             it: ask a powerpole admin (the approvers' channel knows who) to name \
+                             approvers for it, or choose another level",
+                            p.cluster
+                        ),
+                    ))
+                }
                 _ => Ok(level),
             })
             .map_err(|e| errors.push(e))
@@ -268,6 +293,28 @@ mod tests {
             errors[0].to_string(),
             "invalid permission: DML is not allowed on reporting"
         );
+    }
+
+    #[test]
+    fn a_level_nobody_may_approve_is_refused_with_whom_to_ask() {
+        let mut clusters = clusters();
+        clusters[0].approval = ApprovalRules::default().with_level(
+            Permission::Ddl,
+            crate::approvals::ApprovalPolicy::one_of(Approvers::Nobody),
+        );
+        let mut f = form();
+        assert!(f.validate(&clusters, NOW).is_ok(), "DML keeps the default");
+        f.permission = "DDL".into();
+        let errors = f.validate(&clusters, NOW).unwrap_err();
+        assert_eq!(fields(&errors), [Field::Permission]);
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("invalid permission: DDL on prod-orders has no approvers configured"),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].to_string().contains("ask a powerpole admin"));
     }
 
     #[test]

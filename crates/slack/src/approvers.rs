@@ -3,96 +3,77 @@
 //! member of a Slack user group. Membership is asked of Slack at each click, so removing
 //! someone from the channel or group takes effect at once.
 //!
-//! That nobody approves their own request is the core lifecycle's rule, not checked here.
+//! A cluster may name other approvers per level ([`powerpole_core::ApprovalRules`]); the
+//! policy here is the default for every level that does not. That nobody approves their own
+//! request (also not as a member of a group) is the core lifecycle's rule, not checked here.
 
-use powerpole_core::SlackUserId;
+pub use powerpole_core::Approvers;
+use powerpole_core::{AccessRequest, ClusterPolicy, SlackUserId};
 
 use crate::error::Refusal;
 use crate::web::SlackWebApi;
-
-/// Who counts as an approver.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Approvers {
-    /// Every member of the approvers' channel (`conversations.members`).
-    AnyChannelMember,
-    /// These people only.
-    Users(Vec<SlackUserId>),
-    /// Members of this user group (its id, `S…`; `usergroups.users.list`).
-    UserGroup(String),
-}
-
-impl std::str::FromStr for Approvers {
-    type Err = crate::error::Error;
-
-    /// Reads the setting as configured: `channel` (any member of the approvers' channel),
-    /// `users:U1,U2` (these people) or `group:S123` (members of the user group).
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        use crate::error::Error::InvalidApprovers as Bad;
-        let value = value.trim();
-        if value == "channel" {
-            return Ok(Self::AnyChannelMember);
-        }
-        if let Some(list) = value.strip_prefix("users:") {
-            let mut users = Vec::new();
-            for user in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-                let user = SlackUserId::parse(user).map_err(|_| {
-                    Bad("users: takes Slack user ids such as U0123ABCD, comma-separated")
-                })?;
-                if !users.contains(&user) {
-                    users.push(user);
-                }
-            }
-            if users.is_empty() {
-                return Err(Bad("users: needs at least one Slack user id"));
-            }
-            return Ok(Self::Users(users));
-        }
-        if let Some(group) = value.strip_prefix("group:") {
-            let group = group.trim();
-            let valid = group.strip_prefix('S').is_some_and(|rest| {
-                (2..=20).contains(&rest.len())
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            });
-            if !valid {
-                return Err(Bad("group: takes a user group id such as S0123ABCD"));
-            }
-            return Ok(Self::UserGroup(group.to_owned()));
-        }
-        Err(Bad("expected channel, users:U1,U2 or group:S123"))
-    }
-}
 
 /// Where and by whom approval cards may be decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApproverPolicy {
     /// The approvers' channel id (`C…` or `G…`), where the cards are posted.
     pub channel: String,
-    /// Who may decide.
+    /// Who may decide, unless the request's cluster names others for its level.
     pub who: Approvers,
 }
 
 impl ApproverPolicy {
+    /// Who may decide `request`: its level's approvers on its cluster (one of `clusters`), or
+    /// the default [`ApproverPolicy::who`].
+    #[must_use]
+    pub fn approvers_of<'a>(
+        &'a self,
+        clusters: &'a [ClusterPolicy],
+        request: &AccessRequest,
+    ) -> &'a Approvers {
+        let level = request.spec().permission;
+        clusters
+            .iter()
+            .find(|c| c.cluster == request.spec().cluster)
+            .map_or(&self.who, |c| c.approval.approvers(level, &self.who))
+    }
+
     /// Checks a click on an approval card by `user` in `channel_of_click` (the channel of the
-    /// message clicked; `None` for a click outside a channel message).
+    /// message clicked; `None` for a click outside a channel message) against the default
+    /// approvers.
     ///
     /// # Errors
-    /// A [`Refusal`] whose message can be shown to `user` as it is: the wrong channel, not an
-    /// approver, or [`Refusal::Unchecked`] when Slack could not be asked (nothing may be
-    /// decided then).
+    /// As [`ApproverPolicy::check_as`].
     pub async fn check(
         &self,
         web: &SlackWebApi,
         channel_of_click: Option<&str>,
         user: &SlackUserId,
     ) -> Result<(), Refusal> {
+        self.check_as(web, channel_of_click, user, &self.who).await
+    }
+
+    /// Checks a click by `user` in `channel_of_click` against `who` (see
+    /// [`ApproverPolicy::approvers_of`]).
+    ///
+    /// # Errors
+    /// A [`Refusal`] whose message can be shown to `user` as it is: the wrong channel, not an
+    /// approver, or [`Refusal::Unchecked`] when Slack could not be asked (nothing may be
+    /// decided then).
+    pub async fn check_as(
+        &self,
+        web: &SlackWebApi,
+        channel_of_click: Option<&str>,
+        user: &SlackUserId,
+        who: &Approvers,
+    ) -> Result<(), Refusal> {
         if channel_of_click != Some(self.channel.as_str()) {
             return Err(Refusal::WrongChannel {
                 channel: self.channel.clone(),
             });
         }
-        match &self.who {
+        match who {
+            Approvers::Nobody => Err(Refusal::NobodyApproves),
             Approvers::AnyChannelMember => {
                 if web
                     .channel_has_member(&self.channel, user)
@@ -115,7 +96,7 @@ impl ApproverPolicy {
             }
             Approvers::UserGroup(group) => {
                 if web
-                    .usergroup_members(group)
+                    .usergroup_members(group.as_str())
                     .await
                     .map_err(Refusal::Unchecked)?
                     .contains(user)
@@ -125,41 +106,6 @@ impl ApproverPolicy {
                     Err(Refusal::NotInGroup)
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_three_settings_parse_and_anything_else_is_refused() {
-        let u = |s: &str| SlackUserId::parse(s).unwrap();
-
-        assert_eq!(
-            "channel".parse::<Approvers>().unwrap(),
-            Approvers::AnyChannelMember
-        );
-        assert_eq!(
-            "users: U0AAAAAA1, U0BBBBBB2,U0AAAAAA1"
-                .parse::<Approvers>()
-                .unwrap(),
-            Approvers::Users(vec![u("U0AAAAAA1"), u("U0BBBBBB2")])
-        );
-        assert_eq!(
-            "group:S0DBRE123".parse::<Approvers>().unwrap(),
-            Approvers::UserGroup("S0DBRE123".into())
-        );
-        for bad in [
-            "",
-            "everyone",
-            "users:",
-            "users:alice",
-            "group:dbre",
-            "group:S",
-        ] {
-            assert!(bad.parse::<Approvers>().is_err(), "{bad:?} accepted");
         }
     }
 }

@@ -18,10 +18,6 @@ pub enum Error {
     #[error("Slack request rejected: {0}")]
     Rejected(#[from] Rejection),
 
-    /// An approvers setting that is not `channel`, `users:U1,U2` or `group:S123`.
-    #[error("invalid approvers setting: {0}")]
-    InvalidApprovers(&'static str),
-
     /// The configured signing secret is empty, so no request could ever be verified.
     #[error("the Slack signing secret is empty")]
     EmptySigningSecret,
@@ -311,6 +307,18 @@ pub enum Refusal {
     /// The person is not in the approvers' user group.
     #[error("Sorry, only members of the approvers' user group can approve or deny requests.")]
     NotInGroup,
+    /// Nobody is configured to approve this level on this cluster.
+    #[error(
+        "Sorry, nobody is configured to approve this level on this cluster; the powerpole \
+         admins can name approvers for it."
+    )]
+    NobodyApproves,
+    /// The request could not be read to learn who approves its level; nothing was decided.
+    #[error(
+        "Sorry, your approval rights could not be checked just now. Nothing was decided; \
+         please try again in a moment."
+    )]
+    RequestUnread,
     /// Slack could not be asked who may approve; nothing was decided.
     #[error(
         "Sorry, your approval rights could not be checked just now. Nothing was decided; \

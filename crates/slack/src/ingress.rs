@@ -13,13 +13,14 @@ use powerpole_core::usecases::{
     Cancelled, Decided, EndNow, Extending, ExtensionDecided, Submission,
 };
 use powerpole_core::{
-    AccessRequest, Broker, Clock, ClusterPolicy, Ports, RequestId, RequestState, SlackUserId,
-    Unwired,
+    AccessRequest, Broker, Clock, ClusterPolicy, IdentityRules, Ports, RequestId, RequestState,
+    SlackUserId, Unwired,
 };
 use serde_json::Value;
 
-use crate::approvers::ApproverPolicy;
+use crate::approvers::{ApproverPolicy, Approvers};
 use crate::chat::{SlackChat, SlackDirectory};
+use crate::error::Refusal;
 use crate::payload::{BlockAction, Interaction, SlashCommand, ViewSubmission};
 use crate::verify::{HeaderLookup, SignatureVerifier, retry_num};
 use crate::views;
@@ -121,6 +122,16 @@ where
             chat,
             approvers,
             broker: Broker::new(ports, clusters),
+        }
+    }
+
+    /// Names requesters' DB users by `identity` (see [`powerpole_core::identity`]); by default
+    /// every domain is primary and nobody is mapped.
+    #[must_use]
+    pub fn with_identity(self, identity: IdentityRules) -> Self {
+        Self {
+            broker: self.broker.with_identity(identity),
+            ..self
         }
     }
 
@@ -326,6 +337,14 @@ where
             Ok(Decided::Already(request)) => {
                 self.tell(action, &already_decided(&request)).await;
             }
+            Ok(Decided::Counted(request)) => {
+                tracing::info!(request = %id, by = %action.user, given = request.approvals().len(), required = request.required_approvals(), "approval counted");
+                self.tell(action, &views::approval_counted(&request)).await;
+            }
+            Ok(Decided::Repeated(_)) if retried => {}
+            Ok(Decided::Repeated(request)) => {
+                self.tell(action, &views::approval_repeated(&request)).await;
+            }
             Err(error) => {
                 self.failed(action, id, error, "Your decision could not be recorded")
                     .await;
@@ -334,13 +353,43 @@ where
         Reply::ack()
     }
 
+    /// Who may decide request `id`: its level's approvers on its cluster, or the default for
+    /// a request that is not (or no longer) known, which the use case then refuses. A store
+    /// that cannot be read refuses the check: a level's stricter approvers never fall back to
+    /// the default.
+    async fn approvers_for(&self, id: RequestId) -> Result<Approvers, Refusal> {
+        match self.store().get(id).await {
+            Ok(Some(request)) => Ok(self
+                .approvers
+                .approvers_of(self.broker.clusters(), &request)
+                .clone()),
+            Ok(None) => Ok(self.approvers.who.clone()),
+            Err(error) => {
+                tracing::error!(request = %id, reason = %error.describe(), "the request could not be read to check its approvers");
+                Err(Refusal::RequestUnread)
+            }
+        }
+    }
+
+    /// Checks `user`'s click (or command) in `channel` on request `id` against its approvers.
+    async fn check_approver(
+        &self,
+        id: RequestId,
+        channel: Option<&str>,
+        user: &SlackUserId,
+    ) -> Result<(), Refusal> {
+        let who = self.approvers_for(id).await?;
+        self.approvers
+            .check_as(&self.web, channel, user, &who)
+            .await
+    }
+
     /// The request an approvers' button names, once the approver policy allows the click; else
     /// the answer (the person who clicked is told why).
     async fn approvers_click(&self, action: &BlockAction) -> Result<RequestId, Reply> {
         let id = request_of(action)?;
         if let Err(refusal) = self
-            .approvers
-            .check(&self.web, action.channel.as_deref(), &action.user)
+            .check_approver(id, action.channel.as_deref(), &action.user)
             .await
         {
             tracing::warn!(request = %id, user = %action.user, action = %action.action_id, %refusal, "click refused");
@@ -560,8 +609,7 @@ where
         let outcome = match self.broker.cancel(id, &command.user).await {
             Err(powerpole_core::Error::NotAllowed(why)) => {
                 match self
-                    .approvers
-                    .check(&self.web, Some(&command.channel_id), &command.user)
+                    .check_approver(id, Some(&command.channel_id), &command.user)
                     .await
                 {
                     Ok(()) => self.broker.cancel_as_approver(id, &command.user).await,

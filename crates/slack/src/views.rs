@@ -252,6 +252,11 @@ pub fn approval_card(request: &AccessRequest) -> Value {
     if let Some(survey) = request.survey() {
         blocks.push(json!({"type": "section", "block_id": "blast_radius", "text": mrkdwn(&blast_radius(survey))}));
     }
+    if let Some(tally) = approval_tally(request) {
+        blocks.push(
+            json!({"type": "context", "block_id": "approvals", "elements": [mrkdwn(&tally)]}),
+        );
+    }
     if request.state() == RequestState::Pending {
         let id = request.id().to_string();
         blocks.push(json!({"type": "actions", "block_id": "decision", "elements": [
@@ -269,6 +274,61 @@ pub fn approval_card(request: &AccessRequest) -> Value {
         );
     }
     json!({"text": fallback, "blocks": blocks})
+}
+
+/// "*Approvals:* 1 of 2 — <@U2>" on the card of a pending request that needs more than one
+/// approval, with who gave them and when; `None` for a request decided by one.
+fn approval_tally(request: &AccessRequest) -> Option<String> {
+    let required = request.required_approvals();
+    if required < 2 || request.state() != RequestState::Pending {
+        return None;
+    }
+    let given: Vec<String> = request
+        .events()
+        .iter()
+        .filter(|e| e.kind == EventKind::ApprovalGiven)
+        .filter_map(|e| match &e.actor {
+            powerpole_core::Actor::User(user) => Some(format!("<@{user}> {}", when(e.at))),
+            powerpole_core::Actor::System(_) => None,
+        })
+        .collect();
+    let who = if given.is_empty() {
+        "none yet".to_owned()
+    } else {
+        given.join(", ")
+    };
+    Some(format!(
+        ":ballot_box_with_check: *Approvals:* {} of {required} — {who}",
+        request.approvals().len()
+    ))
+}
+
+/// The ephemeral answer to an approver whose approval was counted and is not the last needed.
+#[must_use]
+pub fn approval_counted(request: &AccessRequest) -> String {
+    let (given, required) = (request.approvals().len(), request.required_approvals());
+    format!(
+        ":ballot_box_with_check: Your approval of request `{}` is counted: {given} of {required}. \
+         It waits for {} more approver{}.",
+        request.id(),
+        required.saturating_sub(given),
+        if required.saturating_sub(given) == 1 {
+            ""
+        } else {
+            "s"
+        }
+    )
+}
+
+/// The ephemeral answer to an approver who approved the same pending request again.
+#[must_use]
+pub fn approval_repeated(request: &AccessRequest) -> String {
+    let (given, required) = (request.approvals().len(), request.required_approvals());
+    format!(
+        "You have already approved request `{}`; the same person counts once. It has {given} of \
+         {required} approvals and needs another approver.",
+        request.id()
+    )
 }
 
 /// The recorded blast radius ([`powerpole_core::BlastRadius::summary`]) as the card shows it:
@@ -447,6 +507,26 @@ pub fn outcome(request: &AccessRequest) -> String {
         powerpole_core::Actor::System(component) => format!("the {}", component.as_str()),
     };
     let mut line = match decision {
+        Some(e) if request.auto_approved() => format!(
+            ":robot_face: Auto-approved by policy {} ({} on a cluster that approves READ without a \
+             person)",
+            when(e.at),
+            request.spec().permission
+        ),
+        Some(e) if e.kind == EventKind::Approved && request.approvals().len() > 1 => {
+            let people: Vec<String> = request
+                .approvals()
+                .iter()
+                .map(|user| format!("<@{user}>"))
+                .collect();
+            format!(
+                ":white_check_mark: Approved by {} ({} of {}) {}",
+                people.join(", "),
+                people.len(),
+                request.required_approvals(),
+                when(e.at)
+            )
+        }
         Some(e) if e.kind == EventKind::Approved => {
             format!(":white_check_mark: Approved by {} {}", by(e), when(e.at))
         }
@@ -500,11 +580,12 @@ pub fn help(clusters: &[ClusterPolicy]) -> Value {
         .map(|c| {
             let levels: Vec<&str> = c.levels.iter().map(|l| l.as_str()).collect();
             format!(
-                "• `{}` ({}) — {}, up to {}",
+                "• `{}` ({}) — {}, up to {}{}",
                 c.cluster,
                 c.region,
                 levels.join(" / "),
-                minutes_label(c.window.max_duration().whole_minutes())
+                minutes_label(c.window.max_duration().whole_minutes()),
+                approval_note(c)
             )
         })
         .collect();
@@ -524,6 +605,31 @@ pub fn help(clusters: &[ClusterPolicy]) -> Value {
         }
     );
     ephemeral(&text)
+}
+
+/// What `/powerpole help` says of a cluster's approval rules beyond one approval: the levels
+/// needing more, those nobody may approve, READ approved by policy.
+fn approval_note(cluster: &ClusterPolicy) -> String {
+    let notes: Vec<String> = cluster
+        .levels
+        .iter()
+        .filter_map(|&level| {
+            let rule = cluster.approval.for_level(level);
+            if rule.is_some_and(|r| *r.approvers() == powerpole_core::Approvers::Nobody) {
+                Some(format!("{level}: no approvers configured"))
+            } else if cluster.approval.auto_approves(level) {
+                Some(format!("{level} auto-approved"))
+            } else {
+                let n = cluster.approval.required(level).get();
+                (n > 1).then(|| format!("{level} needs {n} approvers"))
+            }
+        })
+        .collect();
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    }
 }
 
 /// `/powerpole list`: the caller's requests, newest first (at most `limit`).
@@ -561,14 +667,19 @@ pub fn request_list(requests: &[AccessRequest], limit: usize) -> Value {
 #[must_use]
 pub fn submitted_message(request: &AccessRequest) -> Value {
     let spec = request.spec();
+    let waits = match request.required_approvals() {
+        1 => "an approver".to_owned(),
+        n => format!("{n} different approvers"),
+    };
     let text = format!(
-        ":inbox_tray: Request `{}` recorded: {} on `{}` from {} to {}. It waits for an approver; \
-         you will be told here.",
+        ":inbox_tray: Request `{}` recorded: {} on `{}` from {} to {}, as DB user `{}`. It waits \
+         for {waits}; you will be told here.",
         request.id(),
         spec.permission,
         spec.cluster,
         when(spec.window.start()),
-        when(spec.window.end())
+        when(spec.window.end()),
+        escape(request.db_username().as_str())
     );
     message(
         &text,
@@ -628,8 +739,8 @@ pub fn submission_failed(error: &Error, approvers_channel: &str) -> Value {
         } => format!(
             ":no_entry_sign: Your database user is named after the e-mail address of your Slack \
              profile, and that address cannot become one: {}. Nothing was recorded. Ask {admin} \
-             to have the address changed: powerpole cannot map people to other database user \
-             names yet.",
+             to map your Slack user to a database user name (`identity.db_users` in the \
+             broker's configuration), or to have the address changed.",
             escape(problem)
         ),
         Error::Invalid { .. } => format!(

@@ -13,9 +13,10 @@
 )]
 
 use powerpole_core::ports::{Decision, Notice, RequestStore, TaskToken};
+use powerpole_core::usecases::ApprovalGate;
 use powerpole_core::{
-    AccessRequest, ClusterId, ClusterPolicy, ManualClock, MemoryStore, Permission, Region,
-    RequestId, RequestState, SlackUserId,
+    AccessRequest, ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, ManualClock,
+    MemoryStore, Permission, Region, RequestId, RequestState, SlackUserId,
 };
 use powerpole_core::{Broker, Ports, SystemClock};
 use powerpole_slack::{
@@ -64,6 +65,11 @@ fn clusters() -> Vec<ClusterPolicy> {
 }
 
 async fn harness() -> Harness {
+    harness_with(clusters()).await
+}
+
+/// [`harness`] serving `clusters`.
+async fn harness_with(clusters: Vec<ClusterPolicy>) -> Harness {
     let slack = FakeSlack::start().await.unwrap();
     slack.set_user_email(REQUESTER, "keisuke.owato@example.com");
     slack.set_channel_members(APPROVERS, &[APPROVER, APPROVER_2, REQUESTER]);
@@ -77,7 +83,7 @@ async fn harness() -> Harness {
             channel: APPROVERS.into(),
             who: Approvers::AnyChannelMember,
         },
-        clusters(),
+        clusters,
         MemoryStore::new(),
         RecordingWorkflow::default(),
         ManualClock::new(time::OffsetDateTime::now_utc()),
@@ -139,7 +145,7 @@ impl Harness {
         let request = self.only_request().await;
         Broker::new(
             Ports::new(self.ingress.store(), &self.chat, SystemClock),
-            Vec::new(),
+            self.ingress.broker().clusters().to_vec(),
         )
         .open_approval(request.id(), TaskToken("gate-token-1".into()))
         .await
@@ -1265,4 +1271,273 @@ async fn a_retried_extension_approve_delivery_is_silent_and_extends_once() {
         request.window().end() + time::Duration::minutes(30),
         "extended once"
     );
+}
+
+/// The DBRE user group: both approvers, and the requester too (who never counts).
+const DBRE: &str = "S0DBRE0001";
+
+/// `orders-prod` with READ needing two approvals from [`DBRE`], DML approved by nobody, and
+/// `billing-prod` approving READ by policy.
+fn policy_clusters() -> Vec<ClusterPolicy> {
+    let mut clusters = clusters();
+    clusters[0].approval = ApprovalRules::default()
+        .with_level(
+            Permission::Read,
+            ApprovalPolicy::configured(&format!("group:{DBRE}"), Some(2)).unwrap(),
+        )
+        .with_level(
+            Permission::Dml,
+            ApprovalPolicy::configured("none", None).unwrap(),
+        );
+    clusters[1].approval = ApprovalRules::default().with_auto_approve_read(true);
+    clusters
+}
+
+#[tokio::test]
+async fn two_approvals_from_the_group_are_counted_once_each_and_only_the_second_resumes() {
+    let h = harness_with(policy_clusters()).await;
+    h.slack
+        .set_usergroup_users(DBRE, &[APPROVER, APPROVER_2, REQUESTER]);
+    let (request, card_ts) = h.pending_with_card("INC-20 read orders").await;
+    let card = powerpole_slack::views::approval_card(&request)["blocks"].to_string();
+    assert!(card.contains("*Approvals:* 0 of 2 — none yet"), "{card}");
+    let approve = |who: &str| click(who, APPROVERS, &card_ts, "approve", request.id());
+
+    h.interact(&approve(APPROVER)).await;
+
+    assert_eq!(
+        h.methods(),
+        vec!["usergroups.users.list", "chat.update", "chat.postEphemeral"]
+    );
+    let card = blocks_text(&h.slack.calls_to("chat.update")[0]);
+    assert!(card.contains("*Approvals:* 1 of 2"), "{card}");
+    assert!(card.contains(&format!("<@{APPROVER}>")), "{card}");
+    assert!(
+        card.contains("\"approve\""),
+        "still open for the second: {card}"
+    );
+    let answer = h.slack.calls_to("chat.postEphemeral")[0].clone();
+    assert!(
+        answer.str("text").unwrap().contains("counted: 1 of 2"),
+        "{answer:?}"
+    );
+    assert!(h.ingress_workflow_resumed().is_empty());
+
+    h.slack.clear_calls();
+    h.interact(&approve(APPROVER)).await;
+    h.interact(&approve(REQUESTER)).await;
+    h.interact(&approve(OUTSIDER)).await;
+
+    let answers: Vec<String> = h
+        .slack
+        .calls_to("chat.postEphemeral")
+        .iter()
+        .map(|c| c.str("text").unwrap().to_owned())
+        .collect();
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert!(
+        answers[0].contains("the same person counts once"),
+        "{}",
+        answers[0]
+    );
+    assert!(
+        answers[1].contains("cannot decide their own request"),
+        "the requester is in the group and still never counts: {}",
+        answers[1]
+    );
+    assert!(answers[2].contains("user group"), "{}", answers[2]);
+    assert!(
+        h.slack.calls_to("chat.update").is_empty(),
+        "nothing changed"
+    );
+    assert_eq!(h.only_request().await.approvals(), [&user(APPROVER)]);
+
+    h.slack.clear_calls();
+    h.interact(&approve(APPROVER_2)).await;
+
+    let card = blocks_text(&h.slack.calls_to("chat.update")[0]);
+    assert!(
+        card.contains(&format!(
+            "Approved by <@{APPROVER}>, <@{APPROVER_2}> (2 of 2)"
+        )),
+        "{card}"
+    );
+    assert!(!card.contains("\"approve\""), "{card}");
+    assert_eq!(h.only_request().await.state(), RequestState::Approved);
+    assert_eq!(
+        h.ingress_workflow_resumed(),
+        vec![(TaskToken("gate-token-1".into()), Decision::Approve)]
+    );
+}
+
+#[tokio::test]
+async fn one_deny_ends_a_request_with_one_of_two_approvals() {
+    let h = harness_with(policy_clusters()).await;
+    h.slack.set_usergroup_users(DBRE, &[APPROVER, APPROVER_2]);
+    let (request, card_ts) = h.pending_with_card("INC-21 read orders").await;
+    h.interact(&click(
+        APPROVER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+
+    h.interact(&click(
+        APPROVER_2,
+        APPROVERS,
+        &card_ts,
+        "deny",
+        request.id(),
+    ))
+    .await;
+
+    assert_eq!(h.only_request().await.state(), RequestState::Denied);
+    assert_eq!(
+        h.ingress_workflow_resumed(),
+        vec![(TaskToken("gate-token-1".into()), Decision::Deny)]
+    );
+}
+
+#[tokio::test]
+async fn help_says_which_levels_need_more_approvers_or_have_none() {
+    let h = harness_with(policy_clusters()).await;
+
+    let help = ephemeral_text(&h.command(&slash_command("help", REQUESTER)).await);
+
+    assert!(
+        help.contains(
+            "`orders-prod` (ap-northeast-1) — READ / DML, up to 8 hours (READ needs 2 \
+             approvers; DML: no approvers configured)"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.contains("up to 8 hours (READ auto-approved)"),
+        "{help}"
+    );
+}
+
+#[tokio::test]
+async fn a_level_nobody_approves_is_refused_at_submit_saying_whom_to_ask() {
+    let h = harness_with(policy_clusters()).await;
+
+    let reply = h
+        .interact(&submission(REQUESTER, "DML", "60", "INC-22 fix orders"))
+        .await;
+
+    let body = reply.body.as_ref().expect("inline errors");
+    assert_eq!(body["response_action"], "errors");
+    let error = body["errors"]["permission"].as_str().unwrap();
+    assert!(
+        error.starts_with("DML on orders-prod has no approvers configured"),
+        "{error}"
+    );
+    assert!(error.contains("ask a powerpole admin"), "{error}");
+    assert!(h.methods().is_empty(), "{:?}", h.methods());
+    assert!(
+        h.ingress
+            .store()
+            .by_requester(&user(REQUESTER))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn read_on_a_cluster_marked_auto_approve_is_approved_by_policy_on_a_card_of_its_own() {
+    let h = harness_with(policy_clusters()).await;
+    let reply = h
+        .interact(&request_submission(
+            REQUESTER,
+            &RequestInput {
+                cluster: "billing-prod",
+                region: "us-east-1",
+                permission: "READ",
+                duration_minutes: "30",
+                reason: "INC-23 read invoices",
+            },
+        ))
+        .await;
+    assert_eq!(reply, Reply::ack());
+    let request = h.only_request().await;
+    h.slack.clear_calls();
+
+    let gate = Broker::new(
+        Ports::new(h.ingress.store(), &h.chat, SystemClock),
+        policy_clusters(),
+    )
+    .open_approval(request.id(), TaskToken("gate-token-1".into()))
+    .await
+    .unwrap();
+
+    assert!(matches!(gate, ApprovalGate::AutoApproved(_)), "{gate:?}");
+    let cards = h.slack.calls_to("chat.postMessage");
+    assert_eq!(cards.len(), 1);
+    assert_eq!(
+        cards[0].str("channel"),
+        Some(APPROVERS),
+        "audited on a card"
+    );
+    let card = blocks_text(&cards[0]);
+    assert!(card.contains("Auto-approved by policy"), "{card}");
+    assert!(!card.contains("\"approve\""), "{card}");
+    let stored = h.only_request().await;
+    assert_eq!(stored.state(), RequestState::Approved);
+    assert_eq!(
+        stored.decision().unwrap().actor.to_string(),
+        "system:policy"
+    );
+}
+
+#[tokio::test]
+async fn namesakes_of_two_domains_get_their_own_db_users_and_the_receipt_names_it() {
+    const NAMESAKE: &str = "U0NAMESAK1";
+    const MAPPED: &str = "U0DAISUKE1";
+    let mut h = harness().await;
+    h.ingress = h.ingress.with_identity(
+        powerpole_core::IdentityRules::new(
+            ["example.com"],
+            [(
+                user(MAPPED),
+                powerpole_core::DbUsername::parse("daisuke").unwrap(),
+            )],
+        )
+        .unwrap(),
+    );
+    h.slack.set_user_email(REQUESTER, "alice@example.com");
+    h.slack.set_user_email(NAMESAKE, "alice@partner.example");
+    h.slack.set_user_email(MAPPED, "大輔@example.com");
+
+    let mut receipts = Vec::new();
+    for who in [REQUESTER, NAMESAKE, MAPPED] {
+        let reply = h
+            .interact(&submission(who, "READ", "60", "INC-30 read orders"))
+            .await;
+        assert_eq!(reply, Reply::ack(), "{who}: {reply:?}");
+        let dm = h
+            .slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .find(|c| c.str("channel") == Some(who))
+            .unwrap();
+        receipts.push(dm.str("text").unwrap().to_owned());
+    }
+    let mut names = Vec::new();
+    for who in [REQUESTER, NAMESAKE, MAPPED] {
+        let requests = h.ingress.store().by_requester(&user(who)).await.unwrap();
+        names.push(requests[0].db_username().as_str().to_owned());
+    }
+
+    assert_eq!(names[0], "alice");
+    assert!(names[1].starts_with("alice_partner_"), "{names:?}");
+    assert_eq!(names[2], "daisuke");
+    for (receipt, name) in receipts.iter().zip(&names) {
+        assert!(
+            receipt.contains(&format!("as DB user `{name}`")),
+            "{receipt}"
+        );
+    }
 }

@@ -849,7 +849,9 @@ async fn listed_users_may_decide_without_a_lookup() {
 async fn user_group_members_may_decide_and_others_may_not() {
     let (fake, web) = fake_and_web(quick()).await;
     fake.set_usergroup_users("S0DBRE0001", &["UDBRE0001", "UDBRE0002"]);
-    let policy = policy(Approvers::UserGroup("S0DBRE0001".to_owned()));
+    let policy = policy(Approvers::UserGroup(
+        powerpole_core::UserGroupId::parse("S0DBRE0001").unwrap(),
+    ));
 
     policy
         .check(&web, Some(APPROVERS), &user("UDBRE0001"))
@@ -873,7 +875,9 @@ async fn user_group_members_may_decide_and_others_may_not() {
 #[tokio::test]
 async fn when_slack_cannot_say_who_approves_the_click_is_refused() {
     let (fake, web) = fake_and_web(quick()).await;
-    let policy = policy(Approvers::UserGroup("S0GONE0001".to_owned()));
+    let policy = policy(Approvers::UserGroup(
+        powerpole_core::UserGroupId::parse("S0GONE0001").unwrap(),
+    ));
 
     let refusal = policy
         .check(&web, Some(APPROVERS), &user("UDBRE0001"))

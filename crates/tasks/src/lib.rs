@@ -39,8 +39,9 @@ pub fn function_variables() -> std::collections::BTreeMap<String, String> {
 /// The `notify` function's tasks: `open_approval` (the blast radius first, see
 /// [`Broker::survey`], then the card), `expire`, `denied`, `warn`, `fail`.
 ///
-/// A gate that finds its request already decided (a retried gate after a click) or cancelled
-/// fails with [`TaskError::GateClosed`]: the state machine catches it and runs `expire` at
+/// A gate that finds its request already decided (a retried gate after a click), cancelled, or
+/// approves it by the cluster's policy (auto-approved READ) fails with
+/// [`TaskError::GateClosed`]: the state machine catches it and runs `expire` at
 /// once, which answers with the recorded decision, instead of waiting on a token nobody will
 /// answer until the gate's timeout.
 ///
@@ -53,16 +54,23 @@ pub async fn notify<P: AccountPorts>(
     match Task::parse(Function::Notify, payload)? {
         Task::OpenApproval { request_id, token } => {
             broker.survey(request_id).await?;
-            if let ApprovalGate::Closed(request) =
-                broker.open_approval(request_id, TaskToken(token)).await?
-            {
-                tracing::info!(request = %request_id, state = %request.state(), "approval gate opened for a request no longer pending");
-                return Err(TaskError::GateClosed(format!(
-                    "request {request_id} is {}: nothing to wait for",
-                    request.state()
-                )));
+            match broker.open_approval(request_id, TaskToken(token)).await? {
+                ApprovalGate::Opened(_) => Ok(json!({})),
+                ApprovalGate::AutoApproved(_) => {
+                    tracing::info!(request = %request_id, "approved by the cluster's policy");
+                    Err(TaskError::GateClosed(format!(
+                        "request {request_id} is approved by its cluster's policy: nothing to \
+                         wait for"
+                    )))
+                }
+                ApprovalGate::Closed(request) => {
+                    tracing::info!(request = %request_id, state = %request.state(), "approval gate opened for a request no longer pending");
+                    Err(TaskError::GateClosed(format!(
+                        "request {request_id} is {}: nothing to wait for",
+                        request.state()
+                    )))
+                }
             }
-            Ok(json!({}))
         }
         Task::Expire { request_id } => {
             let name = match broker.expire(request_id).await? {

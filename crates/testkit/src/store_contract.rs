@@ -18,7 +18,7 @@ use powerpole_core::ports::{Orphan, RequestStore, ResourceKind};
 use powerpole_core::{
     AccessRequest, AccessSpec, AccessWindow, Actor, BastionId, ClusterId, Component, DbUsername,
     Email, Error, EventKind, MessageRef, Permission, Reason, Region, RequestId, RequestState,
-    SecretRef, SlackUserId, TaskToken, Transition, WindowPolicy,
+    RequiredApprovals, SecretRef, SlackUserId, TaskToken, Transition, WindowPolicy,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -537,6 +537,50 @@ pub async fn submitted_between_lists_a_period_oldest_first<S: RequestStore>(stor
     );
 }
 
+/// A request needing two approvals reads back with the count, each approval (who, when) and
+/// the last one's decision; an auto-approved READ reads back approved by the policy.
+pub async fn approvals_and_policy_decisions_round_trip<S: RequestStore>(store: &S) {
+    let needing_two = pending_request(&fresh_user(), now(), now())
+        .with_required_approvals(RequiredApprovals::new(2).unwrap());
+    let id = needing_two.id();
+    store.insert(&needing_two).await.unwrap();
+    for approver in [fresh_user(), fresh_user()] {
+        let mut request = store.get(id).await.unwrap().unwrap();
+        let expected = request.version();
+        request.approve_by(&approver, now()).unwrap();
+        store.update(&request, expected).await.unwrap();
+    }
+    let approved = store.get(id).await.unwrap().unwrap();
+    assert_eq!(approved.state(), RequestState::Approved);
+    assert_eq!(approved.required_approvals(), 2);
+    assert_eq!(approved.approvals().len(), 2);
+    assert_eq!(approved.events()[1].kind, EventKind::ApprovalGiven);
+
+    let mut read = pending_request(&fresh_user(), now(), now());
+    read = AccessRequest::restore(
+        read.id(),
+        read.requester().clone(),
+        read.db_username().clone(),
+        AccessSpec {
+            permission: Permission::Read,
+            ..read.spec().clone()
+        },
+        read.events().to_vec(),
+        read.resources().clone(),
+    )
+    .unwrap();
+    store.insert(&read).await.unwrap();
+    step(
+        store,
+        read.id(),
+        Transition::Approve,
+        Actor::System(Component::Policy),
+    )
+    .await;
+    let stored = store.get(read.id()).await.unwrap().unwrap();
+    assert!(stored.auto_approved(), "{:?}", stored.events());
+}
+
 /// Generates one `#[tokio::test]` per contract check for a store built by `$make`, an async
 /// expression returning `Option<Store>` (`None` skips, as the testkit's server look-ups do).
 #[macro_export]
@@ -555,6 +599,12 @@ macro_rules! request_store_contract {
             async fn transitions_and_events_round_trip() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::transitions_and_events_round_trip(&store).await;
+            }
+
+            #[tokio::test]
+            async fn approvals_and_policy_decisions_round_trip() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::approvals_and_policy_decisions_round_trip(&store).await;
             }
 
             #[tokio::test]

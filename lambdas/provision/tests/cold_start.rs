@@ -54,6 +54,8 @@ impl Moto {
             "region": "us-east-1",
             "endpoint": "orders-prod.cluster-abc.us-east-1.rds.amazonaws.com",
             "admin_secret_arn": admin_arn,
+            "approval": {"DDL": {"approvers": "group:S0DBRE001", "required": 2}},
+            "auto_approve_read": true,
         }]);
         vec![
             (config::TABLE, "powerpole-cold-start".into()),
@@ -67,6 +69,8 @@ impl Moto {
             (config::REQUESTS_CHANNEL, "C0REQUEST1".into()),
             (config::CLUSTERS, clusters.to_string()),
             (config::BASTION_LAUNCH_TEMPLATE, "powerpole-bastion".into()),
+            (config::PRIMARY_DOMAINS, "example.com".into()),
+            (config::DB_USERS, r#"{"U0DAISUKE1": "daisuke"}"#.into()),
         ]
     }
 }
@@ -104,6 +108,12 @@ async fn every_lambda_starts_from_its_secrets() {
         .await
         .unwrap();
     assert_eq!(notify.chat().approvers_channel(), "C0APPROVE1");
+    let rules = &notify.clusters()[0].approval;
+    assert!(
+        rules.auto_approves(powerpole_core::Permission::Read),
+        "the gate's Lambda knows READ is auto-approved"
+    );
+    assert_eq!(rules.required(powerpole_core::Permission::Ddl).get(), 2);
 
     let ingress = wiring::ingress(&moto.sdk, IngressConfig::from_env(&vars).unwrap())
         .await
@@ -111,6 +121,15 @@ async fn every_lambda_starts_from_its_secrets() {
     assert_eq!(
         ingress.workflow().state_machine_arn(),
         "arn:aws:states:us-east-1:123456789012:stateMachine:powerpole"
+    );
+    let identity = ingress.broker().identity();
+    assert_eq!(identity.primary_domains(), ["example.com"]);
+    assert_eq!(
+        identity
+            .mapped(&powerpole_core::SlackUserId::parse("U0DAISUKE1").unwrap())
+            .map(powerpole_core::DbUsername::as_str),
+        Some("daisuke"),
+        "the Slack endpoints name DB users by the configured mapping"
     );
 
     let text = wiring::read_secret(

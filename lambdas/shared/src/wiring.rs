@@ -401,7 +401,8 @@ pub async fn ingress(sdk: &SdkConfig, config: IngressConfig) -> Result<AwsIngres
         store(sdk, &config.table),
         workflow,
         SystemClock,
-    ))
+    )
+    .with_identity(config.identity))
 }
 
 /// The `notify` Lambda's broker.

@@ -7,7 +7,7 @@ use crate::broker::{AccountPorts, Broker, BrokerPorts};
 use crate::error::{Error, Result};
 use crate::grants::GrantPlan;
 use crate::ids::RequestId;
-use crate::lifecycle::{AccessRequest, RequestState};
+use crate::lifecycle::{AccessRequest, Actor, Component, RequestState, Transition};
 use crate::ports::{Chat, DbAccounts, MessageRef, RequestStore, TaskToken};
 
 /// What the approval gate found.
@@ -18,6 +18,10 @@ pub enum ApprovalGate {
     /// The request is no longer pending (cancelled, or decided by a previous attempt of the
     /// gate); there is nothing to wait for.
     Closed(AccessRequest),
+    /// The cluster's policy approved the request on its own (READ on a cluster with
+    /// `auto_approve_read`): recorded as approved by [`Component::Policy`], the card posted
+    /// all the same, marked so, for the audit; there is nothing to wait for.
+    AutoApproved(AccessRequest),
 }
 
 impl<P: AccountPorts> Broker<P> {
@@ -73,16 +77,41 @@ impl<P: BrokerPorts> Broker<P> {
     /// Stores the gate's `token` with request `id` and posts the approval card (or, when a
     /// previous attempt posted it, redraws it), remembering where it is.
     ///
+    /// A request its cluster approves by policy ([`crate::ApprovalRules::auto_approves`]) is
+    /// approved here, with the token, in one write; its card is posted as for any other
+    /// (a retried gate posts it if the first attempt did not) and says it was auto-approved.
+    ///
     /// # Errors
     /// [`crate::Error::NotFound`] for an unknown request; the store's and the chat's errors
     /// (nothing is posted when the token could not be stored).
     pub async fn open_approval(&self, id: RequestId, token: TaskToken) -> Result<ApprovalGate> {
         let mut request = self.load(id).await?;
         if request.state() != RequestState::Pending {
+            if request.auto_approved() && request.resources().approval_card.is_none() {
+                let card = self.chat().post_approval_card(&request).await?;
+                let request = self.remember_card(request, card).await?;
+                return Ok(ApprovalGate::AutoApproved(request));
+            }
             return Ok(ApprovalGate::Closed(request));
         }
         let expected = request.version();
         request.set_approval_token(token)?;
+        let level = request.spec().permission;
+        let auto = self
+            .cluster_of(&request)
+            .is_ok_and(|c| c.approval.auto_approves(level));
+        if auto {
+            let detail = format!(
+                "auto-approved: {level} on {} is approved by the cluster's policy",
+                request.spec().cluster
+            );
+            request.apply(
+                Transition::Approve,
+                Actor::System(Component::Policy),
+                self.now(),
+                detail,
+            )?;
+        }
         self.store().update(&request, expected).await?;
         match request.resources().approval_card.clone() {
             Some(card) => self.chat().update_approval_card(&card, &request).await?,
@@ -91,12 +120,16 @@ impl<P: BrokerPorts> Broker<P> {
                 request = self.remember_card(request, card).await?;
             }
         }
+        if auto {
+            return Ok(ApprovalGate::AutoApproved(request));
+        }
         Ok(ApprovalGate::Opened(request))
     }
 
     /// Saves where the card is. An approver may click faster than the save (the card is
-    /// visible as soon as it is posted); the decision then wins the write, so the card is saved
-    /// on the decided request and redrawn to show the decision the click could not draw.
+    /// visible as soon as it is posted); the decision (or a counted approval) then wins the
+    /// write, so the card is saved on the request as the click left it and redrawn to show what
+    /// the click could not draw.
     async fn remember_card(
         &self,
         mut request: AccessRequest,
@@ -107,7 +140,7 @@ impl<P: BrokerPorts> Broker<P> {
             request.set_approval_card(card.clone());
             match self.store().update(&request, expected).await {
                 Ok(()) => {
-                    if request.state() != RequestState::Pending {
+                    if request.state() != RequestState::Pending || !request.approvals().is_empty() {
                         self.redraw(&request).await;
                     }
                     return Ok(request);
@@ -132,7 +165,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, now, pending, user};
-    use crate::{Actor, ClusterPolicy, EventKind, SchemaName, Transition};
+    use crate::{ClusterPolicy, EventKind, SchemaName};
 
     #[tokio::test]
     async fn the_token_is_stored_and_the_card_posted_once_per_request() {
@@ -167,6 +200,52 @@ mod tests {
             "a retried gate must not post a second card"
         );
         assert_eq!(chat.card_states(), vec![RequestState::Pending]);
+    }
+
+    #[tokio::test]
+    async fn read_on_a_cluster_marked_so_is_approved_by_policy_and_its_card_still_posted() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let auto =
+            cluster().with_approval(crate::ApprovalRules::default().with_auto_approve_read(true));
+        let request = pending(&store, "U1").await;
+
+        let gate = base(&store, &chat, std::slice::from_ref(&auto), now())
+            .open_approval(request.id(), TaskToken("t1".into()))
+            .await
+            .unwrap();
+        let again = base(&store, &chat, &[auto], now())
+            .open_approval(request.id(), TaskToken("t2".into()))
+            .await
+            .unwrap();
+
+        let ApprovalGate::AutoApproved(approved) = gate else {
+            panic!("not auto-approved: {gate:?}")
+        };
+        assert!(matches!(again, ApprovalGate::Closed(_)), "{again:?}");
+        assert_eq!(approved.state(), RequestState::Approved);
+        assert!(approved.auto_approved());
+        let decision = approved.decision().unwrap();
+        assert_eq!(decision.actor, Actor::System(Component::Policy));
+        assert_eq!(
+            decision.detail,
+            "auto-approved: READ on orders-prod is approved by the cluster's policy"
+        );
+        assert_eq!(chat.cards_posted().len(), 1, "audited on a card, once");
+        assert!(chat.card_states().contains(&RequestState::Approved));
+        assert_eq!(store.get(request.id()).await.unwrap().unwrap(), approved);
+    }
+
+    #[tokio::test]
+    async fn without_the_mark_read_waits_for_a_person() {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let request = pending(&store, "U1").await;
+
+        let gate = base(&store, &chat, &[cluster()], now())
+            .open_approval(request.id(), TaskToken("t1".into()))
+            .await
+            .unwrap();
+
+        assert!(matches!(gate, ApprovalGate::Opened(r) if r.state() == RequestState::Pending));
     }
 
     /// Chat whose card is clicked Approve the moment it is posted.

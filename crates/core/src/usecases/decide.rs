@@ -7,13 +7,17 @@ use super::WORKFLOW;
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
-use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState, Transition};
+use crate::lifecycle::{AccessRequest, Actor, Approval, EventKind, RequestState, Transition};
 use crate::ports::{Decision, Notice, RequestStore, Workflow};
 
 /// The start of the note a decision leaves when the workflow could not be resumed with it.
 pub const NOT_RESUMED: &str = "the workflow was not resumed";
 /// The note left when the workflow was resumed later with an approval that had not reached it.
 pub const RESUMED_LATER: &str = "the workflow was resumed with the approval";
+
+/// How many times a click is recorded again after a concurrent change to its request (another
+/// approver's click) before the approver is asked to try again.
+const DECIDE_ATTEMPTS: usize = 8;
 
 /// How far ahead an approved request's start may be and still be looked at for an approval
 /// that did not reach its workflow (starts are at most days ahead).
@@ -27,15 +31,28 @@ pub enum Decided {
     /// The request had already left `Pending` (decided by someone, expired or cancelled);
     /// nothing changed. [`AccessRequest::decision`] says by whom and when.
     Already(AccessRequest),
+    /// The approval is recorded, and the request needs more from other approvers
+    /// ([`AccessRequest::approvals`] of [`AccessRequest::required_approvals`]); the workflow
+    /// still waits.
+    Counted(AccessRequest),
+    /// This approver had already approved the pending request: the same person counts once,
+    /// nothing changed.
+    Repeated(AccessRequest),
 }
 
 impl<P: IntakePorts> Broker<P> {
     /// Records `approver`'s `decision` on request `id`, resumes the workflow waiting on it and
     /// redraws the approval card; a decision made now observes `TimeToApprove`.
     ///
-    /// Of two concurrent clicks exactly one wins (conditional write); the other, and any later
-    /// click, gets [`Decided::Already`]. A card that cannot be redrawn is logged, not an error:
-    /// the decision stands.
+    /// A request that needs several approvals ([`AccessRequest::required_approvals`]) counts
+    /// each distinct approver ([`Decided::Counted`], the card redrawn "1 of 2"); the workflow
+    /// is resumed only by the last approval needed, or at once by the first Deny.
+    ///
+    /// Writes are conditional: a click that crosses another one (two approvers at once) is
+    /// recorded again on the request as the other left it, so neither is lost; of two
+    /// concurrent decisive clicks exactly one wins and the other, and any later click, gets
+    /// [`Decided::Already`]. A card that cannot be redrawn is logged, not an error: the
+    /// decision stands.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is
@@ -51,34 +68,43 @@ impl<P: IntakePorts> Broker<P> {
         decision: Decision,
     ) -> Result<Decided> {
         let now = self.now();
-        let mut request = self.load(id).await?;
-        if request.state() != RequestState::Pending {
-            return Ok(Decided::Already(request));
-        }
-        let Some(token) = request.resources().approval_token.clone() else {
+        let (mut request, token) = 'record: {
+            for _ in 0..DECIDE_ATTEMPTS {
+                let mut request = self.load(id).await?;
+                if request.state() != RequestState::Pending {
+                    return Ok(Decided::Already(request));
+                }
+                let Some(token) = request.resources().approval_token.clone() else {
+                    return Err(Error::Conflict(format!(
+                        "request {id} is not waiting for a decision yet"
+                    )));
+                };
+                let expected = request.version();
+                let counted = match decision {
+                    Decision::Approve => match request.approve_by(approver, now)? {
+                        Approval::Repeated => return Ok(Decided::Repeated(request)),
+                        Approval::Counted { .. } => true,
+                        Approval::Complete => false,
+                    },
+                    Decision::Deny => {
+                        request.apply(Transition::Deny, Actor::User(approver.clone()), now, "")?;
+                        false
+                    }
+                };
+                match self.store().update(&request, expected).await {
+                    Ok(()) if counted => {
+                        self.redraw(&request).await;
+                        return Ok(Decided::Counted(request));
+                    }
+                    Ok(()) => break 'record (request, token),
+                    Err(Error::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
             return Err(Error::Conflict(format!(
-                "request {id} is not waiting for a decision yet"
+                "request {id} changed while it was being decided; try again"
             )));
         };
-        let expected = request.version();
-        let transition = match decision {
-            Decision::Approve => Transition::Approve,
-            Decision::Deny => Transition::Deny,
-        };
-        request.apply(transition, Actor::User(approver.clone()), now, "")?;
-        match self.store().update(&request, expected).await {
-            Ok(()) => {}
-            Err(Error::Conflict(_)) => {
-                let current = self.load(id).await?;
-                if current.state() != RequestState::Pending {
-                    return Ok(Decided::Already(current));
-                }
-                return Err(Error::Conflict(format!(
-                    "request {id} changed while it was being decided; try again"
-                )));
-            }
-            Err(e) => return Err(e),
-        }
         if let Err(error) = self.workflow().resume(&token, decision).await {
             let reason = error.describe();
             tracing::warn!(request = %id, %reason, "the decision is recorded but the workflow was not resumed");
@@ -314,6 +340,172 @@ mod tests {
             vec![(TaskToken("token-1".into()), Decision::Approve)]
         );
         assert_eq!(chat.card_states(), vec![RequestState::Approved]);
+    }
+
+    /// The test cluster, READ needing two approvals.
+    fn needing_two() -> crate::ClusterPolicy {
+        use crate::{ApprovalPolicy, ApprovalRules, Approvers, Permission, RequiredApprovals};
+        cluster().with_approval(
+            ApprovalRules::default().with_level(
+                Permission::Read,
+                ApprovalPolicy::new(
+                    Approvers::AnyChannelMember,
+                    RequiredApprovals::new(2).unwrap(),
+                )
+                .unwrap(),
+            ),
+        )
+    }
+
+    /// A READ request of `U1` submitted under [`needing_two`], its gate open with `token-1`.
+    async fn pending_needing_two(
+        store: &MemoryStore,
+        chat: &RecordingChat,
+        workflow: &RecordingWorkflow,
+    ) -> AccessRequest {
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let clusters = [needing_two()];
+        let crate::usecases::Submission::Recorded(request) =
+            intake(store, chat, &directory, workflow, &clusters, now())
+                .submit(&user("U1"), &form())
+                .await
+                .unwrap()
+        else {
+            panic!("not recorded")
+        };
+        base(store, chat, &clusters, now())
+            .open_approval(request.id(), TaskToken("token-1".into()))
+            .await
+            .unwrap();
+        chat.forget();
+        store.get(request.id()).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn two_distinct_approvers_are_needed_and_only_the_second_releases_the_workflow() {
+        let (store, workflow, chat) = parts();
+        let request = pending_needing_two(&store, &chat, &workflow).await;
+        let directory = StaticDirectory::default();
+        let broker = intake(
+            &store,
+            &chat,
+            &directory,
+            &workflow,
+            &[needing_two()],
+            now(),
+        );
+
+        let first = broker
+            .decide(request.id(), &user("U2"), Decision::Approve)
+            .await
+            .unwrap();
+        let again = broker
+            .decide(request.id(), &user("U2"), Decision::Approve)
+            .await
+            .unwrap();
+        let own = broker
+            .decide(request.id(), &user("U1"), Decision::Approve)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(&first, Decided::Counted(r) if r.state() == RequestState::Pending));
+        assert!(matches!(again, Decided::Repeated(_)), "{again:?}");
+        assert!(matches!(own, Error::NotAllowed(_)), "{own}");
+        assert!(workflow.resumed().is_empty(), "one of two approvals");
+        assert_eq!(chat.card_states(), vec![RequestState::Pending]);
+        let stored = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored.approvals(), [&user("U2")]);
+        assert_eq!(
+            stored.events().last().map(|e| (e.kind, e.detail.as_str())),
+            Some((EventKind::ApprovalGiven, "approval 1 of 2"))
+        );
+
+        let second = broker
+            .decide(request.id(), &user("U3"), Decision::Approve)
+            .await
+            .unwrap();
+
+        let Decided::Now(approved) = second else {
+            panic!("the second approval decides: {second:?}")
+        };
+        assert_eq!(approved.state(), RequestState::Approved);
+        assert_eq!(approved.approvals(), [&user("U2"), &user("U3")]);
+        assert_eq!(
+            workflow.resumed(),
+            vec![(TaskToken("token-1".into()), Decision::Approve)]
+        );
+    }
+
+    #[tokio::test]
+    async fn one_deny_ends_a_request_that_has_one_of_two_approvals() {
+        let (store, workflow, chat) = parts();
+        let request = pending_needing_two(&store, &chat, &workflow).await;
+        let directory = StaticDirectory::default();
+        let broker = intake(
+            &store,
+            &chat,
+            &directory,
+            &workflow,
+            &[needing_two()],
+            now(),
+        );
+        broker
+            .decide(request.id(), &user("U2"), Decision::Approve)
+            .await
+            .unwrap();
+
+        let denied = broker
+            .decide(request.id(), &user("U3"), Decision::Deny)
+            .await
+            .unwrap();
+
+        assert!(matches!(&denied, Decided::Now(r) if r.state() == RequestState::Denied));
+        assert_eq!(
+            workflow.resumed(),
+            vec![(TaskToken("token-1".into()), Decision::Deny)]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_approvers_clicking_at_once_are_both_counted() {
+        for _ in 0..20 {
+            let store = Arc::new(MemoryStore::new());
+            let workflow = Arc::new(RecordingWorkflow::default());
+            let chat = Arc::new(RecordingChat::default());
+            let id = pending_needing_two(&store, &chat, &workflow).await.id();
+
+            let clicks: Vec<_> = ["U2", "U3"]
+                .into_iter()
+                .map(|who| {
+                    let (store, workflow, chat) = (store.clone(), workflow.clone(), chat.clone());
+                    tokio::spawn(async move {
+                        intake(
+                            store.as_ref(),
+                            chat.as_ref(),
+                            &StaticDirectory::default(),
+                            workflow.as_ref(),
+                            &[needing_two()],
+                            now(),
+                        )
+                        .decide(id, &user(who), Decision::Approve)
+                        .await
+                    })
+                })
+                .collect();
+            for click in clicks {
+                click.await.unwrap().unwrap();
+            }
+
+            let stored = store.get(id).await.unwrap().unwrap();
+            assert_eq!(
+                stored.state(),
+                RequestState::Approved,
+                "{:?}",
+                stored.events()
+            );
+            assert_eq!(stored.approvals().len(), 2);
+            assert_eq!(workflow.resumed().len(), 1);
+        }
     }
 
     #[tokio::test]

@@ -252,6 +252,11 @@ impl StaticDirectory {
         }
     }
 
+    /// Adds `user` with `email`.
+    pub fn add(&mut self, user: &SlackUserId, email: &str) {
+        self.emails.insert(user.clone(), email.to_owned());
+    }
+
     pub fn lookups(&self) -> usize {
         self.lookups.load(Ordering::SeqCst)
     }

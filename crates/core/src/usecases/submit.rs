@@ -1,9 +1,9 @@
-//! Submitting a request: validate the form, name the DB user after the requester's e-mail,
-//! record the request and start its workflow.
+//! Submitting a request: validate the form, name the DB user by the identity rules (see
+//! [`crate::identity`]), record the request and start its workflow.
 
 use time::{Duration, OffsetDateTime};
 
-use crate::account::DbUsername;
+use crate::approvals::{ApprovalRules, Approvers, RequiredApprovals};
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Field, Result};
 use crate::ids::{RequestId, SlackUserId};
@@ -46,6 +46,12 @@ impl<P: IntakePorts> Broker<P> {
             Ok(spec) => spec,
             Err(errors) => return Ok(Submission::Invalid(errors)),
         };
+        let rules = self.cluster_rules(&spec);
+        if let Some(refusal) = rules.and_then(|r| unreachable_approval(r, &spec, requester)) {
+            return Ok(Submission::Invalid(vec![refusal]));
+        }
+        let required =
+            rules.map_or_else(RequiredApprovals::default, |r| r.required(spec.permission));
         let open = self
             .store()
             .by_requester(requester)
@@ -68,14 +74,59 @@ impl<P: IntakePorts> Broker<P> {
             )]));
         }
         let email = self.directory().email_of(requester).await?;
-        let username = DbUsername::from_email(&email)?;
+        let username = self.identity().db_username(requester, &email)?;
         let id = RequestId::generate(now, &mut rand::rng());
         let request = AccessRequest::submit(id, requester.clone(), username, spec, now)
+            .with_required_approvals(required)
             .with_requester_email(Some(email));
         self.store().insert(&request).await?;
         self.workflow().start(&Start::of(&request, now)).await?;
         Ok(Submission::Recorded(request))
     }
+}
+
+impl<P: IntakePorts> Broker<P> {
+    fn cluster_rules(&self, spec: &AccessSpec) -> Option<&ApprovalRules> {
+        self.clusters()
+            .iter()
+            .find(|c| c.cluster == spec.cluster)
+            .map(|c| &c.approval)
+    }
+}
+
+/// The refusal of a request whose level lists its approvers by name and, without the
+/// requester (who never counts), too few of them to ever approve it: it names whom to ask.
+fn unreachable_approval(
+    rules: &ApprovalRules,
+    spec: &AccessSpec,
+    requester: &SlackUserId,
+) -> Option<Error> {
+    let policy = rules.for_level(spec.permission)?;
+    let Approvers::Users(users) = policy.approvers() else {
+        return None;
+    };
+    let others: Vec<&str> = users
+        .iter()
+        .filter(|u| *u != requester)
+        .map(SlackUserId::as_str)
+        .collect();
+    (others.len() < policy.required().get()).then(|| {
+        Error::invalid(
+            Field::Permission,
+            format!(
+                "{} on {} needs {} approvals from {}, and you cannot approve your own request: \
+                 ask a powerpole admin to add approvers for it, or choose another level",
+                spec.permission,
+                spec.cluster,
+                policy.required(),
+                users
+                    .iter()
+                    .map(SlackUserId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
 }
 
 /// Whether `existing` was recorded from the same form moments ago. A start of "now" moves with
@@ -93,10 +144,10 @@ fn is_repeat(existing: &AccessRequest, spec: &AccessSpec, now: OffsetDateTime) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Email;
     use crate::memory::MemoryStore;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingWorkflow, StaticDirectory, cluster, form, now, user};
+    use crate::{DbUsername, Email};
 
     #[tokio::test]
     async fn a_valid_form_is_recorded_pending_and_its_workflow_started() {
@@ -125,6 +176,104 @@ mod tests {
             Some(request.clone())
         );
         assert_eq!(workflow.started(), vec![request.id()]);
+    }
+
+    #[tokio::test]
+    async fn a_request_is_recorded_with_the_approvals_its_level_needs_or_refused_if_unreachable() {
+        use crate::{ApprovalPolicy, Approvers, Permission};
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let listed = |ids: &str| {
+            cluster().with_approval(
+                ApprovalRules::default().with_level(
+                    Permission::Read,
+                    ApprovalPolicy::new(
+                        ids.parse::<Approvers>().unwrap(),
+                        RequiredApprovals::new(2).unwrap(),
+                    )
+                    .unwrap(),
+                ),
+            )
+        };
+        let submit = |clusters: Vec<crate::ClusterPolicy>| {
+            let (store, workflow, directory) = (&store, &workflow, &directory);
+            async move {
+                intake(
+                    store,
+                    &RecordingChat::default(),
+                    directory,
+                    workflow,
+                    &clusters,
+                    now(),
+                )
+                .submit(&user("U1"), &form())
+                .await
+                .unwrap()
+            }
+        };
+
+        let outcome = submit(vec![listed("users:U00000001,U00000002")]).await;
+        let Submission::Invalid(errors) = outcome else {
+            panic!("the requester is one of the two listed: {outcome:?}")
+        };
+        assert_eq!(errors[0].field(), Some(Field::Permission));
+        assert!(
+            errors[0].to_string().contains(
+                "READ on orders-prod needs 2 approvals from U00000001, U00000002, and you cannot \
+                 approve your own request: ask a powerpole admin"
+            ),
+            "{}",
+            errors[0]
+        );
+        assert!(workflow.started().is_empty());
+
+        let Submission::Recorded(request) = submit(vec![listed("users:U00000002,U00000003")]).await
+        else {
+            panic!("two others can approve it")
+        };
+        assert_eq!(request.required_approvals(), 2);
+    }
+
+    #[tokio::test]
+    async fn namesakes_in_two_domains_get_two_names_and_a_mapped_person_their_own() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let mut directory = StaticDirectory::with(&user("U1"), "alice@a.com");
+        directory.add(&user("U2"), "alice@b.com");
+        directory.add(&user("U3"), "大輔@a.com");
+        let identity = crate::IdentityRules::new(
+            ["a.com"],
+            [(user("U3"), DbUsername::parse("daisuke").unwrap())],
+        )
+        .unwrap();
+        let name_of = |who: &'static str| {
+            let (store, workflow, directory, identity) = (&store, &workflow, &directory, &identity);
+            async move {
+                let outcome = intake(
+                    store,
+                    &RecordingChat::default(),
+                    directory,
+                    workflow,
+                    &[cluster()],
+                    now(),
+                )
+                .with_identity(identity.clone())
+                .submit(&user(who), &form())
+                .await
+                .unwrap();
+                let Submission::Recorded(request) = outcome else {
+                    panic!("not recorded: {outcome:?}")
+                };
+                request.db_username().as_str().to_owned()
+            }
+        };
+
+        let first = name_of("U1").await;
+        let second = name_of("U2").await;
+        let mapped = name_of("U3").await;
+
+        assert_eq!(first, "alice");
+        assert!(second.starts_with("alice_b_"), "{second}");
+        assert_eq!(mapped, "daisuke");
     }
 
     #[tokio::test]

@@ -4,7 +4,10 @@
 use std::collections::BTreeSet;
 
 use powerpole_core::tripwire::TripwireRules;
-use powerpole_core::{ClusterId, ClusterPolicy, Permission, Region, SensitiveTables, WindowPolicy};
+use powerpole_core::{
+    ApprovalPolicy, ApprovalRules, ClusterId, ClusterPolicy, Permission, Region, SensitiveTables,
+    WindowPolicy,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,6 +55,19 @@ struct ClusterEntry {
     sensitive_tables: Vec<String>,
     #[serde(default)]
     tripwires: Option<Vec<String>>,
+    #[serde(default)]
+    approval: std::collections::BTreeMap<String, ApprovalEntry>,
+    #[serde(default)]
+    auto_approve_read: Option<bool>,
+}
+
+/// One level's approval policy: `{"approvers": "users:U1,U2,U3", "required": 2}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalEntry {
+    approvers: String,
+    #[serde(default)]
+    required: Option<i64>,
 }
 
 pub(super) fn is_host_name(host: &str) -> bool {
@@ -109,6 +125,20 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
         policy.tripwires = TripwireRules::parse(rules.iter().map(String::as_str))
             .map_err(|e| format!("tripwires: {e}"))?;
     }
+    let mut approval =
+        ApprovalRules::default().with_auto_approve_read(entry.auto_approve_read.unwrap_or(false));
+    for (level, rule) in &entry.approval {
+        let parsed = level
+            .parse::<Permission>()
+            .map_err(|_| format!("approval: {level:?} is not READ, DML or DDL"))?;
+        let rule = ApprovalPolicy::configured(&rule.approvers, rule.required)
+            .map_err(|e| format!("approval.{level}: {}", e.problem()))?;
+        approval = approval.with_level(parsed, rule);
+    }
+    if let Some(why) = approval.problem_with(&policy.levels) {
+        return Err(why);
+    }
+    policy.approval = approval;
     let admin_secret = SecretArn::parse(entry.admin_secret_arn.trim())
         .map_err(|p| format!("admin_secret_arn: {p}"))?;
     Ok(ClusterConfig {
@@ -123,13 +153,15 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
 /// [`CLUSTERS`]: a JSON array of
 /// `{"id", "region", "endpoint", "port"?, "max_duration_minutes"?, "levels"?, "admin_secret_arn",
 /// "require_tls"?, "max_user_connections"?, "read_statement_seconds"?, "sensitive_tables"?,
-/// "tripwires"?}`, at least one, ids
+/// "tripwires"?, "approval"?, "auto_approve_read"?}`, at least one, ids
 /// unique. `port` (where people and the broker connect; an admin secret naming a port wins for
 /// the broker) defaults to 3306, `max_duration_minutes` to 480 (8 h, the most allowed), `levels`
 /// to all three, `require_tls` to true, `max_user_connections` to 4, `read_statement_seconds`
 /// to none (the limits are checked when the Lambda wires the accounts), `sensitive_tables`
 /// (patterns the approval card flags, see [`SensitiveTables`]) to none, `tripwires` (see
-/// [`TripwireRules`]; `[]` turns them off) to all.
+/// [`TripwireRules`]; `[]` turns them off) to all, `approval` (per level,
+/// `{"DDL": {"approvers": "users:U1,U2,U3", "required": 2}}`, see [`ApprovalPolicy::configured`])
+/// to none (every level takes `POWERPOLE_APPROVERS`, one approval), `auto_approve_read` to false.
 ///
 /// # Errors
 /// [`ConfigError::Missing`] or [`ConfigError::Invalid`] naming the entry at fault.
@@ -240,6 +272,24 @@ mod tests {
                 "max_duration",
             ),
             (
+                serde_json::json!([entry(
+                    serde_json::json!({"approval": {"DDL": {"approvers": "users:U0AAAAAA1", "required": 2}}})
+                )]),
+                "approval.DDL: 2 approvals are required but users: lists only 1",
+            ),
+            (
+                serde_json::json!([entry(
+                    serde_json::json!({"approval": {"ROOT": {"approvers": "channel"}}})
+                )]),
+                "approval: \"ROOT\"",
+            ),
+            (
+                serde_json::json!([entry(
+                    serde_json::json!({"levels": ["DDL"], "auto_approve_read": true})
+                )]),
+                "auto_approve_read",
+            ),
+            (
                 serde_json::json!([entry(serde_json::json!({})), entry(serde_json::json!({}))]),
                 "twice",
             ),
@@ -271,5 +321,34 @@ mod tests {
 
         let ports: Vec<u16> = parsed.iter().map(|c| c.policy.port).collect();
         assert_eq!(ports, [3306, 13306]);
+    }
+
+    #[test]
+    fn a_cluster_names_approvers_and_counts_per_level_and_may_auto_approve_read() {
+        let entries = serde_json::json!([
+            {"id": "orders", "region": "ap-northeast-1", "endpoint": "orders.example.internal",
+             "admin_secret_arn": ADMIN_ARN, "auto_approve_read": true,
+             "approval": {"DDL": {"approvers": "group:S0DBRE123", "required": 2},
+                          "DML": {"approvers": "none"}}},
+            {"id": "billing", "region": "ap-northeast-1", "endpoint": "billing.example.internal",
+             "admin_secret_arn": ADMIN_ARN},
+        ]);
+
+        let parsed = clusters(&[(CLUSTERS, entries.to_string())]).unwrap();
+
+        let (orders, billing) = (&parsed[0].policy.approval, &parsed[1].policy.approval);
+        assert_eq!(orders.required(Permission::Ddl).get(), 2);
+        assert_eq!(
+            orders
+                .for_level(Permission::Dml)
+                .map(|p| p.approvers().to_string()),
+            Some("none".to_owned())
+        );
+        assert!(orders.auto_approves(Permission::Read));
+        assert_eq!(
+            billing,
+            &ApprovalRules::default(),
+            "the default: one approval, no auto"
+        );
     }
 }

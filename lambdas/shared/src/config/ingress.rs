@@ -2,8 +2,11 @@
 
 use powerpole_slack::Approvers;
 
+use powerpole_core::IdentityRules;
+
 use super::clusters::{ClusterConfig, clusters};
 use super::env::{ConfigError, Problems, Vars};
+use super::identity::identity;
 use super::resources::{state_machine_arn, table};
 use super::slack::{SlackConfig, approvers};
 
@@ -20,6 +23,8 @@ pub struct IngressConfig {
     pub approvers: Approvers,
     /// [`CLUSTERS`](super::CLUSTERS) (the admin secrets are not read).
     pub clusters: Vec<ClusterConfig>,
+    /// [`PRIMARY_DOMAINS`](super::PRIMARY_DOMAINS) and [`DB_USERS`](super::DB_USERS).
+    pub identity: IdentityRules,
 }
 
 impl IngressConfig {
@@ -34,8 +39,22 @@ impl IngressConfig {
         let slack = p.take(SlackConfig::from_env(vars));
         let approvers = p.take(approvers(vars));
         let clusters = p.take(clusters(vars));
-        let (Some(table), Some(state_machine_arn), Some(slack), Some(approvers), Some(clusters)) =
-            (table, state_machine_arn, slack, approvers, clusters)
+        let identity = p.take(identity(vars));
+        let (
+            Some(table),
+            Some(state_machine_arn),
+            Some(slack),
+            Some(approvers),
+            Some(clusters),
+            Some(identity),
+        ) = (
+            table,
+            state_machine_arn,
+            slack,
+            approvers,
+            clusters,
+            identity,
+        )
         else {
             return Err(p.into_error());
         };
@@ -45,6 +64,7 @@ impl IngressConfig {
             slack,
             approvers,
             clusters,
+            identity,
         })
     }
 }
@@ -84,7 +104,7 @@ mod tests {
         );
         assert_eq!(
             approvers(&[(APPROVERS, "group:S0DBRE1")]).unwrap(),
-            Approvers::UserGroup("S0DBRE1".into())
+            Approvers::UserGroup(powerpole_core::UserGroupId::parse("S0DBRE1").unwrap())
         );
         assert_eq!(
             approvers(&[(APPROVERS, " channel ")]).unwrap(),

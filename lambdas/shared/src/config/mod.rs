@@ -17,6 +17,7 @@ mod clusters;
 mod env;
 #[cfg(test)]
 mod fixtures;
+mod identity;
 #[cfg(feature = "slack")]
 mod ingress;
 mod notify;
@@ -32,6 +33,7 @@ pub use access::{
 };
 pub use clusters::{CLUSTERS, ClusterConfig, clusters};
 pub use env::{BoxError, ConfigError, ProcessEnv, Vars};
+pub use identity::{DB_USERS, PRIMARY_DOMAINS, identity};
 #[cfg(feature = "slack")]
 pub use ingress::IngressConfig;
 pub use notify::NotifyConfig;

@@ -103,20 +103,18 @@ pub fn requests_channel(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, C
         .transpose()
 }
 
-/// [`APPROVERS`]: `channel` (the default: any member of the approvers' channel), `users:U1,U2`
-/// or `group:S123`, read by the Slack adapter's own parser.
+/// [`APPROVERS`]: `channel` (the default: any member of the approvers' channel), `users:U1,U2`,
+/// `group:S123` or `none`, read by the core's parser: the default approval policy (one approval)
+/// of every level a cluster does not override (see [`super::clusters`]).
 ///
 /// # Errors
 /// [`ConfigError::Invalid`].
 #[cfg(feature = "slack")]
 pub fn approvers(vars: &(impl Vars + ?Sized)) -> Result<Approvers, ConfigError> {
     optional(vars, APPROVERS).map_or(Ok(Approvers::AnyChannelMember), |value| {
-        value.parse::<Approvers>().map_err(|e| match e {
-            powerpole_slack::Error::InvalidApprovers(problem) => {
-                ConfigError::invalid(APPROVERS, problem)
-            }
-            other => ConfigError::invalid(APPROVERS, other.to_string()),
-        })
+        value
+            .parse::<Approvers>()
+            .map_err(|e| ConfigError::invalid(APPROVERS, e.problem()))
     })
 }
 
