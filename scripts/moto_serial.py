@@ -8,8 +8,9 @@ requests still arrive concurrently, the emulator just serialises them like Dynam
 
 It also answers SSM's DescribeInstanceInformation, which moto (5.2.5) does not implement, from
 moto's own EC2 state the way the SSM agent registers a node: an instance is a managed node,
-pinging Online, while it is running and was launched with an instance profile (without a role
-the agent cannot register). The bastion fleet's readiness check reads it.
+pinging Online, while it is running and was launched with an instance profile, given directly or
+by its launch template as EC2 applies it (moto 5.2.5 drops a template's; without a role the agent
+cannot register). The bastion fleet's readiness check reads it.
 
 Usage: python moto_serial.py HOST PORT
 """
@@ -28,6 +29,20 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from moto.ssm.responses import SimpleSystemManagerResponse
+
+
+def instance_profile(backend, instance):
+    """The instance profile `instance` runs with: its own, else its launch template's."""
+    if instance.iam_instance_profile:
+        return instance.iam_instance_profile
+    tags = {tag["key"]: tag["value"] for tag in backend.describe_tags(filters={"resource-id": [instance.id]})}
+    template = tags.get("aws:ec2launchtemplate:id")
+    if not template:
+        return None
+    version = backend._get_template_from_args(
+        {"LaunchTemplateId": template, "Version": tags.get("aws:ec2launchtemplate:version")}
+    )
+    return version.data.get("IamInstanceProfile")
 
 
 def describe_instance_information(self) -> str:
@@ -49,10 +64,11 @@ def describe_instance_information(self) -> str:
             "AgentVersion": "3.3.0.0",
             "IPAddress": instance.private_ip,
         }
-        for instance in ec2_backends[self.current_account][self.region].all_instances()
+        for backend in [ec2_backends[self.current_account][self.region]]
+        for instance in backend.all_instances()
         if (not wanted or instance.id in wanted)
         and instance.state == "running"
-        and instance.iam_instance_profile
+        and instance_profile(backend, instance)
     ]
     return json.dumps({"InstanceInformationList": nodes})
 
