@@ -99,6 +99,19 @@ install_mariadb() {
     log "installed $(mariadbd --version | head -n1)"
 }
 
+# apt-get update, then apt-get install PACKAGES (as root), logged to $CACHE_DIR/apt-NAME.log.
+apt_install() {
+    local name=$1
+    shift
+    [[ $(id -u) -eq 0 ]] || die "$* missing and installing it needs root"
+    local apt_log=$CACHE_DIR/apt-$name.log
+    mkdir -p "$CACHE_DIR"
+    log "apt-get install $* (log: $apt_log)"
+    { apt-get -o DPkg::Lock::Timeout=300 update &&
+        apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@"; } \
+        >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; die "apt-get install $* failed"; }
+}
+
 # Debian's chromium, for the report's headless-browser test; installed only when missing.
 install_chromium() {
     phase "install chromium"
@@ -106,13 +119,7 @@ install_chromium() {
         log "chromium already installed: $(chromium --version 2>/dev/null | head -n1)"
         return
     fi
-    [[ $(id -u) -eq 0 ]] || die "chromium is missing and installing it needs root"
-    local apt_log=$CACHE_DIR/apt-chromium.log
-    mkdir -p "$CACHE_DIR"
-    log "apt-get install chromium (log: $apt_log)"
-    { apt-get -o DPkg::Lock::Timeout=300 update &&
-        apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends chromium; } \
-        >"$apt_log" 2>&1 || { tail -n 30 "$apt_log" >&2; die "apt-get install chromium failed"; }
+    apt_install chromium chromium
     command -v chromium >/dev/null || die "chromium installed but not found on PATH"
 }
 

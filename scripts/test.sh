@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run).
 #
-# Installs what is missing (Debian mariadb-server and chromium, a Python venv with moto and
+# Installs what is missing (Debian mariadb-server, chromium and libfaketime, a Python venv with moto and
 # python-hcl2, a second venv with checkov), checks terraform/ offline (HCL parses, checkov, the consistency test of
 # tests/terraform), starts a throw-away MariaDB with the server_audit plugin and a moto server on
 # loopback, exports where they are, then runs cargo fmt --check, cargo clippy -D warnings and cargo
@@ -150,6 +150,23 @@ install_terraform_checks() {
     pip_has "$CHECKOV_VENV" checkov "$CHECKOV_VERSION" || die "checkov not usable in $CHECKOV_VENV after install"
 }
 
+# Debian's libfaketime: the deployed-shape harness preloads it into the Lambda processes so that
+# they keep the clock the scenario moves (tests/deployed/harness.rs).
+faketime_library() {
+    dpkg-query -L libfaketime 2>/dev/null | grep -m1 '/libfaketime\.so\.1$' || true
+}
+
+install_faketime() {
+    phase "install libfaketime"
+    if [[ -z $(faketime_library) ]]; then
+        apt_install faketime libfaketime
+    fi
+    POWERPOLE_TEST_FAKETIME=$(faketime_library)
+    [[ -f $POWERPOLE_TEST_FAKETIME ]] || die "libfaketime installed but libfaketime.so.1 not found"
+    export POWERPOLE_TEST_FAKETIME
+    log "libfaketime: $POWERPOLE_TEST_FAKETIME"
+}
+
 # --- terraform ------------------------------------------------------------------------------------
 
 # terraform/ cannot be planned here (no provider downloads): it must parse, pass checkov with only
@@ -233,6 +250,7 @@ install_moto
 install_asl_validator
 install_terraform_checks
 install_chromium
+install_faketime
 exec 9>&-
 export POWERPOLE_TEST_CHROMIUM
 POWERPOLE_TEST_CHROMIUM=$(command -v chromium)
@@ -244,6 +262,9 @@ done
 
 WORK=$(mktemp -d -t powerpole-test.XXXXXX)
 check_terraform
+# What terraform gives the Lambdas and the state machine, for the deployed-shape harness.
+run "$VENV/bin/python" tests/terraform/lambda_env.py >"$WORK/terraform_env.json"
+export POWERPOLE_TEST_TERRAFORM_ENV=$WORK/terraform_env.json
 
 read -r MYSQL_PORT MOTO_PORT < <(free_ports)
 start_mariadb "$MYSQL_PORT"

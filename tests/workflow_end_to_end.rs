@@ -29,6 +29,7 @@ use powerpole_slack::{
     ApproverPolicy, Approvers, RetryPolicy, SignatureVerifier, SlackChat, SlackIngress, SlackWebApi,
 };
 use powerpole_testkit::fake_slack::{FakeCall, FakeSlack, signed_form_headers};
+use powerpole_testkit::faults::TcpProxy;
 use powerpole_testkit::slack_payloads::{
     RequestInput, block_click, button_click, extension_submission, interaction_form,
     request_submission,
@@ -85,7 +86,7 @@ async fn world(tag: &str) -> Option<World> {
 }
 
 /// As [`world`], with the broker reaching MariaDB through `proxy` (to take the server away).
-async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
+async fn world_via(tag: &str, proxy: Option<&TcpProxy>) -> Option<World> {
     world_with(
         tag,
         proxy,
@@ -98,14 +99,14 @@ async fn world_via(tag: &str, proxy: Option<&Proxy>) -> Option<World> {
 /// As [`world_via`], the cluster with the `approval` rules and requesters named by `identity`.
 async fn world_with(
     tag: &str,
-    proxy: Option<&Proxy>,
+    proxy: Option<&TcpProxy>,
     approval: ApprovalRules,
     identity: IdentityRules,
 ) -> Option<World> {
     let url = powerpole_testkit::mysql_admin_url()?;
     let audit_log = powerpole_testkit::mysql_audit_log()?;
     let admin: MySqlConnectOptions = url.parse().unwrap();
-    let broker_admin = proxy.map_or_else(|| admin.clone(), |p| admin.clone().port(p.port));
+    let broker_admin = proxy.map_or_else(|| admin.clone(), |p| admin.clone().port(p.port()));
     let slack = FakeSlack::start().await.unwrap();
     let requester = format!("U0E2E{}", tag.to_ascii_uppercase());
     let email = format!("e2e.{tag}.{}@example.com", std::process::id());
@@ -675,48 +676,15 @@ async fn end_now_tears_down_at_once_and_the_workflow_ends_cleanly() {
     w.receipt(&ts).await;
 }
 
-/// A TCP forwarder to MariaDB that can be cut: afterwards new connections are refused and open
-/// ones are closed, as when the server goes down.
-struct Proxy {
-    port: u16,
-    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
-}
-
-impl Proxy {
-    async fn to(target: &MySqlConnectOptions) -> Self {
-        let upstream = format!("{}:{}", target.get_host(), target.get_port());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let upstream = upstream.clone();
-                connections.spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        Self {
-            port,
-            tasks: std::sync::Mutex::new(tasks),
-        }
-    }
-
-    /// Takes the server away: the listener and every forwarded connection close.
-    fn cut(&self) {
-        self.tasks.lock().unwrap().abort_all();
-    }
-}
-
 #[tokio::test]
 async fn mariadb_down_at_teardown_retries_then_fails_the_request_with_cleanup_owed() {
     let Some(url) = powerpole_testkit::mysql_admin_url() else {
         return;
     };
-    let proxy = Proxy::to(&url.parse().unwrap()).await;
+    let admin: MySqlConnectOptions = url.parse().unwrap();
+    let proxy = TcpProxy::to(admin.get_host(), admin.get_port())
+        .await
+        .unwrap();
     let w = world_via("down", Some(&proxy)).await.unwrap();
     let request = w.submit().await;
     let ts = w.card().await;

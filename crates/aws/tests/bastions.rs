@@ -347,32 +347,10 @@ async fn the_instance_is_tagged_locked_down_and_patched_at_boot() {
     fleet.terminate(&bastion.id).await.unwrap();
 }
 
-/// Creates the instance profile `name` in moto's IAM (RunInstances checks that it exists), with
-/// a plain query-API call: the SDK's IAM client is not a dependency of the project.
+/// Creates the instance profile `name` in moto's IAM (RunInstances checks that it exists).
 async fn create_instance_profile(name: &str) {
     let endpoint = powerpole_testkit::aws_endpoint().unwrap();
-    let body =
-        format!("Action=CreateInstanceProfile&InstanceProfileName={name}&Version=2010-05-08");
-    let reply = powerpole_testkit::fake_slack::post(
-        &format!("{endpoint}/"),
-        &[
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            (
-                "Authorization",
-                "AWS4-HMAC-SHA256 Credential=testing/20261204/us-east-1/iam/aws4_request, \
-                 SignedHeaders=host, Signature=0",
-            ),
-        ],
-        body,
-    )
-    .await
-    .unwrap();
-    assert!(
-        reply.status == 200 || String::from_utf8_lossy(&reply.body).contains("EntityAlreadyExists"),
-        "CreateInstanceProfile: {} {}",
-        reply.status,
-        String::from_utf8_lossy(&reply.body)
-    );
+    powerpole_testkit::moto::create_instance_profile(&endpoint, "us-east-1", name).await;
 }
 
 /// The status after the instance has had time to leave `pending`.

@@ -16,7 +16,9 @@
 pub mod chat;
 pub mod deployed;
 pub mod fake_slack;
+pub mod faults;
 pub mod http;
+pub mod moto;
 pub mod mysql;
 pub mod serve_config;
 pub mod slack_payloads;
@@ -44,6 +46,15 @@ pub const AWS_ENDPOINT_VAR: &str = "POWERPOLE_TEST_AWS_ENDPOINT";
 /// Variable holding the path of a Chromium binary for the headless-browser tests
 /// (`scripts/test.sh` installs Debian's `chromium` when it is missing).
 pub const CHROMIUM_VAR: &str = "POWERPOLE_TEST_CHROMIUM";
+
+/// Variable holding the path of the JSON file `tests/terraform/lambda_env.py` prints: the
+/// environment variable names terraform gives each Lambda and the functions it fills into the
+/// state machine's definition.
+pub const TERRAFORM_ENV_VAR: &str = "POWERPOLE_TEST_TERRAFORM_ENV";
+
+/// Variable holding the path of libfaketime (`libfaketime.so.1`, Debian's `libfaketime`), which
+/// the deployed-shape harness preloads into the Lambda processes to move their clock.
+pub const FAKETIME_VAR: &str = "POWERPOLE_TEST_FAKETIME";
 
 /// The admin URL of the test MariaDB (`mysql://powerpole_admin:…@127.0.0.1:PORT`), or `None` when
 /// [`MYSQL_URL_VAR`] is not set outside CI.
@@ -98,6 +109,33 @@ pub fn aws_endpoint() -> Option<String> {
 #[must_use]
 pub fn chromium() -> Option<PathBuf> {
     server_var(CHROMIUM_VAR).map(PathBuf::from)
+}
+
+/// What terraform gives the deployed system, as [`TERRAFORM_ENV_VAR`] names it, or `None` when
+/// it is not set outside CI.
+///
+/// # Panics
+///
+/// When [`TERRAFORM_ENV_VAR`] is not set and `CI` is.
+#[must_use]
+pub fn terraform_env() -> Option<PathBuf> {
+    server_var(TERRAFORM_ENV_VAR).map(PathBuf::from)
+}
+
+/// libfaketime, as [`FAKETIME_VAR`] names it, or `None` when it is not set outside CI.
+///
+/// # Panics
+///
+/// When [`FAKETIME_VAR`] is not set and `CI` is.
+#[must_use]
+pub fn faketime() -> Option<PathBuf> {
+    server_var(FAKETIME_VAR).map(PathBuf::from)
+}
+
+/// Prints a measured figure straight to the process's stderr, where a passing test's output
+/// still shows (libtest captures `eprintln!` only).
+pub fn figure(line: &str) {
+    let _ = writeln!(std::io::stderr(), "figure: {line}");
 }
 
 /// A name no other call in any test process on this machine returns: `prefix-<time>-<pid>-<n>`,

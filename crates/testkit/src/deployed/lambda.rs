@@ -7,7 +7,8 @@
 //! `Runtime.ExitError`, as Lambda answers) for the state machine's engine.
 //!
 //! A function whose process has exited gets a new one at its next invocation (Lambda's new
-//! execution environment). [`Function::crash_next`] kills the process right after it took its
+//! execution environment). [`Function::crash_next`] (or [`Function::crash_next_matching`]) kills
+//! the process right after it took its
 //! next event: the fault "a Lambda process killed mid-invocation".
 //!
 //! [Runtime API]: https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html
@@ -18,7 +19,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -111,7 +112,7 @@ struct Shared {
     api: SocketAddr,
     state: Mutex<State>,
     ready: Notify,
-    crash_next: AtomicBool,
+    crash_next: Mutex<Option<String>>,
     sequence: AtomicU64,
     log_dir: PathBuf,
 }
@@ -159,7 +160,7 @@ impl Function {
             api: listener.local_addr()?,
             state: Mutex::new(State::default()),
             ready: Notify::new(),
-            crash_next: AtomicBool::new(false),
+            crash_next: Mutex::new(None),
             sequence: AtomicU64::new(0),
             log_dir: log_dir.to_owned(),
         });
@@ -203,7 +204,17 @@ impl Function {
 
     /// Kills the process right after it takes its next event.
     pub fn crash_next(&self) {
-        self.shared.crash_next.store(true, Ordering::SeqCst);
+        self.crash_next_matching("");
+    }
+
+    /// Kills the process right after it takes the next event whose JSON contains `needle`
+    /// (e.g. `"task":"provision"`), in the middle of that invocation's work.
+    pub fn crash_next_matching(&self, needle: &str) {
+        *self
+            .shared
+            .crash_next
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(needle.to_owned());
     }
 
     /// Invokes the function with `payload` and waits for the outcome (at most the function's
@@ -388,7 +399,20 @@ async fn next_event(shared: &Arc<Shared>) -> Response<Full<Bytes>> {
             lock(&shared.state)
                 .in_flight
                 .insert(queued.id.clone(), queued.answer);
-            if shared.crash_next.swap(false, Ordering::SeqCst) {
+            let crash = {
+                let mut armed = shared
+                    .crash_next
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let hit = armed.as_deref().is_some_and(|needle| {
+                    String::from_utf8_lossy(&queued.payload).contains(needle)
+                });
+                if hit {
+                    *armed = None;
+                }
+                hit
+            };
+            if crash {
                 let shared = Arc::clone(shared);
                 tokio::spawn(async move {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -425,31 +449,38 @@ async fn next_event(shared: &Arc<Shared>) -> Response<Full<Bytes>> {
 #[derive(Debug, Clone)]
 pub struct Functions {
     addr: SocketAddr,
+    functions: Arc<Mutex<BTreeMap<String, Function>>>,
     _server: Arc<JoinHandle<()>>,
 }
 
 impl Functions {
-    /// Serves the Invoke API for `functions` (by name or ARN).
+    /// Serves the Invoke API, with no function yet: the state machine's engine needs its
+    /// address before the functions, whose environment names the engine, exist.
     ///
     /// # Errors
     /// When it cannot listen.
-    pub async fn serve(functions: Vec<Function>) -> io::Result<Self> {
+    pub async fn listen() -> io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let functions: Arc<BTreeMap<String, Function>> = Arc::new(
-            functions
-                .into_iter()
-                .map(|f| (f.name().to_owned(), f))
-                .collect(),
-        );
+        let functions: Arc<Mutex<BTreeMap<String, Function>>> = Arc::default();
+        let serving = Arc::clone(&functions);
         let server = tokio::spawn(http::serve(listener, move |request| {
-            let functions = Arc::clone(&functions);
-            async move { invoke_api(&functions, request).await }
+            let function = function_named(&serving, request.uri().path());
+            async move { invoke_api(function, request).await }
         }));
         Ok(Self {
             addr,
+            functions,
             _server: Arc::new(server),
         })
+    }
+
+    /// Adds `function`, invoked by its name or ARN from now on.
+    pub fn add(&self, function: Function) {
+        self.functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(function.name().to_owned(), function);
     }
 
     /// Where the Invoke API listens.
@@ -459,28 +490,42 @@ impl Functions {
     }
 }
 
-async fn invoke_api(
-    functions: &BTreeMap<String, Function>,
-    request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    let path = request.uri().path().to_owned();
-    let Some(name) = path
+/// The function an Invoke API `path` names (`/2015-03-31/functions/{name or ARN}/invocations`),
+/// or the name it gives when there is no such function.
+fn function_named(
+    functions: &Mutex<BTreeMap<String, Function>>,
+    path: &str,
+) -> Result<Function, String> {
+    let name = path
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|p| p.strip_suffix("/invocations"))
-    else {
-        return json_response(StatusCode::NOT_FOUND, &json!({"Type": "User"}));
-    };
-    let name = percent_decode(name);
+        .map(percent_decode)
+        .unwrap_or_default();
     let name = name
         .split(":function:")
         .nth(1)
         .map_or(name.as_str(), |n| n.split(':').next().unwrap_or(n))
         .to_owned();
-    let Some(function) = functions.get(&name) else {
-        return json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"Type": "User", "message": format!("Function not found: {name}")}),
-        );
+    functions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&name)
+        .cloned()
+        .ok_or(name)
+}
+
+async fn invoke_api(
+    function: Result<Function, String>,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let function = match function {
+        Ok(function) => function,
+        Err(name) => {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                &json!({"Type": "User", "message": format!("Function not found: {name}")}),
+            );
+        }
     };
     let Ok((_, body)) = http::body_of(request).await else {
         return json_response(StatusCode::BAD_REQUEST, &json!({"Type": "User"}));

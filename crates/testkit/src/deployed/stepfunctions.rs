@@ -13,6 +13,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -29,18 +30,75 @@ use tokio::task::JoinHandle;
 
 use crate::http::{self, json_response};
 
-/// Real time moved ahead by what a test skipped: Wait states and deadlines pass when the test
-/// says so, while every process keeps the machine's clock.
+/// Real time moved ahead by what a test skipped, in whole seconds: Wait states and deadlines
+/// pass when the test says so. A clock [`SkipClock::shared_through`] a file also moves the clock
+/// of every process started with [`SkipClock::faketime_env`] (libfaketime reads the offset from
+/// the file at each clock call), so the Lambdas see the time the engine sees.
 #[derive(Debug, Clone, Default)]
 pub struct SkipClock {
-    skipped_ms: Arc<AtomicI64>,
+    skipped_s: Arc<AtomicI64>,
+    file: Option<Arc<PathBuf>>,
 }
 
 impl SkipClock {
-    /// Moves the clock ahead by `by`.
+    /// A clock whose offset is also written to `file` (`+<seconds>`, libfaketime's format).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn shared_through(file: &Path) -> io::Result<Self> {
+        let clock = Self {
+            skipped_s: Arc::default(),
+            file: Some(Arc::new(file.to_owned())),
+        };
+        clock.write_offset(0)?;
+        Ok(clock)
+    }
+
+    /// The variables that make a process started with them keep this clock: libfaketime
+    /// (`library`) preloaded, reading the offset file at every call, the monotonic clock left
+    /// alone so that timeouts and sleeps stay real. Empty for a clock not shared through a file.
+    #[must_use]
+    pub fn faketime_env(&self, library: &Path) -> Vec<(String, String)> {
+        let Some(file) = &self.file else {
+            return Vec::new();
+        };
+        [
+            ("LD_PRELOAD", library.display().to_string()),
+            ("FAKETIME_TIMESTAMP_FILE", file.display().to_string()),
+            ("FAKETIME_NO_CACHE", "1".to_owned()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Moves the clock ahead by `by`, rounded up to whole seconds.
+    ///
+    /// # Panics
+    /// When the shared offset file cannot be written (the processes would keep another time).
+    #[expect(
+        clippy::panic,
+        reason = "processes left on another time than the engine make every later check wrong"
+    )]
     pub fn skip(&self, by: time::Duration) {
-        let ms = i64::try_from(by.whole_milliseconds()).unwrap_or(i64::MAX);
-        self.skipped_ms.fetch_add(ms, Ordering::SeqCst);
+        let ms = by.whole_milliseconds();
+        let seconds = i64::try_from((ms + 999).div_euclid(1000)).unwrap_or(i64::MAX);
+        let total = self.skipped_s.fetch_add(seconds, Ordering::SeqCst) + seconds;
+        if let Err(err) = self.write_offset(total) {
+            panic!("the shared clock's offset file cannot be written: {err}");
+        }
+    }
+
+    /// Writes `seconds` to the offset file, through a rename so that no reader sees it half
+    /// written.
+    fn write_offset(&self, seconds: i64) -> io::Result<()> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let partial = file.with_extension("partial");
+        std::fs::write(&partial, format!("+{seconds}\n"))?;
+        std::fs::rename(partial, file.as_path())
     }
 
     /// Moves the clock to `at` unless it is already later.
@@ -54,8 +112,7 @@ impl SkipClock {
 
 impl Clock for SkipClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-            + time::Duration::milliseconds(self.skipped_ms.load(Ordering::SeqCst))
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.skipped_s.load(Ordering::SeqCst))
     }
 }
 
@@ -126,8 +183,8 @@ struct Shared {
 }
 
 impl StepFunctions {
-    /// Runs `definition` as the state machine `state_machine_arn`, its tasks invoking the
-    /// functions behind the Invoke API at `lambda`.
+    /// Runs `definition` as the state machine `state_machine_arn` on `clock`, its tasks invoking
+    /// the functions behind the Invoke API at `lambda`.
     ///
     /// # Errors
     /// When it cannot listen or the runner cannot start.
@@ -135,8 +192,8 @@ impl StepFunctions {
         definition: Definition,
         state_machine_arn: &str,
         lambda: SocketAddr,
+        clock: SkipClock,
     ) -> io::Result<Self> {
-        let clock = SkipClock::default();
         let pool = powerpole_asl::sqlite::in_memory()
             .await
             .map_err(io::Error::other)?;
