@@ -247,11 +247,27 @@ async fn end_now_tears_everything_down_at_once() {
     .await;
 
     assert_eq!(
-        d.run_to_completion(request.id(), FINE).await,
-        ExecutionStatus::Succeeded
+        d.run_execution(&format!("{}-end", request.id()), COARSE)
+            .await,
+        ExecutionStatus::Succeeded,
+        "End now tears down in an execution of its own"
+    );
+    assert_eq!(
+        d.sfn
+            .runner()
+            .describe(&request.id().to_string())
+            .await
+            .unwrap()
+            .status,
+        ExecutionStatus::Aborted,
+        "the request's execution is stopped"
     );
     let done = d.request(request.id()).await;
     assert_eq!(done.state(), RequestState::Ended);
+    assert!(
+        done.events().last().unwrap().at < done.window().end(),
+        "ended before the window's end"
+    );
     assert_eq!(d.dms_containing("ends at"), 0, "ended before the warning");
     assert_eq!(d.dms_containing("has ended"), 1);
     d.assert_no_orphans(&request).await;
@@ -451,10 +467,10 @@ async fn a_variable_missing_in_terraform_stops_the_function_naming_it() {
         matches!(outcome, Outcome::Unhandled { .. }),
         "the submission is not served: {outcome:?}"
     );
-    let errors = d.function("approve").init_errors();
+    let log = std::fs::read_to_string(d.work.join("approve.log")).unwrap();
     assert!(
-        errors.iter().any(|e| e.contains("POWERPOLE_TABLE")),
-        "the cold start names the variable: {errors:?}"
+        log.contains("POWERPOLE_TABLE"),
+        "the cold start names the variable: {log}"
     );
 }
 

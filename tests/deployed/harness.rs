@@ -362,6 +362,7 @@ impl Deployed {
             baseline["problems"].as_array().is_some_and(Vec::is_empty),
             "the sweep before the scenario: {baseline}"
         );
+        deployed.slack.clear_calls();
         Some(deployed)
     }
 
@@ -494,10 +495,7 @@ impl Deployed {
 
     /// Waits for the approval card; returns its `ts`.
     pub async fn card(&self) -> String {
-        let posts = self
-            .slack
-            .wait_for_calls_where(PATIENCE, |c| is_card(c))
-            .await;
+        let posts = self.slack.wait_for_calls_where(PATIENCE, is_card).await;
         posts[0].response["ts"].as_str().unwrap().to_owned()
     }
 
@@ -571,16 +569,20 @@ impl Deployed {
 
     /// Runs forward until the execution of `id` has ended; returns how.
     pub async fn run_to_completion(&self, id: RequestId, step: time::Duration) -> ExecutionStatus {
-        let name = id.to_string();
-        self.run_until("the execution ends", step, || async {
+        self.run_execution(&id.to_string(), step).await
+    }
+
+    /// Runs forward until the execution `name` has ended; returns how.
+    pub async fn run_execution(&self, name: &str, step: time::Duration) -> ExecutionStatus {
+        self.run_until(&format!("execution {name} ends"), step, || async {
             self.sfn
                 .runner()
-                .describe(&name)
+                .describe(name)
                 .await
                 .is_ok_and(|d| d.status != ExecutionStatus::Running)
         })
         .await;
-        self.sfn.runner().describe(&name).await.unwrap().status
+        self.sfn.runner().describe(name).await.unwrap().status
     }
 
     /// Tags every running, not yet booted bastion `powerpole:booted`, as its user data does
@@ -771,11 +773,15 @@ impl Deployed {
     }
 }
 
-/// Whether `call` posts a new approval card (not a message in a card's thread).
+/// Whether `call` posts a new approval card (not a message in a card's thread, nor the
+/// sweeper's report).
 fn is_card(call: &FakeCall) -> bool {
     call.method == "chat.postMessage"
         && call.str("channel") == Some(APPROVERS)
         && call.str("thread_ts").is_none()
+        && call.body["blocks"]
+            .to_string()
+            .contains(r#""action_id":"approve""#)
 }
 
 /// The events of `request` other than steps, in order.
