@@ -121,13 +121,6 @@ async fn approved_request_gets_a_bastion_and_a_working_account_then_everything_i
         .unwrap();
     assert_eq!(one, 1);
     let password = d.password(request.id()).await;
-    assert!(
-        d.slack
-            .calls()
-            .iter()
-            .all(|c| !c.body.to_string().contains(&password)),
-        "the password is never sent to Slack"
-    );
     let sweep = d.sweep().await;
     assert_eq!(
         sweep["actions"],
@@ -146,7 +139,14 @@ async fn approved_request_gets_a_bastion_and_a_working_account_then_everything_i
         .into_iter()
         .find(|c| c.str("thread_ts") == Some(ts.as_str()))
         .expect("the session receipt in the card's thread");
-    assert!(!receipt.body.to_string().contains(&password));
+    d.assert_password_nowhere(&password).await;
+    assert!(
+        receipt
+            .str("text")
+            .is_some_and(|t| t.contains(&request.id().to_string())),
+        "the receipt names the request: {}",
+        receipt.body
+    );
     d.assert_no_orphans(&request).await;
     d.figures(
         request.id(),

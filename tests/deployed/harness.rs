@@ -128,6 +128,8 @@ pub struct Deployed {
     pub admin: MySqlConnectOptions,
     /// The table, read directly.
     pub store: DynamoDbStore,
+    /// DynamoDB on moto and the table's name, for raw items.
+    dynamodb: (aws_sdk_dynamodb::Client, String),
     /// The password secrets, read directly.
     pub vault: SecretsManagerVault,
     /// EC2 on moto, read directly.
@@ -138,6 +140,16 @@ pub struct Deployed {
     pub work: PathBuf,
     /// The scenario's name, for figures.
     pub name: String,
+}
+
+impl Drop for Deployed {
+    /// Removes the scenario's logs once it passed; a failed one keeps them (its message names
+    /// the directory).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.work);
+        }
+    }
 }
 
 /// The path of a Lambda binary `cargo test --workspace` built beside this test binary.
@@ -212,7 +224,8 @@ impl Deployed {
         // terraform: the table, the Slack secret, the clusters' admin secrets, the log groups,
         // the launch template with its instance profile.
         let table = powerpole_testkit::unique_name("powerpole-deployed");
-        let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let store = DynamoDbStore::new(dynamodb.clone(), &table);
         store.create_table().await.unwrap();
         let slack_secret = create_secret(
             &secrets,
@@ -351,6 +364,7 @@ impl Deployed {
             db,
             admin,
             store,
+            dynamodb: (dynamodb, table.clone()),
             vault,
             ec2,
             requester,
@@ -658,6 +672,39 @@ impl Deployed {
     /// The request's password, from its secret.
     pub async fn password(&self, id: RequestId) -> String {
         self.vault.get(id).await.unwrap().expose().to_owned()
+    }
+
+    /// Checks that `password` is in none of the places it must never be: a Slack call, a
+    /// Lambda's log, a DynamoDB item, a Step Functions execution's history.
+    pub async fn assert_password_nowhere(&self, password: &str) {
+        for call in self.slack.calls() {
+            assert!(
+                !call.body.to_string().contains(password),
+                "in Slack: {call:?}"
+            );
+        }
+        for entry in std::fs::read_dir(&self.work).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "log") {
+                let log = std::fs::read_to_string(&path).unwrap();
+                assert!(!log.contains(password), "in {}", path.display());
+            }
+        }
+        let (client, table) = &self.dynamodb;
+        let items = client.scan().table_name(table).send().await.unwrap();
+        assert!(items.count() > 0, "the table holds the request");
+        assert!(
+            !format!("{:?}", items.items()).contains(password),
+            "in a DynamoDB item"
+        );
+        for execution in self.sfn.runner().list(None).await.unwrap() {
+            let history = self.sfn.runner().history(&execution.name).await.unwrap();
+            assert!(
+                !format!("{execution:?} {history:?}").contains(password),
+                "in the execution {}",
+                execution.name
+            );
+        }
     }
 
     /// Whether the request's password secret exists (and is not scheduled for deletion).
