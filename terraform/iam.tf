@@ -99,6 +99,17 @@ data "aws_iam_policy_document" "request" {
     actions   = ["dynamodb:Query"]
     resources = ["${local.table_arn}/index/by-requester"]
   }
+  # `/powerpole cancel [ID]`: the request is read, marked cancelled and its workflow stopped.
+  statement {
+    sid       = "CancelRequests"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [local.table_arn]
+  }
+  statement {
+    sid       = "StopCancelledExecutions"
+    actions   = ["states:StopExecution"]
+    resources = [local.state_machine_exec]
+  }
   statement {
     sid       = "SlackSecret"
     actions   = ["secretsmanager:GetSecretValue"]

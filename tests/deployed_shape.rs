@@ -518,3 +518,46 @@ async fn a_broken_path_in_the_definition_fails_the_execution_naming_it() {
     );
     d.assert_no_orphans(&request).await;
 }
+
+#[tokio::test]
+async fn powerpole_cancel_through_the_request_function_stops_the_workflow_and_creates_nothing() {
+    let Some(d) = Deployed::start("cancel").await else {
+        return;
+    };
+    let request = d.submit().await;
+    d.card().await;
+
+    let reply = d
+        .slack_post(
+            "/slack/commands",
+            &powerpole_testkit::slack_payloads::slash_command("cancel", &d.requester),
+            None,
+        )
+        .await;
+
+    assert_eq!(reply["statusCode"], 200, "{reply}");
+    assert!(
+        reply["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&request.id().to_string())),
+        "the requester is told which request was cancelled: {reply}"
+    );
+    assert_eq!(
+        d.run_to_completion(request.id(), FINE).await,
+        ExecutionStatus::Aborted,
+        "the workflow waiting at the approval gate is stopped"
+    );
+    assert_eq!(
+        d.request(request.id()).await.state(),
+        RequestState::Cancelled
+    );
+    let card = d.slack.calls_to("chat.update").pop().unwrap();
+    assert!(
+        card.body["blocks"].to_string().contains("Cancelled by"),
+        "{}",
+        card.body
+    );
+    assert_eq!(d.aws.count("RunInstances"), 0);
+    d.assert_no_orphans(&request).await;
+    d.figures(request.id(), "").await;
+}

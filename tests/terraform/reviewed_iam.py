@@ -55,7 +55,14 @@ NOT_DEPLOYED = {
 LAMBDAS = {
     "request": {
         "vpc": False,
-        "ops": ["dynamodb.query", "secretsmanager.get_secret_value"],
+        # `/powerpole cancel [ID]` reads and updates the request and stops its workflow.
+        "ops": [
+            "dynamodb.query",
+            "dynamodb.get_item",
+            "dynamodb.update_item",
+            "sfn.stop_execution",
+            "secretsmanager.get_secret_value",
+        ],
     },
     "approve": {
         "vpc": False,
