@@ -140,6 +140,12 @@ data "aws_iam_policy_document" "approve" {
     actions   = ["dynamodb:Query"]
     resources = ["${local.table_arn}/index/by-requester"]
   }
+  # A submission is refused while another person's live request holds the same DB user name.
+  statement {
+    sid       = "FindNamesakes"
+    actions   = ["dynamodb:Query"]
+    resources = ["${local.table_arn}/index/by-deadline"]
+  }
   statement {
     sid       = "StartAndResume"
     actions   = ["states:StartExecution", "states:SendTaskSuccess"]

@@ -3,6 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::account::DbUsername;
 use crate::approvals::{ApprovalRules, Approvers, RequiredApprovals};
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Field, Result};
@@ -30,6 +31,10 @@ pub enum Submission {
 impl<P: IntakePorts> Broker<P> {
     /// Records `form` as a new request of `requester`, checked against the clusters served,
     /// and starts its workflow.
+    ///
+    /// A request whose DB user name another person's live request on the cluster already
+    /// holds (namesakes of two e-mail domains) is refused with an error on the e-mail field,
+    /// saying why and whom to ask: an account is never shared.
     ///
     /// A person has at most one open request per cluster: a second one is refused with an
     /// error on the cluster field, unless it is the same form again within
@@ -75,6 +80,20 @@ impl<P: IntakePorts> Broker<P> {
         }
         let email = self.directory().email_of(requester).await?;
         let username = self.identity().db_username(requester, &email)?;
+        if let Some(holder) = self.namesake(requester, &username, &spec).await? {
+            return Ok(Submission::Invalid(vec![Error::invalid(
+                Field::Email,
+                format!(
+                    "your DB user name `{username}` (from {email}) is held on {} by another \
+                     person's request {} ({}): powerpole never shares an account. Ask a powerpole \
+                     admin to give you a name of your own (`[identity] db_users`, or \
+                     `primary_domains` when your namesake's e-mail domain is another one)",
+                    spec.cluster,
+                    holder.id(),
+                    holder.state()
+                ),
+            )]));
+        }
         let id = RequestId::generate(now, &mut rand::rng());
         let request = AccessRequest::submit(id, requester.clone(), username, spec, now)
             .with_required_approvals(required)
@@ -85,7 +104,47 @@ impl<P: IntakePorts> Broker<P> {
     }
 }
 
+/// The states in which a request may hold its DB user on its cluster (a failed one while its
+/// cleanup is owed).
+const HOLDING: [RequestState; 6] = [
+    RequestState::Pending,
+    RequestState::Approved,
+    RequestState::Provisioning,
+    RequestState::Active,
+    RequestState::Ending,
+    RequestState::Failed,
+];
+
 impl<P: IntakePorts> Broker<P> {
+    /// Another person's request that holds (or will hold) the DB user `username` on the
+    /// cluster of `spec`: two people whose e-mail addresses name the same user (`alice@a.com`
+    /// and `alice@b.com` without `primary_domains`) must not share one account.
+    async fn namesake(
+        &self,
+        requester: &SlackUserId,
+        username: &DbUsername,
+        spec: &AccessSpec,
+    ) -> Result<Option<AccessRequest>> {
+        let horizon = self.now() + Duration::days(400);
+        for state in HOLDING {
+            let holder = self
+                .store()
+                .due(state, horizon)
+                .await?
+                .into_iter()
+                .find(|r| {
+                    r.requester() != requester
+                        && r.spec().cluster == spec.cluster
+                        && r.db_username() == username
+                        && (state != RequestState::Failed || r.cleanup_owed())
+                });
+            if holder.is_some() {
+                return Ok(holder);
+            }
+        }
+        Ok(None)
+    }
+
     fn cluster_rules(&self, spec: &AccessSpec) -> Option<&ApprovalRules> {
         self.clusters()
             .iter()
@@ -274,6 +333,62 @@ mod tests {
         assert_eq!(first, "alice");
         assert!(second.starts_with("alice_b_"), "{second}");
         assert_eq!(mapped, "daisuke");
+    }
+
+    #[tokio::test]
+    async fn a_namesake_of_another_domain_is_refused_while_the_first_holds_the_name_then_served() {
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let mut directory = StaticDirectory::with(&user("U1"), "alice@a.com");
+        directory.add(&user("U2"), "alice@b.com");
+        let submit = |who: &'static str| {
+            let (store, workflow, directory) = (&store, &workflow, &directory);
+            async move {
+                intake(
+                    store,
+                    &RecordingChat::default(),
+                    directory,
+                    workflow,
+                    &[cluster()],
+                    now(),
+                )
+                .submit(&user(who), &form())
+                .await
+                .unwrap()
+            }
+        };
+        let Submission::Recorded(first) = submit("U1").await else {
+            panic!("the first alice is served")
+        };
+
+        let refused = submit("U2").await;
+
+        let Submission::Invalid(errors) = refused else {
+            panic!("the second alice must not get the first one's account: {refused:?}")
+        };
+        let message = errors[0].to_string();
+        assert!(
+            message.contains("`alice`")
+                && message.contains(&first.id().to_string())
+                && message.contains("db_users"),
+            "says why and whom to ask: {message}"
+        );
+        assert_eq!(workflow.started(), vec![first.id()], "nothing started");
+
+        let mut ended = store.get(first.id()).await.unwrap().unwrap();
+        let expected = ended.version();
+        ended
+            .apply(
+                crate::Transition::Cancel,
+                crate::Actor::User(user("U1")),
+                now(),
+                "",
+            )
+            .unwrap();
+        store.update(&ended, expected).await.unwrap();
+        let Submission::Recorded(second) = submit("U2").await else {
+            panic!("once the name is free, the second alice is served")
+        };
+        assert_eq!(second.db_username().as_str(), "alice");
     }
 
     #[tokio::test]
