@@ -55,7 +55,7 @@ locals {
     POWERPOLE_REPORT_BUCKET       = aws_s3_bucket.reports.id
     # Database logins the weekly report expects: from the bastions' subnet unless told otherwise.
     POWERPOLE_EXPECTED_HOSTS = join(",", length(var.report_expected_hosts) > 0 ? var.report_expected_hosts : [data.aws_subnet.bastion.cidr_block])
-    # The minute's look sends approvals that did not reach their workflow again.
+    # The minute's look sends decisions (approvals, denials) that did not reach their workflow again.
     POWERPOLE_STATE_MACHINE_ARN = local.state_machine_arn
   }
 

@@ -406,6 +406,11 @@ pub enum Approval {
 /// The least time approvers get to decide a request, whatever start it asks for.
 pub const MIN_DECISION_TIME: Duration = Duration::minutes(30);
 
+/// The start of the note a decision leaves when the workflow could not be resumed with it.
+pub const NOT_RESUMED: &str = "the workflow was not resumed";
+/// The note left when the workflow was resumed later with a decision that had not reached it.
+pub const RESUMED_LATER: &str = "the workflow was resumed with the decision";
+
 /// One entry of a request's audit trail. `detail` is free text for people and never holds a
 /// secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -587,7 +592,8 @@ impl AccessRequest {
             });
         };
         self.check_actor(transition, &actor)?;
-        let keeps_token = self.state == RequestState::Pending && transition == Transition::Approve;
+        let keeps_token = self.state == RequestState::Pending
+            && matches!(transition, Transition::Approve | Transition::Deny);
         if !keeps_token {
             self.resources.approval_token = None;
         }
@@ -1143,8 +1149,8 @@ impl AccessRequest {
 
     /// The time by which the request must have moved on, while it is live: the decision
     /// deadline while pending, the (effective) start once approved, its end while access exists
-    /// or is being removed, and its end while a failure still owes cleanup. `None` once nothing
-    /// more is due.
+    /// or is being removed, its end while a failure still owes cleanup, and the decision
+    /// deadline while a denial has not reached its workflow. `None` once nothing more is due.
     #[must_use]
     pub fn deadline(&self) -> Option<OffsetDateTime> {
         let window = self.window();
@@ -1155,8 +1161,23 @@ impl AccessRequest {
                 Some(window.end())
             }
             RequestState::Failed if self.cleanup_owed() => Some(window.end()),
+            RequestState::Denied if self.decision_undelivered() => Some(self.decide_by()),
             _ => None,
         }
+    }
+
+    /// Whether the decision recorded on the request has not reached its workflow yet: the
+    /// last note about it says [`NOT_RESUMED`], none says [`RESUMED_LATER`] since. Such a
+    /// request keeps its task token, and a denied one stays due, so that the decision is sent
+    /// again (`Broker::resume_undelivered`).
+    #[must_use]
+    pub fn decision_undelivered(&self) -> bool {
+        self.events
+            .iter()
+            .rev()
+            .filter(|e| e.kind == EventKind::Step)
+            .find(|e| e.detail.starts_with(NOT_RESUMED) || e.detail.starts_with(RESUMED_LATER))
+            .is_some_and(|e| e.detail.starts_with(NOT_RESUMED))
     }
 
     /// The request's id.

@@ -581,6 +581,57 @@ pub async fn approvals_and_policy_decisions_round_trip<S: RequestStore>(store: &
     assert!(stored.auto_approved(), "{:?}", stored.events());
 }
 
+/// A denial whose workflow could not be resumed keeps its task token and stays due (as
+/// denied) so that it is sent again; once its redelivery is noted it is due no more.
+pub async fn an_undelivered_denial_is_due_until_it_is_sent<S: RequestStore>(store: &S) {
+    let request = pending_request(&fresh_user(), now() + Duration::hours(1), now());
+    let id = request.id();
+    store.insert(&request).await.unwrap();
+    let mut pending = store.get(id).await.unwrap().unwrap();
+    let expected = pending.version();
+    pending
+        .set_approval_token(powerpole_core::TaskToken("token-denied".into()))
+        .unwrap();
+    store.update(&pending, expected).await.unwrap();
+    let mut denied = step(store, id, Transition::Deny, approver()).await;
+    let due = || async {
+        store
+            .due(RequestState::Denied, now() + Duration::days(2))
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id() == id)
+    };
+    assert!(
+        !due().await,
+        "a denial that reached its workflow is not due"
+    );
+
+    let expected = denied.version();
+    denied.record_step(
+        workflow(),
+        now(),
+        format!(
+            "{} (ThrottlingException)",
+            powerpole_core::lifecycle::NOT_RESUMED
+        ),
+    );
+    store.update(&denied, expected).await.unwrap();
+    assert!(due().await, "an undelivered denial is due");
+    let stored = store.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.resources().approval_token,
+        Some(powerpole_core::TaskToken("token-denied".into())),
+        "it keeps the token to send it with"
+    );
+
+    let mut sent = stored;
+    let expected = sent.version();
+    sent.record_step(workflow(), now(), powerpole_core::lifecycle::RESUMED_LATER);
+    store.update(&sent, expected).await.unwrap();
+    assert!(!due().await, "a denial sent again is due no more");
+}
+
 /// Generates one `#[tokio::test]` per contract check for a store built by `$make`, an async
 /// expression returning `Option<Store>` (`None` skips, as the testkit's server look-ups do).
 #[macro_export]
@@ -642,6 +693,12 @@ macro_rules! request_store_contract {
             async fn orphans_are_recorded_once_newest_first() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::orphans_are_recorded_once_newest_first(&store).await;
+            }
+
+            #[tokio::test]
+            async fn an_undelivered_denial_is_due_until_it_is_sent() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::an_undelivered_denial_is_due_until_it_is_sent(&store).await;
             }
 
             #[tokio::test]

@@ -74,7 +74,7 @@ fn answer(summary: Value, problems: &[String]) -> Result<Value, Diagnostic> {
     }
 }
 
-/// The minute's look: the live tripwires, and approvals that did not reach their workflow sent
+/// The minute's look: the live tripwires, and decisions (approvals, denials) that did not reach their workflow sent
 /// again; problems fail the invocation, as a sweep's do.
 async fn watch(broker: &SweepBroker) -> Result<Value, Diagnostic> {
     let resent = broker

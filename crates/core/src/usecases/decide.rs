@@ -7,13 +7,10 @@ use super::WORKFLOW;
 use crate::broker::{Broker, IntakePorts};
 use crate::error::{Error, Result};
 use crate::ids::{RequestId, SlackUserId};
-use crate::lifecycle::{AccessRequest, Actor, Approval, EventKind, RequestState, Transition};
+use crate::lifecycle::{AccessRequest, Actor, Approval, RequestState, Transition};
 use crate::ports::{Decision, Notice, RequestStore, Workflow};
 
-/// The start of the note a decision leaves when the workflow could not be resumed with it.
-pub const NOT_RESUMED: &str = "the workflow was not resumed";
-/// The note left when the workflow was resumed later with an approval that had not reached it.
-pub const RESUMED_LATER: &str = "the workflow was resumed with the approval";
+pub use crate::lifecycle::{NOT_RESUMED, RESUMED_LATER};
 
 /// How many times a click is recorded again after a concurrent change to its request (another
 /// approver's click) before the approver is asked to try again.
@@ -58,9 +55,8 @@ impl<P: IntakePorts> Broker<P> {
     /// [`Error::NotFound`] for an unknown request; [`Error::NotAllowed`] when the approver is
     /// the requester; [`Error::Conflict`] when the workflow has not opened the approval yet; the
     /// store's errors. A workflow that cannot be resumed is not an error: the decision is
-    /// recorded with a note, an approval keeps its task token, and
-    /// [`Broker::resume_undelivered`] (every minute) sends it again; a denial reaches the
-    /// workflow at its approval deadline, where the gate answers with the recorded decision.
+    /// recorded with a note, keeps its task token, and [`Broker::resume_undelivered`] (every
+    /// minute) sends it again — an approval or a denial alike.
     pub async fn decide(
         &self,
         id: RequestId,
@@ -127,43 +123,57 @@ impl<P: IntakePorts> Broker<P> {
         Ok(Decided::Now(request))
     }
 
-    /// Sends every approval that did not reach its workflow (see [`Broker::decide`]) again, with
-    /// the task token the request kept; a token the workflow no longer knows (it took the
-    /// approval after all, or its gate timed out and took the recorded decision) settles it too.
-    /// Returns how many were sent.
+    /// Sends every decision (approval or denial) that did not reach its workflow (see
+    /// [`Broker::decide`]) again, with the task token the request kept; a token the workflow
+    /// no longer knows (it took the decision after all, or its gate timed out and took the
+    /// recorded decision) settles it too. Returns how many were sent.
     ///
     /// # Errors
-    /// The store's error when the approved requests cannot be listed; a workflow that still
+    /// The store's error when the decided requests cannot be listed; a workflow that still
     /// does not answer is left for the next call.
     pub async fn resume_undelivered(&self) -> Result<usize> {
         let now = self.now();
-        let approved = self
-            .store()
-            .due(RequestState::Approved, now + APPROVED_HORIZON)
-            .await?;
         let mut sent = 0;
-        for mut request in approved.into_iter().filter(undelivered) {
-            let Some(token) = request.resources().approval_token.clone() else {
-                continue;
-            };
-            let note = match self.workflow().resume(&token, Decision::Approve).await {
-                Ok(()) => RESUMED_LATER.to_owned(),
-                Err(Error::NotFound(_)) => {
-                    format!("{RESUMED_LATER}: its task had already taken it")
-                }
-                Err(e) => {
-                    tracing::warn!(request = %request.id(), reason = %e.describe(), "the approval still did not reach the workflow");
-                    continue;
-                }
-            };
-            sent += 1;
-            let expected = request.version();
-            request.record_step(WORKFLOW, now, note);
-            if let Err(e) = self.store().update(&request, expected).await {
-                tracing::warn!(request = %request.id(), reason = %e.describe(), "the note about the resumed workflow was not stored");
+        for (state, decision) in [
+            (RequestState::Approved, Decision::Approve),
+            (RequestState::Denied, Decision::Deny),
+        ] {
+            let decided = self.store().due(state, now + APPROVED_HORIZON).await?;
+            for request in decided
+                .into_iter()
+                .filter(AccessRequest::decision_undelivered)
+            {
+                sent += usize::from(self.resume_again(request, decision, now).await);
             }
         }
         Ok(sent)
+    }
+
+    /// Sends `request`'s recorded `decision` to its workflow again and notes it; whether it
+    /// reached the workflow (or the workflow had already taken it).
+    async fn resume_again(
+        &self,
+        mut request: AccessRequest,
+        decision: Decision,
+        now: time::OffsetDateTime,
+    ) -> bool {
+        let Some(token) = request.resources().approval_token.clone() else {
+            return false;
+        };
+        let note = match self.workflow().resume(&token, decision).await {
+            Ok(()) => RESUMED_LATER.to_owned(),
+            Err(Error::NotFound(_)) => format!("{RESUMED_LATER}: its task had already taken it"),
+            Err(e) => {
+                tracing::warn!(request = %request.id(), reason = %e.describe(), "the decision still did not reach the workflow");
+                return false;
+            }
+        };
+        let expected = request.version();
+        request.record_step(WORKFLOW, now, note);
+        if let Err(e) = self.store().update(&request, expected).await {
+            tracing::warn!(request = %request.id(), reason = %e.describe(), "the note about the resumed workflow was not stored");
+        }
+        true
     }
 }
 
@@ -275,16 +285,6 @@ impl<P: IntakePorts> Broker<P> {
 
 /// Whether an approved request's latest note about its workflow says the approval did not
 /// reach it.
-fn undelivered(request: &AccessRequest) -> bool {
-    request
-        .events()
-        .iter()
-        .rev()
-        .filter(|e| e.kind == EventKind::Step)
-        .find(|e| e.detail.starts_with(NOT_RESUMED) || e.detail.starts_with(RESUMED_LATER))
-        .is_some_and(|e| e.detail.starts_with(NOT_RESUMED))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -565,6 +565,53 @@ mod tests {
             resumed.events().last().map(|e| e.detail.as_str()),
             Some(RESUMED_LATER)
         );
+    }
+
+    #[tokio::test]
+    async fn a_denial_the_workflow_missed_stays_due_and_is_sent_again_once_it_answers() {
+        let (store, workflow, chat) = parts();
+        workflow
+            .resume_fails
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let request = pending_with_card(&store, &chat, "U1").await;
+        let directory = StaticDirectory::default();
+        let broker = intake(&store, &chat, &directory, &workflow, &[cluster()], now());
+
+        broker
+            .decide(request.id(), &user("U2"), Decision::Deny)
+            .await
+            .unwrap();
+
+        let denied = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(denied.state(), RequestState::Denied);
+        assert!(denied.decision_undelivered(), "{:?}", denied.events());
+        assert_eq!(
+            store
+                .due(RequestState::Denied, now() + Duration::days(1))
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "the undelivered denial is due"
+        );
+        assert_eq!(
+            broker.resume_undelivered().await.unwrap(),
+            0,
+            "still failing"
+        );
+        workflow
+            .resume_fails
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(broker.resume_undelivered().await.unwrap(), 1);
+        assert_eq!(broker.resume_undelivered().await.unwrap(), 0, "sent once");
+        assert_eq!(
+            workflow.resumed(),
+            vec![(TaskToken("token-1".into()), Decision::Deny)],
+            "the denial, with the token the gate is waiting on"
+        );
+        let delivered = store.get(request.id()).await.unwrap().unwrap();
+        assert!(!delivered.decision_undelivered());
+        assert_eq!(delivered.deadline(), None, "nothing is due any more");
     }
 
     #[tokio::test]
