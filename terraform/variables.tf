@@ -206,6 +206,7 @@ variable "report_object_lock_days" {
   type        = number
   default     = 0
 
+  # Naming another variable here needs Terraform 1.9 (versions.tf).
   validation {
     condition     = var.report_object_lock_days >= 0 && var.report_object_lock_days <= var.report_retention_days
     error_message = "report_object_lock_days must be from 0 to report_retention_days."

@@ -1,5 +1,7 @@
 terraform {
-  required_version = ">= 1.6.0"
+  # 1.9 lets a variable's validation name another variable (report_object_lock_days checks
+  # report_retention_days).
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {

@@ -5,8 +5,12 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use powerpole_core::receipt::{BastionSession, CommandKind, DbActivity, Gathered, Statement};
-use powerpole_core::{Actor, Broker, EvidencePorts, Ports, Receipt, RequestId, StatementKind};
+use powerpole_core::receipt::{
+    BastionSession, CommandKind, DbActivity, ExtensionRecord, Gathered, Statement,
+};
+use powerpole_core::{
+    Actor, Broker, EvidencePorts, Ports, Receipt, RequestId, SlackUserId, StatementKind,
+};
 use powerpole_local::{NoBastionSessions, ScaledClock, SqliteStore};
 use serde_json::{Value, json};
 
@@ -118,6 +122,19 @@ fn db_json(db: &DbActivity) -> Value {
     })
 }
 
+fn extension_json(e: &ExtensionRecord) -> Value {
+    json!({
+        "number": e.number,
+        "minutes": e.length.minutes(),
+        "reason": e.reason,
+        "asked_by": e.asked_by.as_str(),
+        "asked_at": at(e.asked_at),
+        "outcome": e.outcome_name(),
+        "decided_by": e.decided_by().map(SlackUserId::as_str),
+        "decided_at": e.decided_at().map(at),
+    })
+}
+
 /// The receipt as JSON.
 #[must_use]
 pub fn to_json(r: &Receipt) -> Value {
@@ -137,6 +154,13 @@ pub fn to_json(r: &Receipt) -> Value {
             "by": actor(&d.by),
             "at": at(d.at),
         })),
+        "approvals": r.approvals.iter().map(|a| json!({
+            "by": a.by.as_str(),
+            "at": at(a.at),
+        })).collect::<Vec<_>>(),
+        "approvals_required": r.approvals_required,
+        "auto_approved": r.auto_approved,
+        "extensions": r.extensions.iter().map(extension_json).collect::<Vec<_>>(),
         "granted": { "start": at(r.granted.start()), "end": at(r.granted.end()) },
         "ended_at": r.ended_at.map(at),
         "bastion": r.bastion.as_ref().map(|b| b.0.clone()),
@@ -288,4 +312,151 @@ pub fn markdown(r: &Receipt) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use powerpole_core::report::{HostPatterns, Report};
+    use powerpole_core::{
+        AccessRequest, AccessSpec, AccessWindow, ClusterId, Component, DbUsername, ExtensionLength,
+        Period, Permission, Reason, Region, ReportScope, RequiredApprovals, Transition,
+        WindowPolicy,
+    };
+    use time::macros::datetime;
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+
+    const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).unwrap()
+    }
+
+    /// A request for 10:00–11:00 needing two approvals, extended once by 30 minutes, asked
+    /// again for 15 minutes with a hostile reason (lapsed), then ended.
+    fn approved_by_two_and_extended() -> AccessRequest {
+        let spec = AccessSpec {
+            cluster: ClusterId::parse("orders-prod").unwrap(),
+            region: Region::parse("ap-northeast-1").unwrap(),
+            permission: Permission::Ddl,
+            window: AccessWindow::request(T0, Duration::hours(1), T0, &WindowPolicy::default())
+                .unwrap(),
+            reason: Reason::parse("INC-9 fix the orders schema").unwrap(),
+        };
+        let mut request = AccessRequest::submit(
+            RequestId::parse("01KAXR4C1PRECE1PTC11000000").unwrap(),
+            user("U0REQUESTER"),
+            DbUsername::parse("keisuke.owato").unwrap(),
+            spec,
+            T0 - Duration::minutes(10),
+        )
+        .with_required_approvals(RequiredApprovals::new(2).unwrap());
+        request
+            .approve_by(&user("U0APPROVER"), T0 - Duration::minutes(5))
+            .unwrap();
+        request
+            .approve_by(&user("U0SECOND"), T0 - Duration::minutes(4))
+            .unwrap();
+        let workflow = || Actor::System(Component::Workflow);
+        for transition in [Transition::StartProvisioning, Transition::Activate] {
+            request.apply(transition, workflow(), T0, "").unwrap();
+        }
+        let requester = || Actor::User(user("U0REQUESTER"));
+        let (max, minutes) = (Duration::hours(8), |n| {
+            ExtensionLength::new(Duration::minutes(n)).unwrap()
+        });
+        request
+            .request_extension(
+                requester(),
+                minutes(30),
+                &Reason::parse("INC-9 the backfill is still running").unwrap(),
+                max,
+                T0 + Duration::minutes(40),
+            )
+            .unwrap();
+        request
+            .decide_extension(1, true, &user("U0THIRD"), max, T0 + Duration::minutes(45))
+            .unwrap();
+        request
+            .request_extension(
+                requester(),
+                minutes(15),
+                &Reason::parse("<script>alert(1)</script>").unwrap(),
+                max,
+                T0 + Duration::minutes(80),
+            )
+            .unwrap();
+        request
+            .lapse_extension(workflow(), T0 + Duration::minutes(89))
+            .unwrap();
+        let end = request.window().end();
+        request
+            .apply(Transition::StartTeardown, workflow(), end, "")
+            .unwrap();
+        request
+            .apply(Transition::Finish, workflow(), end, "")
+            .unwrap();
+        request
+    }
+
+    #[test]
+    fn the_reports_json_has_every_approver_and_each_extension_with_its_outcome() {
+        let request = approved_by_two_and_extended();
+        let receipt = Receipt::assemble(
+            &request,
+            Gathered::Found(Vec::new()),
+            Gathered::Unavailable {
+                why: "no bastion in local mode".into(),
+            },
+        );
+        let scope = ReportScope {
+            expected_hosts: HostPatterns::loopback(),
+            ..ReportScope::of(
+                Period::new(
+                    datetime!(2026-11-23 00:00 UTC),
+                    datetime!(2026-11-24 00:00 UTC),
+                )
+                .unwrap(),
+            )
+        };
+        let report = Report::assemble(
+            scope,
+            vec![(request, receipt)],
+            Vec::new(),
+            T0 + Duration::hours(3),
+        );
+
+        let lines = crate::report::json_lines(&report).unwrap();
+
+        let object: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            object["approvals"],
+            json!([
+                {"by": "U0APPROVER", "at": "2026-11-23T09:55:00Z"},
+                {"by": "U0SECOND", "at": "2026-11-23T09:56:00Z"},
+            ])
+        );
+        assert_eq!(object["approvals_required"], 2);
+        assert_eq!(object["auto_approved"], false);
+        assert_eq!(object["decision"]["by"], "U0SECOND");
+        assert_eq!(
+            object["extensions"],
+            json!([
+                {
+                    "number": 1, "minutes": 30, "reason": "INC-9 the backfill is still running",
+                    "asked_by": "U0REQUESTER", "asked_at": "2026-11-23T10:40:00Z",
+                    "outcome": "approved", "decided_by": "U0THIRD",
+                    "decided_at": "2026-11-23T10:45:00Z",
+                },
+                {
+                    "number": 2, "minutes": 15, "reason": "<script>alert(1)</script>",
+                    "asked_by": "U0REQUESTER", "asked_at": "2026-11-23T11:20:00Z",
+                    "outcome": "lapsed", "decided_by": null,
+                    "decided_at": "2026-11-23T11:29:00Z",
+                },
+            ])
+        );
+        assert_eq!(object["granted"]["end"], "2026-11-23T11:30:00Z");
+    }
 }

@@ -467,8 +467,11 @@ async fn hostile_reasons_and_statements_render_as_text() {
     );
 }
 
-const REQUEST_KEYS: [&str; 20] = [
+const REQUEST_KEYS: [&str; 24] = [
     "anomalies",
+    "approvals",
+    "approvals_required",
+    "auto_approved",
     "bastion",
     "bastion_sessions",
     "cluster",
@@ -476,6 +479,7 @@ const REQUEST_KEYS: [&str; 20] = [
     "db_user",
     "decision",
     "ended_at",
+    "extensions",
     "granted",
     "held",
     "level_needed",
@@ -526,6 +530,13 @@ async fn the_report_as_json_lines_is_one_object_per_request_in_the_documented_sc
     assert_eq!(first["requested"]["start"], "2026-11-23T10:00:00Z");
     assert_eq!(first["held"]["to"], "2026-11-23T11:00:00Z");
     assert_eq!(first["held"]["still_held"], false);
+    assert_eq!(
+        first["approvals"],
+        serde_json::json!([{"by": "U0APPROVER", "at": "2026-11-23T09:55:00Z"}])
+    );
+    assert_eq!(first["approvals_required"], 1);
+    assert_eq!(first["auto_approved"], false);
+    assert_eq!(first["extensions"], serde_json::json!([]));
     assert_eq!(first["database"]["logins"][0]["host"], "10.0.0.9");
     let kinds: Vec<&str> = first["anomalies"]
         .as_array()

@@ -1,8 +1,9 @@
 //! The session receipt: what the security team reviews once a request is over. It brings
-//! together the request's own history (who asked, who approved, when, the window granted), the
-//! database audit log of its DB user (the window actually used, statements by kind, every DDL and
-//! DCL statement, failures, statements outside the window, tables touched) and the SSM sessions
-//! on its bastion.
+//! together the request's own history (who asked; who approved and when — every approver of a
+//! request needing several, or the cluster's policy — or who denied it; each extension asked for
+//! and what became of it; the window granted), the database audit log of its DB user (the window
+//! actually used, statements by kind, every DDL and DCL statement, failures, statements outside
+//! the window, tables touched) and the SSM sessions on its bastion.
 //!
 //! [`Receipt::assemble`] is pure; the use case [`crate::usecases::receipt`] gathers its inputs
 //! from the ports. Every statement a receipt keeps has its passwords masked
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::account::DbUsername;
 use crate::audit::{AuditOperation, AuditRecord};
+use crate::extension::{ExtensionLength, ExtensionOutcome};
 use crate::grants::Permission;
 use crate::ids::{ClusterId, Region, RequestId, SlackUserId};
 use crate::lifecycle::{AccessRequest, Actor, EventKind, RequestState};
@@ -308,6 +310,84 @@ pub struct Decision {
     pub at: OffsetDateTime,
 }
 
+/// One person's approval of the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenApproval {
+    /// The approver.
+    pub by: SlackUserId,
+    /// When they approved.
+    pub at: OffsetDateTime,
+}
+
+/// The approvals `request` records, each approver once, oldest first: those counted towards
+/// a request needing several, and the one that approved it (the last, once approved). An
+/// approval by the cluster's policy is no person's: see [`AccessRequest::auto_approved`].
+fn given_approvals(request: &AccessRequest) -> Vec<GivenApproval> {
+    let mut given: Vec<GivenApproval> = Vec::new();
+    for event in request.events() {
+        if let (EventKind::ApprovalGiven | EventKind::Approved, Actor::User(by)) =
+            (event.kind, &event.actor)
+            && !given.iter().any(|g| g.by == *by)
+        {
+            given.push(GivenApproval {
+                by: by.clone(),
+                at: event.at,
+            });
+        }
+    }
+    given
+}
+
+/// One extension the requester asked for, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionRecord {
+    /// 1 for the request's first extension, 2 for the next, …
+    pub number: u32,
+    /// How much longer.
+    pub length: ExtensionLength,
+    /// Why (as the person typed it: escape it before showing it).
+    pub reason: String,
+    /// Who asked: the requester (the lifecycle lets nobody else ask).
+    pub asked_by: SlackUserId,
+    /// When.
+    pub asked_at: OffsetDateTime,
+    /// Approved, denied, lapsed or still waiting.
+    pub outcome: ExtensionOutcome,
+}
+
+impl ExtensionRecord {
+    /// The outcome's stable name: `pending`, `approved`, `denied` or `lapsed`.
+    #[must_use]
+    pub fn outcome_name(&self) -> &'static str {
+        match self.outcome {
+            ExtensionOutcome::Pending => "pending",
+            ExtensionOutcome::Approved { .. } => "approved",
+            ExtensionOutcome::Denied { .. } => "denied",
+            ExtensionOutcome::Lapsed { .. } => "lapsed",
+        }
+    }
+
+    /// The approver who decided it; `None` while it waits and once it lapsed.
+    #[must_use]
+    pub fn decided_by(&self) -> Option<&SlackUserId> {
+        match &self.outcome {
+            ExtensionOutcome::Approved { by, .. } | ExtensionOutcome::Denied { by, .. } => Some(by),
+            ExtensionOutcome::Pending | ExtensionOutcome::Lapsed { .. } => None,
+        }
+    }
+
+    /// When it was approved, denied or lapsed; `None` while it waits.
+    #[must_use]
+    pub fn decided_at(&self) -> Option<OffsetDateTime> {
+        match &self.outcome {
+            ExtensionOutcome::Approved { at, .. }
+            | ExtensionOutcome::Denied { at, .. }
+            | ExtensionOutcome::Lapsed { at } => Some(*at),
+            ExtensionOutcome::Pending => None,
+        }
+    }
+}
+
 /// A request's session receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
@@ -331,6 +411,15 @@ pub struct Receipt {
     pub db_username: DbUsername,
     /// How the request was decided, if it was.
     pub decision: Option<Decision>,
+    /// Every person's approval, oldest first (see [`GivenApproval`]); empty for a request
+    /// approved by policy or denied before anyone approved.
+    pub approvals: Vec<GivenApproval>,
+    /// How many distinct approvers the request needed (as recorded at its submission).
+    pub approvals_required: usize,
+    /// Whether the cluster's policy approved it rather than a person.
+    pub auto_approved: bool,
+    /// Every extension asked for, oldest first.
+    pub extensions: Vec<ExtensionRecord>,
     /// The window granted (as approved: it starts at the approval when that came late).
     pub granted: AccessWindow,
     /// When access was removed, if it was.
@@ -398,6 +487,21 @@ impl Receipt {
             permission: spec.permission,
             db_username: request.db_username().clone(),
             decision,
+            approvals: given_approvals(request),
+            approvals_required: request.required_approvals(),
+            auto_approved: request.auto_approved(),
+            extensions: request
+                .extensions()
+                .into_iter()
+                .map(|e| ExtensionRecord {
+                    number: e.number,
+                    length: e.length,
+                    reason: e.reason,
+                    asked_by: request.requester().clone(),
+                    asked_at: e.asked_at,
+                    outcome: e.outcome,
+                })
+                .collect(),
             granted,
             ended_at,
             bastion: request.resources().bastion.clone(),

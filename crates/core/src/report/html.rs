@@ -13,10 +13,13 @@ use time::OffsetDateTime;
 
 use super::{Anomaly, HeldAccess, Report, ReportEntry, TimelineDay, anomaly_count};
 use crate::encoding::base64;
+use crate::extension::ExtensionOutcome;
 use crate::grants::Permission;
 use crate::lifecycle::Actor;
 use crate::ports::Orphan;
-use crate::receipt::{BastionSession, DbActivity, Gathered, Login, Statement, StatementKind};
+use crate::receipt::{
+    BastionSession, DbActivity, ExtensionRecord, Gathered, Login, Receipt, Statement, StatementKind,
+};
 use crate::timefmt::{Precision, rfc3339};
 
 const STYLE: &str = "\
@@ -329,6 +332,12 @@ fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
         |d| format!("{} by {} at {}", d.kind.as_str(), actor(&d.by), at(d.at)),
     );
     row(page, "Decision", &escape(&decision));
+    row(page, "Approvals", &approvals(r));
+    row(
+        page,
+        "Extensions",
+        &escape(&extensions_summary(&r.extensions)),
+    );
     row(
         page,
         "Window requested",
@@ -353,6 +362,7 @@ fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
     row(page, "Window used", &used);
     row(page, "Access held", &held(entry.held));
     page.push_str("</table>\n");
+    extensions(page, &r.extensions);
     match &r.database {
         Gathered::Found(db) => activity(page, db),
         Gathered::Unavailable { why } => {
@@ -365,6 +375,81 @@ fn request(page: &mut String, report: &Report, entry: &ReportEntry) {
     }
     sessions(page, &r.bastion_sessions);
     page.push_str("</section>\n");
+}
+
+/// Who approved and when, one approver a line, escaped.
+fn approvals(r: &Receipt) -> String {
+    if r.auto_approved {
+        return "none needed: approved by the cluster&#39;s policy".to_owned();
+    }
+    if r.approvals.is_empty() {
+        return "none".to_owned();
+    }
+    let mut lines: Vec<String> = r
+        .approvals
+        .iter()
+        .map(|a| format!("{} at {}", escape(a.by.as_str()), at(a.at)))
+        .collect();
+    if r.approvals_required > 1 {
+        lines.push(format!(
+            "({} of {} required)",
+            r.approvals.len(),
+            r.approvals_required
+        ));
+    }
+    lines.join("<br>")
+}
+
+fn extensions_summary(list: &[ExtensionRecord]) -> String {
+    if list.is_empty() {
+        return "none asked for".to_owned();
+    }
+    let approved: Vec<&ExtensionRecord> = list
+        .iter()
+        .filter(|e| matches!(e.outcome, ExtensionOutcome::Approved { .. }))
+        .collect();
+    let minutes: i64 = approved.iter().map(|e| e.length.minutes()).sum();
+    format!(
+        "{} asked for, {} approved (+{minutes} min)",
+        list.len(),
+        approved.len()
+    )
+}
+
+fn extensions(page: &mut String, list: &[ExtensionRecord]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "<h4>Extensions ({})</h4><table><thead><tr><th>#</th><th>Asked</th><th>By</th>\
+         <th>Length</th><th>Reason</th><th>Outcome</th><th>Decided by</th><th>Decided</th>\
+         </tr></thead><tbody>",
+        list.len()
+    );
+    for e in list {
+        let _ = writeln!(
+            page,
+            "<tr data-extension=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>+{} min</td>\
+             <td><pre>{}</pre></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.outcome_name(),
+            e.number,
+            at(e.asked_at),
+            escape(e.asked_by.as_str()),
+            e.length.minutes(),
+            escape(&e.reason),
+            match e.outcome {
+                ExtensionOutcome::Pending => "waiting for an approver",
+                ExtensionOutcome::Approved { .. } => "approved",
+                ExtensionOutcome::Denied { .. } => "denied",
+                ExtensionOutcome::Lapsed { .. } => "lapsed: not decided before the end",
+            },
+            e.decided_by()
+                .map_or_else(|| "—".to_owned(), |by| escape(by.as_str())),
+            e.decided_at().map_or_else(|| "—".to_owned(), at),
+        );
+    }
+    page.push_str("</tbody></table>\n");
 }
 
 fn held(held: Option<HeldAccess>) -> String {

@@ -3,7 +3,9 @@ use time::macros::datetime;
 
 use super::*;
 use crate::account::DbUsername;
+use crate::approvals::RequiredApprovals;
 use crate::audit::{AuditOperation, AuditRecord};
+use crate::extension::ExtensionLength;
 use crate::ids::{Region, SlackUserId};
 use crate::lifecycle::{AccessSpec, Actor, Component, Reason, Transition};
 use crate::window::WindowPolicy;
@@ -17,6 +19,8 @@ struct Made {
     user: &'static str,
     start: OffsetDateTime,
     reason: &'static str,
+    /// Who approves, in turn; the request needs all of them.
+    approvers: &'static [&'static str],
 }
 
 impl Default for Made {
@@ -28,13 +32,24 @@ impl Default for Made {
             user: "keisuke.owato",
             start: T0,
             reason: "INC-9 fix the orders schema",
+            approvers: &["U0APPROVER"],
         }
     }
 }
 
-/// A request for an hour from `start`, approved, provisioned at its start and, when `ended`,
-/// removed at its end.
+/// A request for an hour from `start`, approved by each of `approvers` in turn (a minute apart,
+/// from 5 minutes before its start), provisioned at its start and, when `ended`, removed at its
+/// end.
 fn request(made: &Made, ended: bool) -> AccessRequest {
+    let mut request = live(made);
+    if ended {
+        end(&mut request);
+    }
+    request
+}
+
+/// [`request`], still active.
+fn live(made: &Made) -> AccessRequest {
     let spec = AccessSpec {
         cluster: ClusterId::parse(made.cluster).unwrap(),
         region: Region::parse("ap-northeast-1").unwrap(),
@@ -48,23 +63,23 @@ fn request(made: &Made, ended: bool) -> AccessRequest {
         .unwrap(),
         reason: Reason::parse(made.reason).unwrap(),
     };
+    let required = i64::try_from(made.approvers.len()).unwrap();
     let mut request = AccessRequest::submit(
         RequestId::parse(made.id).unwrap(),
         SlackUserId::parse(made.requester).unwrap(),
         DbUsername::parse(made.user).unwrap(),
         spec,
         made.start - Duration::minutes(10),
-    );
-    let workflow = || Actor::System(Component::Workflow);
-    let approver = Actor::User(SlackUserId::parse("U0APPROVER").unwrap());
-    request
-        .apply(
-            Transition::Approve,
-            approver,
-            made.start - Duration::minutes(5),
-            "",
-        )
-        .unwrap();
+    )
+    .with_required_approvals(RequiredApprovals::new(required).unwrap());
+    for (minute, approver) in (-5..).zip(made.approvers) {
+        request
+            .approve_by(
+                &SlackUserId::parse(approver).unwrap(),
+                made.start + Duration::minutes(minute),
+            )
+            .unwrap();
+    }
     let window = request.window();
     request
         .apply(
@@ -77,18 +92,25 @@ fn request(made: &Made, ended: bool) -> AccessRequest {
     request
         .apply(Transition::Activate, workflow(), window.start(), "")
         .unwrap();
-    if ended {
-        request
-            .apply(Transition::StartTeardown, workflow(), window.end(), "")
-            .unwrap();
-        request
-            .record_cleanup(workflow(), window.end(), "DB user dropped")
-            .unwrap();
-        request
-            .apply(Transition::Finish, workflow(), window.end(), "")
-            .unwrap();
-    }
     request
+}
+
+fn workflow() -> Actor {
+    Actor::System(Component::Workflow)
+}
+
+/// Removes `request`'s access at the end of its window (extensions included).
+fn end(request: &mut AccessRequest) {
+    let end = request.window().end();
+    request
+        .apply(Transition::StartTeardown, workflow(), end, "")
+        .unwrap();
+    request
+        .record_cleanup(workflow(), end, "DB user dropped")
+        .unwrap();
+    request
+        .apply(Transition::Finish, workflow(), end, "")
+        .unwrap();
 }
 
 fn record(
@@ -547,4 +569,223 @@ fn commands_typed_on_the_bastion_are_listed_and_one_after_the_window_is_an_anoma
     assert!(page.contains("<pre>mysql -h db -u keisuke.owato -p***** shop</pre>"));
     assert!(page.contains("SELECT &#39;&lt;script&gt;x&lt;/script&gt;&#39;;"));
     assert!(!page.contains("hunter2"));
+}
+
+/// An ended request approved by two people, extended once by 30 minutes (approved by a third)
+/// and asked again for 15 minutes with `second_reason`, which lapsed.
+fn approved_by_two_and_extended(second_reason: &str) -> AccessRequest {
+    let mut request = live(&Made {
+        approvers: &["U0APPROVER", "U0SECOND"],
+        ..Made::default()
+    });
+    let requester = Actor::User(SlackUserId::parse("U0REQUESTER").unwrap());
+    let max = Duration::hours(8);
+    let minutes = |n| ExtensionLength::new(Duration::minutes(n)).unwrap();
+    request
+        .request_extension(
+            requester.clone(),
+            minutes(30),
+            &Reason::parse("INC-9 the backfill is still running").unwrap(),
+            max,
+            T0 + Duration::minutes(40),
+        )
+        .unwrap();
+    request
+        .decide_extension(
+            1,
+            true,
+            &SlackUserId::parse("U0THIRD").unwrap(),
+            max,
+            T0 + Duration::minutes(45),
+        )
+        .unwrap();
+    request
+        .request_extension(
+            requester,
+            minutes(15),
+            &Reason::parse(second_reason).unwrap(),
+            max,
+            T0 + Duration::minutes(80),
+        )
+        .unwrap();
+    request
+        .lapse_extension(workflow(), T0 + Duration::minutes(89))
+        .unwrap();
+    end(&mut request);
+    request
+}
+
+#[test]
+fn every_approver_and_each_extension_with_its_reason_and_outcome_are_in_the_report() {
+    let request = approved_by_two_and_extended("INC-9 one more check");
+
+    let report = Report::assemble(
+        scope(),
+        vec![assembled(&request, Vec::new())],
+        Vec::new(),
+        T0 + Duration::hours(3),
+    );
+    let page = html::render(&report);
+
+    let receipt = &report.entries[0].receipt;
+    let approvals: Vec<(&str, OffsetDateTime)> = receipt
+        .approvals
+        .iter()
+        .map(|a| (a.by.as_str(), a.at))
+        .collect();
+    assert_eq!(
+        approvals,
+        [
+            ("U0APPROVER", T0 - Duration::minutes(5)),
+            ("U0SECOND", T0 - Duration::minutes(4)),
+        ]
+    );
+    assert_eq!(receipt.approvals_required, 2);
+    assert!(!receipt.auto_approved);
+    let extensions: Vec<_> = receipt
+        .extensions
+        .iter()
+        .map(|e| {
+            (
+                e.number,
+                e.length.minutes(),
+                e.reason.as_str(),
+                e.outcome_name(),
+                e.decided_by().map(SlackUserId::as_str),
+                e.decided_at(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        extensions,
+        [
+            (
+                1,
+                30,
+                "INC-9 the backfill is still running",
+                "approved",
+                Some("U0THIRD"),
+                Some(T0 + Duration::minutes(45))
+            ),
+            (
+                2,
+                15,
+                "INC-9 one more check",
+                "lapsed",
+                None,
+                Some(T0 + Duration::minutes(89))
+            ),
+        ]
+    );
+    assert!(
+        receipt
+            .extensions
+            .iter()
+            .all(|e| e.asked_by.as_str() == "U0REQUESTER")
+    );
+
+    assert!(page.contains(
+        "<td class=\"k\">Approvals</td><td>U0APPROVER at 2026-11-23T09:55:00Z<br>\
+         U0SECOND at 2026-11-23T09:56:00Z<br>(2 of 2 required)</td>"
+    ));
+    assert!(
+        page.contains("<td class=\"k\">Extensions</td><td>2 asked for, 1 approved (+30 min)</td>")
+    );
+    assert!(page.contains(
+        "<tr data-extension=\"approved\"><td>1</td><td>2026-11-23T10:40:00Z</td><td>U0REQUESTER</td>\
+         <td>+30 min</td><td><pre>INC-9 the backfill is still running</pre></td><td>approved</td>\
+         <td>U0THIRD</td><td>2026-11-23T10:45:00Z</td></tr>"
+    ));
+    assert!(page.contains(
+        "<tr data-extension=\"lapsed\"><td>2</td><td>2026-11-23T11:20:00Z</td><td>U0REQUESTER</td>\
+         <td>+15 min</td><td><pre>INC-9 one more check</pre></td>\
+         <td>lapsed: not decided before the end</td><td>—</td><td>2026-11-23T11:29:00Z</td></tr>"
+    ));
+}
+
+#[test]
+fn a_request_approved_by_policy_says_so_and_one_never_approved_has_no_approver() {
+    let mut auto = AccessRequest::submit(
+        RequestId::parse("01KAXR4C1PRECE1PTC11000005").unwrap(),
+        SlackUserId::parse("U0REQUESTER").unwrap(),
+        DbUsername::parse("keisuke.owato").unwrap(),
+        AccessSpec {
+            permission: Permission::Read,
+            ..live(&Made::default()).spec().clone()
+        },
+        T0 - Duration::minutes(10),
+    );
+    auto.apply(
+        Transition::Approve,
+        Actor::System(Component::Policy),
+        T0 - Duration::minutes(10),
+        "",
+    )
+    .unwrap();
+    let mut denied = AccessRequest::submit(
+        RequestId::parse("01KAXR4C1PRECE1PTC11000006").unwrap(),
+        SlackUserId::parse("U0REQUESTER").unwrap(),
+        DbUsername::parse("keisuke.owato").unwrap(),
+        live(&Made::default()).spec().clone(),
+        T0 - Duration::minutes(10),
+    )
+    .with_required_approvals(RequiredApprovals::new(2).unwrap());
+    denied
+        .approve_by(
+            &SlackUserId::parse("U0APPROVER").unwrap(),
+            T0 - Duration::minutes(8),
+        )
+        .unwrap();
+    denied
+        .apply(
+            Transition::Deny,
+            Actor::User(SlackUserId::parse("U0SECOND").unwrap()),
+            T0 - Duration::minutes(7),
+            "",
+        )
+        .unwrap();
+
+    let report = Report::assemble(
+        scope(),
+        vec![assembled(&auto, Vec::new()), assembled(&denied, Vec::new())],
+        Vec::new(),
+        T0 + Duration::hours(3),
+    );
+    let page = html::render(&report);
+
+    let [auto, denied] = [&report.entries[0].receipt, &report.entries[1].receipt];
+    assert!(auto.auto_approved && auto.approvals.is_empty());
+    assert!(!denied.auto_approved);
+    assert_eq!(denied.approvals.len(), 1);
+    assert_eq!(denied.approvals[0].by.as_str(), "U0APPROVER");
+    assert!(
+        page.contains("Approvals</td><td>none needed: approved by the cluster&#39;s policy</td>")
+    );
+    assert!(page.contains("Decision</td><td>approved by the policy at 2026-11-23T09:50:00Z</td>"));
+    assert!(page.contains(
+        "Approvals</td><td>U0APPROVER at 2026-11-23T09:52:00Z<br>(1 of 2 required)</td>"
+    ));
+    assert!(page.contains("Decision</td><td>denied by U0SECOND at 2026-11-23T09:53:00Z</td>"));
+    assert!(page.contains("Extensions</td><td>none asked for</td>"));
+}
+
+#[test]
+fn a_hostile_extension_reason_shows_as_text() {
+    let request =
+        approved_by_two_and_extended("INC-9 </html><script>alert(3)</script>{{7*7}} & more");
+
+    let page = html::render(&Report::assemble(
+        scope(),
+        vec![assembled(&request, Vec::new())],
+        Vec::new(),
+        T0 + Duration::hours(3),
+    ));
+
+    assert_eq!(page.matches("<script").count(), 1, "only the page's own");
+    assert_eq!(page.matches("</html>").count(), 1);
+    assert!(!page.contains("{{"));
+    assert!(page.contains(
+        "<pre>INC-9 &lt;/html&gt;&lt;script&gt;alert(3)&lt;/script&gt;&#123;&#123;7*7&#125;&#125; \
+         &amp; more</pre>"
+    ));
 }
