@@ -1115,6 +1115,27 @@ mod tests {
     }
 
     #[test]
+    fn the_pending_notice_offers_a_confirmed_cancel_carrying_only_the_id() {
+        let pending = request("INC-1");
+
+        let notice = submitted_message(&pending);
+
+        assert!(
+            notice["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!(":inbox_tray: Request `{}` recorded", pending.id())),
+            "{notice}"
+        );
+        let buttons = buttons(&notice);
+        assert_eq!(buttons.len(), 1, "{notice}");
+        assert_eq!(buttons[0]["action_id"], CANCEL_ACTION);
+        assert_eq!(buttons[0]["value"], pending.id().to_string());
+        assert_eq!(buttons[0]["text"]["text"], "Cancel request");
+        assert!(buttons[0]["confirm"].is_object(), "asks before cancelling");
+    }
+
+    #[test]
     fn pending_card_has_approve_and_confirmed_deny_carrying_only_the_id() {
         let r = request("INC-1");
         let buttons = buttons(&approval_card(&r));
