@@ -603,6 +603,22 @@ async fn a_request_cancelled_by_its_requester_stops_its_workflow_and_creates_not
     };
     let request = w.submit().await;
     w.card().await;
+    // The card is redrawn "cancelled" from the reference the gate saves right after posting
+    // it; a cancel within those milliseconds is recorded but leaves the card as posted.
+    let saved = std::time::Instant::now();
+    while w
+        .request(request.id())
+        .await
+        .resources()
+        .approval_card
+        .is_none()
+    {
+        assert!(
+            saved.elapsed() < PATIENCE,
+            "the card is never saved on the request"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     w.click(
         &w.requester,

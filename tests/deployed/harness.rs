@@ -507,9 +507,19 @@ impl Deployed {
         self.store.get(id).await.unwrap().unwrap()
     }
 
-    /// Waits for the approval card; returns its `ts`.
+    /// Waits for the approval card, and for the request to remember it (a click or a cancel in
+    /// between is answered, but the card is then redrawn only once the notify task saved it);
+    /// returns its `ts`.
     pub async fn card(&self) -> String {
         let posts = self.slack.wait_for_calls_where(PATIENCE, is_card).await;
+        let started = Instant::now();
+        while self.the_request().await.resources().approval_card.is_none() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the card is never saved on the request"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         posts[0].response["ts"].as_str().unwrap().to_owned()
     }
 
