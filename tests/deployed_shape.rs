@@ -312,9 +312,11 @@ async fn mariadb_unreachable_at_teardown_is_retried_until_it_is_back() {
     let before = d.function("teardown").invocations();
 
     d.db.cut();
-    d.run_until("two teardown attempts with MariaDB away", FINE, || async {
-        d.function("teardown").invocations() >= before + 2
-    })
+    d.run_until(
+        "two teardown attempts with MariaDB away",
+        COARSE,
+        || async { d.function("teardown").invocations() >= before + 2 },
+    )
     .await;
     assert!(
         d.user_exists(&request).await,
@@ -560,4 +562,112 @@ async fn powerpole_cancel_through_the_request_function_stops_the_workflow_and_cr
     assert_eq!(d.aws.count("RunInstances"), 0);
     d.assert_no_orphans(&request).await;
     d.figures(request.id(), "").await;
+}
+
+#[tokio::test]
+async fn a_denial_step_functions_refused_at_the_click_reaches_the_workflow_at_the_minutes_look() {
+    let Some(d) = Deployed::start("deny-later").await else {
+        return;
+    };
+    let request = d.submit().await;
+    let ts = d.card().await;
+    d.sfn_api.throttle("SendTaskSuccess", 8);
+
+    d.click(APPROVER, APPROVERS, &ts, "deny", request.id())
+        .await;
+
+    let denied = d.request(request.id()).await;
+    assert_eq!(denied.state(), RequestState::Denied);
+    assert!(denied.decision_undelivered(), "{:?}", denied.events());
+    assert_eq!(d.dms_containing("was denied"), 0, "not told yet");
+    d.sfn_api.throttle("SendTaskSuccess", 0);
+
+    let watch = d.scheduled(serde_json::json!({"task": "watch"})).await;
+
+    assert_eq!(watch["approvals_resent"], 1, "{watch}");
+    d.run_until_dm("was denied", FINE).await;
+    assert_eq!(
+        d.run_to_completion(request.id(), FINE).await,
+        ExecutionStatus::Succeeded
+    );
+    assert!(!d.request(request.id()).await.decision_undelivered());
+    assert_eq!(
+        d.scheduled(serde_json::json!({"task": "watch"})).await["approvals_resent"],
+        0,
+        "sent once"
+    );
+    d.assert_no_orphans(&request).await;
+    d.figures(request.id(), "").await;
+}
+
+#[tokio::test]
+async fn the_weekly_report_task_puts_the_page_in_s3_and_posts_its_address() {
+    let Some(d) = Deployed::start("weekly").await else {
+        return;
+    };
+    let bucket = "powerpole-deployed-reports";
+    let s3 = d.s3();
+    let created = s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::ApNortheast1)
+                .build(),
+        )
+        .send()
+        .await;
+    assert!(
+        created.is_ok()
+            || created
+                .as_ref()
+                .is_err_and(|e| format!("{e:?}").contains("BucketAlreadyOwnedByYou")),
+        "{created:?}"
+    );
+    let (request, _, _) = live(&d).await;
+    let password = d.password(request.id()).await;
+    run_out(&d, &request).await;
+    d.clock.skip(Duration::days(2));
+
+    let answer = d.scheduled(serde_json::json!({"task": "report"})).await;
+
+    assert_eq!(
+        answer["requests"], 1,
+        "today's request is in the week: {answer}"
+    );
+    let location = answer["report"].as_str().unwrap().to_owned();
+    let key = location
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap_or_else(|| panic!("the page is in the bucket: {answer}"));
+    let page = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(
+        page.contains(&request.id().to_string()),
+        "the request is in the page"
+    );
+    assert!(!page.contains(&password), "no password");
+    let announced: Vec<_> = d
+        .slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.str("text").is_some_and(|t| t.contains(&location)))
+        .collect();
+    assert_eq!(
+        announced.len(),
+        1,
+        "the approvers get the page's address once"
+    );
+    assert_eq!(announced[0].str("channel"), Some(APPROVERS));
+    d.assert_no_orphans(&request).await;
 }

@@ -122,6 +122,8 @@ pub struct Deployed {
     pub functions: BTreeMap<String, Function>,
     /// moto, as the Lambdas reach it.
     pub aws: AwsProxy,
+    /// The Step Functions endpoint, as the Lambdas reach it.
+    pub sfn_api: AwsProxy,
     /// MariaDB, as the Lambdas reach it.
     pub db: TcpProxy,
     /// The admin connection to MariaDB (direct).
@@ -134,6 +136,8 @@ pub struct Deployed {
     pub vault: SecretsManagerVault,
     /// EC2 on moto, read directly.
     pub ec2: aws_sdk_ec2::Client,
+    /// S3 on moto, read directly.
+    s3: aws_sdk_s3::Client,
     /// The requester's Slack user id.
     pub requester: String,
     /// Where the functions' logs are.
@@ -210,6 +214,7 @@ impl Deployed {
             .region(aws_config::Region::new(REGION))
             .build();
         let ec2 = aws_sdk_ec2::Client::new(&sdk);
+        let s3 = powerpole_aws::reports::s3_client(&sdk);
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
         let slack = FakeSlack::start().await.unwrap();
@@ -276,6 +281,9 @@ impl Deployed {
                 .await
                 .unwrap();
 
+        let sfn_api = AwsProxy::to(sfn.url().trim_start_matches("http://").parse().unwrap())
+            .await
+            .unwrap();
         let clusters = json!([{
             "id": CLUSTER,
             "region": REGION,
@@ -339,7 +347,7 @@ impl Deployed {
                     ("AWS_SESSION_TOKEN", "testing".to_owned()),
                     ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
                     ("AWS_ENDPOINT_URL", aws.url()),
-                    ("AWS_ENDPOINT_URL_SFN", sfn.url()),
+                    ("AWS_ENDPOINT_URL_SFN", sfn_api.url()),
                     ("LAMBDA_TASK_ROOT", work.display().to_string()),
                 ]
                 .into_iter()
@@ -361,12 +369,14 @@ impl Deployed {
             sfn,
             functions,
             aws,
+            sfn_api,
             db,
             admin,
             store,
             dynamodb: (dynamodb, table.clone()),
             vault,
             ec2,
+            s3,
             requester,
             work,
             name: name.to_owned(),
@@ -378,6 +388,11 @@ impl Deployed {
         );
         deployed.slack.clear_calls();
         Some(deployed)
+    }
+
+    /// S3 on moto (path-style, as the sweep Lambda addresses it).
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
     }
 
     /// The function `name`.
@@ -556,9 +571,10 @@ impl Deployed {
         self.dms().iter().filter(|t| t.contains(text)).count()
     }
 
-    /// Runs the world forward until `done` holds: each round the shared clock moves `step`
-    /// ahead (Wait states, retry delays and deadlines pass) and every bastion that is running
-    /// is marked booted, as its boot script does. Panics after [`PATIENCE`].
+    /// Runs the world forward until `done` holds: each round every bastion that is running is
+    /// marked booted, as its boot script does, and, while no function is at work, the shared
+    /// clock moves `step` ahead (Wait states, retry delays and deadlines pass; work in
+    /// progress keeps real time). Panics after [`PATIENCE`].
     pub async fn run_until<F, Fut>(&self, what: &str, step: time::Duration, mut done: F)
     where
         F: FnMut() -> Fut,
@@ -578,7 +594,9 @@ impl Deployed {
                 self.states_entered_all().await
             );
             self.boot_bastions().await;
-            self.clock.skip(step);
+            if !self.functions.values().any(Function::busy) {
+                self.clock.skip(step);
+            }
             tokio::time::sleep(Duration::from_millis(60)).await;
         }
     }
@@ -724,7 +742,14 @@ impl Deployed {
 
     /// Invokes the sweep Lambda as its EventBridge schedule does; returns its answer.
     pub async fn sweep(&self) -> Value {
-        let event = json!({
+        self.scheduled(json!({})).await
+    }
+
+    /// Invokes the sweep Lambda as one of its EventBridge rules does: the scheduled event for
+    /// the sweep (`input` `{}`), or the target's constant input instead of it (`sweep.tf`:
+    /// `{"task": "watch"}`, `{"task": "report"}`); returns its answer.
+    pub async fn scheduled(&self, input: Value) -> Value {
+        let scheduled = json!({
             "version": "0",
             "id": powerpole_testkit::unique_name("sweep"),
             "detail-type": "Scheduled Event",
@@ -735,6 +760,7 @@ impl Deployed {
             "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/powerpole-sweep")],
             "detail": {}
         });
+        let event = if input == json!({}) { scheduled } else { input };
         match self.function("sweep").invoke(&event).await.unwrap() {
             Outcome::Response(answer) => answer,
             other => panic!(

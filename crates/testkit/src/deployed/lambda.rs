@@ -196,6 +196,13 @@ impl Function {
         lock(&self.shared.state).invocations
     }
 
+    /// Whether an invocation is queued or in progress.
+    #[must_use]
+    pub fn busy(&self) -> bool {
+        let state = lock(&self.shared.state);
+        !state.queue.is_empty() || !state.in_flight.is_empty()
+    }
+
     /// What the process reported on `/init/error` (a failed cold start), oldest first.
     #[must_use]
     pub fn init_errors(&self) -> Vec<String> {
