@@ -124,16 +124,22 @@ fn summary(e: &sqlx::Error) -> String {
 }
 
 /// The audit log files of the clusters that name one (`audit_log`), for session receipts, read
-/// on `clock`'s timeline (the server logs real time; the broker's clock may be compressed).
+/// on `clock`'s timeline (the server logs real time; the broker's clock may be compressed). The
+/// grace around a window is [`AuditFiles::DEFAULT_GRACE`] of broker time, so at 150x a request's
+/// receipt does not take in the sessions of the same user's request a few real seconds before.
 #[must_use]
 pub fn audit_files(config: &Config, clock: ScaledClock) -> AuditLog {
-    let files = config
-        .clusters
-        .iter()
-        .fold(AuditFiles::new(), |files, c| match &c.audit_log {
-            Some(path) => files.with_cluster(c.policy.cluster.clone(), path),
-            None => files,
-        });
+    let grace = AuditFiles::DEFAULT_GRACE / clock.speed();
+    let files =
+        config
+            .clusters
+            .iter()
+            .fold(AuditFiles::new().with_grace(grace), |files, c| {
+                match &c.audit_log {
+                    Some(path) => files.with_cluster(c.policy.cluster.clone(), path),
+                    None => files,
+                }
+            });
     OnBrokerClock::new(files, clock)
 }
 
@@ -384,5 +390,66 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use powerpole_core::ports::AuditSource as _;
+    use powerpole_core::{AccessWindow, ClusterId, DbUsername};
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn on_a_fast_clock_a_receipt_leaves_out_the_user_s_session_a_real_minute_before() {
+        let dir = std::env::temp_dir().join(format!(
+            "powerpole-serve-audit-{}-{}",
+            std::process::id(),
+            OffsetDateTime::now_utc().unix_timestamp_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("audit.log");
+        let real = OffsetDateTime::now_utc() - Duration::minutes(1);
+        let line = |at: OffsetDateTime, op: &str| {
+            format!(
+                "{:04}{:02}{:02} {:02}:{:02}:{:02},vm,dana.dbre,localhost,7,0,{op},,,0\n",
+                at.year(),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            )
+        };
+        std::fs::write(&log, line(real, "CONNECT")).unwrap();
+        let text = format!(
+            "[state]\ndir = {:?}\n[slack]\nsigning_secret = \"s\"\nbot_token = \"xoxb-1\"\n\
+             approvers_channel = \"C0APPROVE1\"\n[[clusters]]\nid = \"demo-orders\"\n\
+             region = \"ap-northeast-1\"\nadmin_url = \"mysql://admin:pw@127.0.0.1:3306\"\n\
+             audit_log = {:?}\n",
+            dir.display().to_string(),
+            log.display().to_string()
+        );
+        let config = Config::from_toml(&text, Vec::new()).unwrap();
+        let clock = ScaledClock::new(150.0).unwrap();
+        let now = clock.now();
+        let window = AccessWindow::from_parts(now, now + Duration::hours(1)).unwrap();
+        let cluster = ClusterId::parse("demo-orders").unwrap();
+        let user = DbUsername::parse("dana.dbre").unwrap();
+
+        let earlier = audit_files(&config, clock)
+            .records(&cluster, &user, &window)
+            .await
+            .unwrap();
+        std::fs::write(&log, line(OffsetDateTime::now_utc(), "CONNECT")).unwrap();
+        let own = audit_files(&config, clock)
+            .records(&cluster, &user, &window)
+            .await
+            .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert!(earlier.is_empty(), "{earlier:?}");
+        assert_eq!(own.len(), 1, "{own:?}");
     }
 }
