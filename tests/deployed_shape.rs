@@ -565,6 +565,71 @@ async fn powerpole_cancel_through_the_request_function_stops_the_workflow_and_cr
 }
 
 #[tokio::test]
+async fn powerpole_cancel_while_provisioning_removes_what_was_made_even_the_bastion_launched_after_it()
+ {
+    let Some(d) = Deployed::start("cancel-provisioning").await else {
+        return;
+    };
+    let request = d.submit().await;
+    let ts = d.card().await;
+    d.aws
+        .hold_response("RunInstances", std::time::Duration::from_secs(8));
+    d.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    d.run_until("provision waits for RunInstances", FINE, || async {
+        d.aws.count("RunInstances") >= 1
+    })
+    .await;
+    assert_eq!(
+        d.request(request.id()).await.state(),
+        RequestState::Provisioning
+    );
+
+    let reply = d
+        .slack_post(
+            "/slack/commands",
+            &powerpole_testkit::slack_payloads::slash_command("cancel", &d.requester),
+            None,
+        )
+        .await;
+
+    assert!(
+        reply["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("provisioning had begun")),
+        "the requester is told what is removed: {reply}"
+    );
+    assert_eq!(
+        d.run_execution(&format!("{}-end", request.id()), FINE)
+            .await,
+        ExecutionStatus::Succeeded,
+        "the teardown-only run removes what was made"
+    );
+    d.run_until(
+        "the bastion launched after the cancel is terminated",
+        FINE,
+        || async {
+            let bastions = d.bastions_of(request.id()).await;
+            !bastions.is_empty() && bastions.iter().all(harness::terminated)
+        },
+    )
+    .await;
+    let done = d.request(request.id()).await;
+    assert_eq!(done.state(), RequestState::Cancelled);
+    assert!(!done.cleanup_owed(), "{:?}", done.events());
+    assert_eq!(d.dms_containing("access is ready"), 0, "never ready");
+    assert_eq!(d.aws.count("RunInstances"), 1);
+    let card = d.slack.calls_to("chat.update").pop().unwrap();
+    assert!(
+        card.body["blocks"].to_string().contains("cancelled by"),
+        "{}",
+        card.body
+    );
+    d.assert_no_orphans(&request).await;
+    d.figures(request.id(), "").await;
+}
+
+#[tokio::test]
 async fn a_denial_step_functions_refused_at_the_click_reaches_the_workflow_at_the_minutes_look() {
     let Some(d) = Deployed::start("deny-later").await else {
         return;

@@ -803,9 +803,7 @@ impl Deployed {
             self.name
         );
         assert!(
-            bastions
-                .iter()
-                .all(|i| i.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated)),
+            bastions.iter().all(terminated),
             "[{}] a bastion is still running: {bastions:?}",
             self.name
         );
@@ -962,4 +960,9 @@ async fn launch_template(ec2: &aws_sdk_ec2::Client, moto: &str) -> (String, Stri
 /// IMDSv2 as EC2 reports it on an instance.
 pub fn requires_imdsv2(instance: &Instance) -> bool {
     instance.metadata_options().and_then(|m| m.http_tokens()) == Some(&HttpTokensState::Required)
+}
+
+/// Whether EC2 says `instance` is terminated.
+pub fn terminated(instance: &Instance) -> bool {
+    instance.state().and_then(|s| s.name()) == Some(&InstanceStateName::Terminated)
 }

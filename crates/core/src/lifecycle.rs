@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! Pending ──approve──▶ Approved ──start_provisioning──▶ Provisioning ──activate──▶ Active
-//!    │                    └─cancel─▶ Cancelled                                      │
+//!    │                    └─cancel─▶ Cancelled ◀──cancel───────────┘                 │
 //!    ├─deny──▶ Denied          any non-terminal state ──fail──▶ Failed         start_teardown
 //!    ├─expire─▶ Expired                                                             ▼
 //!    └─cancel─▶ Cancelled                                        Ended ◀──finish── Ending
 //! ```
+//!
+//! A request cancelled or failed after provisioning started owes the removal of what was made
+//! ([`AccessRequest::cleanup_owed`]) until a `CleanedUp` event is recorded.
 
 use std::fmt;
 use std::str::FromStr;
@@ -117,7 +120,7 @@ pub enum Transition {
     /// The start passed with no decision.
     Expire,
     /// The requester (or an approver, by the driver's approver policy) withdraws the request
-    /// before its access started.
+    /// before its access started (while provisioning, what was made is then removed).
     Cancel,
     /// The window started; resources are being created.
     StartProvisioning,
@@ -153,7 +156,7 @@ impl Transition {
             (S::Pending, Self::Approve) => Some(S::Approved),
             (S::Pending, Self::Deny) => Some(S::Denied),
             (S::Pending, Self::Expire) => Some(S::Expired),
-            (S::Pending | S::Approved, Self::Cancel) => Some(S::Cancelled),
+            (S::Pending | S::Approved | S::Provisioning, Self::Cancel) => Some(S::Cancelled),
             (S::Approved, Self::StartProvisioning) => Some(S::Provisioning),
             (S::Provisioning, Self::Activate) => Some(S::Active),
             (S::Active, Self::StartTeardown) => Some(S::Ending),
@@ -866,10 +869,11 @@ impl AccessRequest {
             .any(|e| e.kind == EventKind::ProvisioningStarted)
     }
 
-    /// Whether the request failed after creating things that nobody has confirmed removed yet.
+    /// Whether the request failed or was cancelled after creating things that nobody has
+    /// confirmed removed yet.
     #[must_use]
     pub fn cleanup_owed(&self) -> bool {
-        self.state == RequestState::Failed
+        matches!(self.state, RequestState::Failed | RequestState::Cancelled)
             && self.provisioning_started()
             && !self.events.iter().any(|e| e.kind == EventKind::CleanedUp)
     }
@@ -1160,7 +1164,9 @@ impl AccessRequest {
             RequestState::Provisioning | RequestState::Active | RequestState::Ending => {
                 Some(window.end())
             }
-            RequestState::Failed if self.cleanup_owed() => Some(window.end()),
+            RequestState::Failed | RequestState::Cancelled if self.cleanup_owed() => {
+                Some(window.end())
+            }
             RequestState::Denied if self.decision_undelivered() => Some(self.decide_by()),
             _ => None,
         }
@@ -1355,7 +1361,8 @@ mod tests {
     }
 
     #[test]
-    fn a_request_is_cancelled_before_its_access_starts_and_only_the_broker_expires() {
+    fn a_request_is_cancelled_before_its_access_starts_owing_what_provisioning_made_and_only_the_broker_expires()
+     {
         let mut r = new_request();
         assert!(r.apply(Transition::Expire, approver(), T0, "").is_err());
         r.apply(Transition::Cancel, requester(), T0, "not needed")
@@ -1371,10 +1378,16 @@ mod tests {
         r.apply(Transition::Approve, approver(), T0, "").unwrap();
         r.apply(Transition::StartProvisioning, workflow(), T0, "")
             .unwrap();
-        assert!(
-            r.apply(Transition::Cancel, requester(), T0, "").is_err(),
-            "once provisioning started, access is ended, not cancelled"
-        );
+        assert!(!r.cleanup_owed());
+        r.apply(Transition::Cancel, requester(), T0, "while provisioning")
+            .unwrap();
+        assert!(r.cleanup_owed(), "what provisioning made is still owed");
+        assert_eq!(r.deadline(), Some(r.window().end()));
+        r.record_cleanup(workflow(), T0, "removed").unwrap();
+        assert!(!r.cleanup_owed());
+        assert_eq!(r.deadline(), None);
+        r.apply(Transition::Activate, workflow(), T0, "")
+            .unwrap_err();
         let mut r = new_request();
         r.apply(
             Transition::Expire,
@@ -1601,7 +1614,7 @@ mod tests {
     }
 
     /// The allowed edges, written out independently of `Transition::next`.
-    const EDGES: [(RequestState, RequestState); 9] = [
+    const EDGES: [(RequestState, RequestState); 10] = [
         (RequestState::Pending, RequestState::Approved),
         (RequestState::Pending, RequestState::Denied),
         (RequestState::Pending, RequestState::Expired),
@@ -1609,6 +1622,7 @@ mod tests {
         (RequestState::Approved, RequestState::Cancelled),
         (RequestState::Approved, RequestState::Provisioning),
         (RequestState::Provisioning, RequestState::Active),
+        (RequestState::Provisioning, RequestState::Cancelled),
         (RequestState::Active, RequestState::Ending),
         (RequestState::Ending, RequestState::Ended),
     ];

@@ -581,7 +581,12 @@ where
                     let open: Vec<&AccessRequest> = requests
                         .iter()
                         .filter(|r| {
-                            matches!(r.state(), RequestState::Pending | RequestState::Approved)
+                            matches!(
+                                r.state(),
+                                RequestState::Pending
+                                    | RequestState::Approved
+                                    | RequestState::Provisioning
+                            )
                         })
                         .collect();
                     match open.as_slice() {
@@ -618,8 +623,18 @@ where
             }
             outcome => outcome,
         };
+        let begun = matches!(&outcome, Ok(Cancelled::Now(r)) if r.provisioning_started());
         self.cancel_answer(id, &command.user, outcome)
-            .unwrap_or_else(|| format!("Request `{id}` is cancelled: nothing will be created."))
+            .unwrap_or_else(|| {
+                if begun {
+                    format!(
+                        "Request `{id}` is cancelled: provisioning had begun, so what it made (DB \
+                         user, secret, bastion) is being removed; you never get access."
+                    )
+                } else {
+                    format!("Request `{id}` is cancelled: nothing will be created.")
+                }
+            })
     }
 
     /// A Cancel click: the requester's own, or an approver's (by the approver policy); anyone

@@ -549,8 +549,22 @@ pub fn outcome(request: &AccessRequest) -> String {
         .iter()
         .find(|e| e.kind == EventKind::TeardownStarted && e.detail.starts_with("revoked by "))
         .map(|e| format!("revoked by {} {}", by(e), when(e.at)));
+    let cancelled_later = request
+        .events()
+        .iter()
+        .find(|e| e.kind == EventKind::Cancelled)
+        .filter(|_| decision.is_some_and(|d| d.kind != EventKind::Cancelled))
+        .map(|e| {
+            let removal = if request.provisioning_started() {
+                "; what provisioning made is removed"
+            } else {
+                ""
+            };
+            format!("cancelled by {} {}{removal}", by(e), when(e.at))
+        });
     let tail = match request.state() {
         _ if revoked.is_some() => revoked,
+        RequestState::Cancelled if cancelled_later.is_some() => cancelled_later,
         RequestState::Active => Some("access is live".to_owned()),
         RequestState::Ended => Some("access has ended".to_owned()),
         RequestState::Failed => Some("failed; access removed or being removed".to_owned()),

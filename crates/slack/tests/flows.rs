@@ -503,6 +503,60 @@ async fn powerpole_cancel_withdraws_the_callers_only_waiting_request() {
 }
 
 #[tokio::test]
+async fn powerpole_cancel_while_provisioning_switches_the_workflow_to_its_teardown() {
+    use powerpole_core::{Actor, Component, Transition};
+    let h = harness().await;
+    let (request, card_ts) = h.pending_with_card("INC-7 read orders").await;
+    h.interact(&click(
+        APPROVER,
+        APPROVERS,
+        &card_ts,
+        "approve",
+        request.id(),
+    ))
+    .await;
+    let mut provisioning = h.only_request().await;
+    let expected = provisioning.version();
+    provisioning
+        .apply(
+            Transition::StartProvisioning,
+            Actor::System(Component::Workflow),
+            time::OffsetDateTime::now_utc(),
+            "",
+        )
+        .unwrap();
+    h.ingress
+        .store()
+        .update(&provisioning, expected)
+        .await
+        .unwrap();
+    h.slack.clear_calls();
+
+    let done = ephemeral_text(&h.command(&slash_command("cancel", REQUESTER)).await);
+
+    assert!(
+        done.contains("is cancelled: provisioning had begun, so what it made"),
+        "{done}"
+    );
+    let cancelled = h.only_request().await;
+    assert_eq!(cancelled.state(), RequestState::Cancelled);
+    assert!(cancelled.cleanup_owed(), "what provisioning made is owed");
+    assert_eq!(
+        h.ingress.workflow().ended_early(),
+        vec![request.id()],
+        "the teardown-only run removes what was made"
+    );
+    assert!(h.ingress.workflow().stopped().is_empty());
+    let card = h.slack.calls_to("chat.update").pop().expect("card redrawn");
+    assert!(
+        blocks_text(&card).contains(&format!("cancelled by <@{REQUESTER}>"))
+            && blocks_text(&card).contains("what provisioning made is removed"),
+        "{}",
+        blocks_text(&card)
+    );
+}
+
+#[tokio::test]
 async fn a_retried_approve_delivery_is_silent_and_decides_once() {
     let h = harness().await;
     let (request, card_ts) = h.pending_with_card("INC-4 read orders").await;

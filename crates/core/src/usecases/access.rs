@@ -73,11 +73,14 @@ impl<P: AccessPorts> Broker<P> {
 
     /// Creates what request `id` needs: its secret (a fresh password, stored once), its DB user
     /// with the level's grants, and its bastion (when access goes through one). Moves the
-    /// request from approved to provisioning; a request already active is left alone.
+    /// request from approved to provisioning; a request already active is left alone. A request
+    /// cancelled (or failed) while this runs gets what this run made removed at once, since
+    /// stopping the workflow does not stop a task already running.
     ///
     /// # Errors
     /// [`Error::IllegalTransition`] when the request is neither approved nor provisioning (nor
-    /// active); the ports' errors (retryable ones may simply be retried).
+    /// active), or stopped being provisioning meanwhile; the ports' errors (retryable ones may
+    /// simply be retried).
     pub async fn provision(&self, id: RequestId) -> Result<AccessRequest> {
         let (store, vault) = (self.store(), self.vault());
         let now = self.now();
@@ -105,7 +108,7 @@ impl<P: AccessPorts> Broker<P> {
                 .await?;
             let expected = request.version();
             request.record_secret(secret, WORKFLOW, now);
-            store.update(&request, expected).await?;
+            self.save_made(&request, expected).await?;
         }
         // Read back rather than reuse the generated value: a retry after a crash finds the
         // secret already stored and must create the account with that password.
@@ -141,19 +144,56 @@ impl<P: AccessPorts> Broker<P> {
         if !request.events().iter().any(|e| e.detail == created) {
             let expected = request.version();
             request.record_step(WORKFLOW, now, created);
-            store.update(&request, expected).await?;
+            self.save_made(&request, expected).await?;
         }
         let fleet = self.fleet();
         if fleet.through_ssm() && request.resources().bastion.is_none() {
             let bastion = fleet.launch(id, end, request.requester_email()).await?;
             let expected = request.version();
             request.record_bastion(bastion.id, WORKFLOW, now);
-            store.update(&request, expected).await?;
+            self.save_made(&request, expected).await?;
         }
         if let Some(bastion) = &request.resources().bastion {
             vault.allow_reader(id, bastion).await?;
         }
         Ok(request)
+    }
+
+    /// Saves `made`, the provisioning request with what this run just created. When the request
+    /// was cancelled or failed meanwhile, removes what it made instead (the bastion this run
+    /// launched included, which the stored request may not know), records the removal and
+    /// refuses to go on.
+    async fn save_made(&self, made: &AccessRequest, expected: usize) -> Result<()> {
+        let conflict = match self.store().update(made, expected).await {
+            Err(Error::Conflict(conflict)) => conflict,
+            other => return other,
+        };
+        let mut current = self.load(made.id()).await?;
+        let from = current.state();
+        if from == RequestState::Provisioning {
+            return Err(Error::Conflict(conflict));
+        }
+        let now = self.now();
+        let expected = current.version();
+        if current.resources().bastion.is_none()
+            && let Some(bastion) = made.resources().bastion.clone()
+        {
+            current.record_bastion(bastion, WORKFLOW, now);
+        }
+        let removed = self.remove_made(&current).await?;
+        let detail = format!("provisioning stopped, the request being {from}: {removed}");
+        if current.cleanup_owed() {
+            current.record_cleanup(WORKFLOW, now, detail)?;
+        } else {
+            current.record_step(WORKFLOW, now, detail);
+        }
+        if let Err(e) = self.store().update(&current, expected).await {
+            tracing::warn!(request = %current.id(), reason = %e.describe(), "the removal after a cancellation was not recorded");
+        }
+        Err(Error::IllegalTransition {
+            from,
+            transition: Transition::StartProvisioning,
+        })
     }
 
     /// Makes request `id` active once its bastion is ready, and sends the requester the connect
@@ -321,6 +361,96 @@ mod tests {
                 .iter()
                 .all(|e| !e.detail.contains(password.expose())),
             "no event holds the password"
+        );
+    }
+
+    /// A fleet whose launch takes long enough for the requester to cancel meanwhile.
+    struct CancelledDuringLaunch<'a> {
+        fleet: &'a MemoryFleet,
+        store: &'a MemoryStore,
+    }
+
+    impl BastionFleet for CancelledDuringLaunch<'_> {
+        async fn launch(
+            &self,
+            id: RequestId,
+            expires_at: OffsetDateTime,
+            requester: Option<&crate::account::Email>,
+        ) -> Result<crate::ports::Bastion> {
+            let mut request = self.store.get(id).await?.unwrap();
+            let expected = request.version();
+            let by = crate::lifecycle::Actor::User(request.requester().clone());
+            request.apply(Transition::Cancel, by, now(), "cancelled by the requester")?;
+            self.store.update(&request, expected).await?;
+            self.fleet.launch(id, expires_at, requester).await
+        }
+
+        async fn status(&self, bastion: &crate::resources::BastionId) -> Result<BastionStatus> {
+            self.fleet.status(bastion).await
+        }
+
+        async fn terminate(&self, bastion: &crate::resources::BastionId) -> Result<()> {
+            self.fleet.terminate(bastion).await
+        }
+
+        async fn list(&self) -> Result<Vec<crate::ports::Bastion>> {
+            self.fleet.list().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_cancelled_while_its_bastion_launches_gets_everything_this_run_made_removed()
+    {
+        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
+        let (vault, fleet, accounts) = (
+            MemoryVault::default(),
+            MemoryFleet::default(),
+            MemoryAccounts::default(),
+        );
+        let request = approved(&store, &chat).await;
+        let cancelling = CancelledDuringLaunch {
+            fleet: &fleet,
+            store: &store,
+        };
+
+        let err = access(
+            &store,
+            &chat,
+            &vault,
+            &cancelling,
+            &accounts,
+            &[cluster()],
+            now(),
+        )
+        .provision(request.id())
+        .await
+        .unwrap_err();
+
+        assert!(
+            matches!(
+                err,
+                Error::IllegalTransition {
+                    from: RequestState::Cancelled,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(fleet.launched(), 1);
+        assert_eq!(
+            fleet.terminated(),
+            vec![fleet.launched.lock().unwrap()[0].1.clone()],
+            "the bastion launched after the cancellation is terminated, not left to the sweeper"
+        );
+        assert!(accounts.password_of(request.db_username()).is_none());
+        assert!(!vault.holds(request.id()));
+        let stored = store.get(request.id()).await.unwrap().unwrap();
+        assert_eq!(stored.state(), RequestState::Cancelled);
+        assert!(!stored.cleanup_owed(), "{:?}", stored.events());
+        assert_eq!(
+            stored.resources().bastion,
+            Some(fleet.launched.lock().unwrap()[0].1.clone()),
+            "the request records the bastion that existed"
         );
     }
 

@@ -180,20 +180,22 @@ impl<P: IntakePorts> Broker<P> {
 /// What a cancellation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cancelled {
-    /// Cancelled now: the workflow is stopped, nothing will be created.
+    /// Cancelled now: the workflow is stopped and nothing more will be created (what
+    /// provisioning already made is being removed by the workflow's teardown-only run).
     Now(AccessRequest),
     /// Already cancelled, or over (denied, expired, ended, failed): nothing changed.
     Already(AccessRequest),
 }
 
 impl<P: IntakePorts> Broker<P> {
-    /// The requester withdraws request `id` before its access starts (pending, or approved and
-    /// waiting for its start): recorded, the workflow stopped, the card redrawn "cancelled by".
+    /// The requester withdraws request `id` before its access starts (pending, approved and
+    /// waiting for its start, or provisioning): recorded, the workflow stopped — or, once
+    /// provisioning began, switched to its teardown-only run, which removes what was made — and
+    /// the card redrawn "cancelled by".
     ///
     /// # Errors
     /// [`Error::NotAllowed`] when `user` is not the requester; [`Error::IllegalTransition`] once
-    /// provisioning has started (access is ended then, not cancelled); the store's and the
-    /// workflow's errors.
+    /// access is live (it is ended then, not cancelled); the store's and the workflow's errors.
     pub async fn cancel(&self, id: RequestId, user: &SlackUserId) -> Result<Cancelled> {
         let request = self.load(id).await?;
         if request.requester() != user {
@@ -243,48 +245,57 @@ impl<P: IntakePorts> Broker<P> {
         detail: &str,
     ) -> Result<Cancelled> {
         let id = request.id();
-        match request.state() {
-            RequestState::Pending | RequestState::Approved => {}
-            RequestState::Provisioning | RequestState::Active | RequestState::Ending => {
-                return Err(Error::IllegalTransition {
-                    from: request.state(),
-                    transition: Transition::Cancel,
-                });
-            }
-            _ => return Ok(Cancelled::Already(request)),
-        }
-        let expected = request.version();
-        request.apply(
-            Transition::Cancel,
-            Actor::User(user.clone()),
-            self.now(),
-            detail,
-        )?;
-        match self.store().update(&request, expected).await {
-            Ok(()) => {}
-            Err(Error::Conflict(_)) => {
-                let current = self.load(id).await?;
-                return match current.state() {
-                    RequestState::Pending | RequestState::Approved => Err(Error::Conflict(
-                        format!("request {id} changed while it was being cancelled; try again"),
-                    )),
-                    RequestState::Cancelled => Ok(Cancelled::Already(current)),
-                    from => Err(Error::IllegalTransition {
+        let mut attempts = 0;
+        loop {
+            match request.state() {
+                RequestState::Pending | RequestState::Approved | RequestState::Provisioning => {}
+                from @ (RequestState::Active | RequestState::Ending) => {
+                    return Err(Error::IllegalTransition {
                         from,
                         transition: Transition::Cancel,
-                    }),
-                };
+                    });
+                }
+                _ => return Ok(Cancelled::Already(request)),
             }
-            Err(e) => return Err(e),
+            let expected = request.version();
+            let mut cancelled = request.clone();
+            cancelled.apply(
+                Transition::Cancel,
+                Actor::User(user.clone()),
+                self.now(),
+                detail,
+            )?;
+            match self.store().update(&cancelled, expected).await {
+                Ok(()) => {
+                    request = cancelled;
+                    break;
+                }
+                Err(Error::Conflict(_)) if attempts < CANCEL_ATTEMPTS => {
+                    attempts += 1;
+                    request = self.load(id).await?;
+                }
+                Err(Error::Conflict(_)) => {
+                    return Err(Error::Conflict(format!(
+                        "request {id} changed while it was being cancelled; try again"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        self.workflow().stop(id, detail).await?;
+        if request.provisioning_started() {
+            self.workflow().end_early(id).await?;
+        } else {
+            self.workflow().stop(id, detail).await?;
+        }
         self.redraw(&request).await;
         Ok(Cancelled::Now(request))
     }
 }
 
-/// Whether an approved request's latest note about its workflow says the approval did not
-/// reach it.
+/// How many times a cancellation that lost a race with the workflow (the request moved on
+/// while it was being cancelled) is tried again on the request as it now is.
+const CANCEL_ATTEMPTS: u32 = 3;
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -293,6 +304,7 @@ mod tests {
     use crate::EventKind;
     use crate::memory::MemoryStore;
     use crate::ports::TaskToken;
+    use crate::usecases::Teardown;
     use crate::usecases::fakes::*;
     use crate::usecases::fakes::{RecordingChat, RecordingWorkflow, now, pending_with_card, user};
 
@@ -702,6 +714,58 @@ mod tests {
             "{refused}"
         );
         assert!(workflow.stopped().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_request_cancelled_while_provisioning_has_what_was_made_removed_by_the_teardown_run()
+    {
+        let (w, workflow) = (Live::default(), RecordingWorkflow::default());
+        let request = approved(&w.store, &w.chat).await;
+        let access_broker = access(
+            &w.store,
+            &w.chat,
+            &w.vault,
+            &w.fleet,
+            &w.accounts,
+            &[cluster()],
+            now(),
+        );
+        access_broker.provision(request.id()).await.unwrap();
+        let directory = StaticDirectory::default();
+        let broker = intake(
+            &w.store,
+            &w.chat,
+            &directory,
+            &workflow,
+            &[cluster()],
+            now(),
+        );
+
+        let outcome = broker.cancel(request.id(), &user("U1")).await.unwrap();
+        let Cancelled::Now(cancelled) = outcome else {
+            panic!("not cancelled: {outcome:?}")
+        };
+        assert!(cancelled.cleanup_owed());
+        assert_eq!(workflow.ended_early(), vec![request.id()]);
+        assert!(
+            workflow.stopped().is_empty(),
+            "the teardown run replaces it"
+        );
+        assert_eq!(
+            w.chat.card_states().last(),
+            Some(&RequestState::Cancelled),
+            "the card says cancelled"
+        );
+        let cleaned = access_broker
+            .teardown(request.id(), Teardown::End)
+            .await
+            .unwrap();
+
+        assert_eq!(cleaned.state(), RequestState::Cancelled);
+        assert!(!cleaned.cleanup_owed());
+        assert!(w.accounts.password_of(request.db_username()).is_none());
+        assert!(!w.vault.holds(request.id()));
+        assert_eq!(w.fleet.terminated().len(), 1);
     }
 
     #[tokio::test]

@@ -163,16 +163,7 @@ impl<P: AccessPorts> Broker<P> {
             .iter()
             .any(|e| e.kind == EventKind::CleanedUp);
         if request.provisioning_started() && !cleaned {
-            let cluster = self.cluster_of(&request)?;
-            let removal = self
-                .accounts()
-                .remove(&cluster.cluster, request.db_username())
-                .await?;
-            self.vault().delete(id).await?;
-            if let Some(bastion) = &request.resources().bastion {
-                self.fleet().terminate(bastion).await?;
-            }
-            let detail = cleanup_detail(&request, &removal);
+            let detail = self.remove_made(&request).await?;
             let expected = request.version();
             request.record_cleanup(WORKFLOW, now, detail)?;
             store.update(&request, expected).await?;
@@ -190,6 +181,27 @@ impl<P: AccessPorts> Broker<P> {
         }
         self.observe(&request, now);
         Ok(request)
+    }
+}
+
+impl<P: AccessPorts> Broker<P> {
+    /// Removes what `request` records having made — drops its DB user (killing its sessions),
+    /// deletes its secret, terminates its bastion — and says what was removed. Each removal
+    /// finds a thing already gone and succeeds.
+    ///
+    /// # Errors
+    /// The ports' errors.
+    pub(crate) async fn remove_made(&self, request: &AccessRequest) -> Result<String> {
+        let cluster = self.cluster_of(request)?;
+        let removal = self
+            .accounts()
+            .remove(&cluster.cluster, request.db_username())
+            .await?;
+        self.vault().delete(request.id()).await?;
+        if let Some(bastion) = &request.resources().bastion {
+            self.fleet().terminate(bastion).await?;
+        }
+        Ok(cleanup_detail(request, &removal))
     }
 }
 

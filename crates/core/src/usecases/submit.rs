@@ -104,15 +104,16 @@ impl<P: IntakePorts> Broker<P> {
     }
 }
 
-/// The states in which a request may hold its DB user on its cluster (a failed one while its
-/// cleanup is owed).
-const HOLDING: [RequestState; 6] = [
+/// The states in which a request may hold its DB user on its cluster (a failed or cancelled
+/// one while its cleanup is owed).
+const HOLDING: [RequestState; 7] = [
     RequestState::Pending,
     RequestState::Approved,
     RequestState::Provisioning,
     RequestState::Active,
     RequestState::Ending,
     RequestState::Failed,
+    RequestState::Cancelled,
 ];
 
 impl<P: IntakePorts> Broker<P> {
@@ -136,7 +137,7 @@ impl<P: IntakePorts> Broker<P> {
                     r.requester() != requester
                         && r.spec().cluster == spec.cluster
                         && r.db_username() == username
-                        && (state != RequestState::Failed || r.cleanup_owed())
+                        && (!state.is_terminal() || r.cleanup_owed())
                 });
             if holder.is_some() {
                 return Ok(holder);

@@ -96,6 +96,7 @@ impl<P: AccessPorts> Broker<P> {
             (RequestState::Active, now - policy.grace),
             (RequestState::Ending, now - policy.grace),
             (RequestState::Failed, everything_due(now)),
+            (RequestState::Cancelled, everything_due(now)),
         ];
         let mut seen = std::collections::HashSet::new();
         for (state, before) in queries {
@@ -173,14 +174,23 @@ impl<P: AccessPorts> Broker<P> {
                     cleanup_of(&ended)
                 )))
             }
-            RequestState::Failed if request.cleanup_owed() => {
-                let failed = event_time(request, EventKind::Failed);
-                if now < failed + policy.grace {
+            state @ (RequestState::Failed | RequestState::Cancelled) if request.cleanup_owed() => {
+                let kind = if state == RequestState::Failed {
+                    EventKind::Failed
+                } else {
+                    EventKind::Cancelled
+                };
+                if now < event_time(request, kind) + policy.grace {
                     return Ok(None);
                 }
                 let cleaned = tear(Teardown::AfterFailure).await?;
+                let after = if state == RequestState::Failed {
+                    "a failure"
+                } else {
+                    "its cancellation while provisioning"
+                };
                 Ok(Some(format!(
-                    "cleaned up after a failure: {}",
+                    "cleaned up after {after}: {}",
                     cleanup_of(&cleaned)
                 )))
             }
