@@ -632,6 +632,36 @@ pub async fn an_undelivered_denial_is_due_until_it_is_sent<S: RequestStore>(stor
     assert!(!due().await, "a denial sent again is due no more");
 }
 
+/// A request cancelled while provisioning stays due (as cancelled) until what was made is
+/// recorded removed, so the sweeper finishes a teardown the workflow did not.
+pub async fn a_cancellation_while_provisioning_is_due_until_cleaned_up<S: RequestStore>(
+    store: &S,
+) {
+    let request = pending_request(&fresh_user(), now() + Duration::hours(1), now());
+    let id = request.id();
+    store.insert(&request).await.unwrap();
+    step(store, id, Transition::Approve, approver()).await;
+    step(store, id, Transition::StartProvisioning, workflow()).await;
+    let requester = Actor::User(request.requester().clone());
+    let mut cancelled = step(store, id, Transition::Cancel, requester).await;
+    let due = || async {
+        store
+            .due(RequestState::Cancelled, now() + Duration::days(2))
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.id() == id)
+    };
+    assert!(due().await, "what provisioning made is owed");
+
+    let expected = cancelled.version();
+    cancelled
+        .record_cleanup(workflow(), now(), "everything removed")
+        .unwrap();
+    store.update(&cancelled, expected).await.unwrap();
+    assert!(!due().await, "cleaned up, it drops out");
+}
+
 /// Generates one `#[tokio::test]` per contract check for a store built by `$make`, an async
 /// expression returning `Option<Store>` (`None` skips, as the testkit's server look-ups do).
 #[macro_export]
@@ -699,6 +729,15 @@ macro_rules! request_store_contract {
             async fn an_undelivered_denial_is_due_until_it_is_sent() {
                 let Some(store) = $make.await else { return };
                 $crate::store_contract::an_undelivered_denial_is_due_until_it_is_sent(&store).await;
+            }
+
+            #[tokio::test]
+            async fn a_cancellation_while_provisioning_is_due_until_cleaned_up() {
+                let Some(store) = $make.await else { return };
+                $crate::store_contract::a_cancellation_while_provisioning_is_due_until_cleaned_up(
+                    &store,
+                )
+                .await;
             }
 
             #[tokio::test]

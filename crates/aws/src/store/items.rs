@@ -23,8 +23,9 @@
 //!
 //! The `by-deadline` index is sparse: a request is in it while it is pending, approved,
 //! provisioning, active or ending (deadline = window start for the first two, window end for the
-//! rest), and while it has failed with cleanup owed. Ended, denied, expired and cancelled requests
-//! drop out, so the sweeper's queries never read history. Timestamps are fixed-width UTC strings,
+//! rest), while it has failed or was cancelled with cleanup owed, and while a denial has not
+//! reached its workflow. Ended, denied, expired and cancelled requests otherwise drop out, so
+//! the sweeper's queries never read history. Timestamps are fixed-width UTC strings,
 //! so string order is time order.
 //!
 //! The `by-submission-day` index serves the period report: one partition per UTC day, so a

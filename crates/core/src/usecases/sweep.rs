@@ -676,6 +676,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_cancelled_while_provisioning_whose_teardown_never_ran_is_cleaned_by_the_sweeper()
+     {
+        let w = World::default();
+        let request = approved(&w.store, &w.chat).await;
+        access(
+            &w.store,
+            &RecordingChat::default(),
+            &w.vault,
+            &w.fleet,
+            &w.accounts,
+            &[cluster()],
+            now(),
+        )
+        .provision(request.id())
+        .await
+        .unwrap();
+        intake(
+            &w.store,
+            &w.chat,
+            &StaticDirectory::default(),
+            &RecordingWorkflow::default(),
+            &[cluster()],
+            now(),
+        )
+        .cancel(request.id(), request.requester())
+        .await
+        .unwrap();
+
+        let kept = w.sweep_at(now() + Duration::minutes(10)).await;
+        let report = w.sweep_at(now() + Duration::minutes(16)).await;
+        let again = w.sweep_at(now() + Duration::minutes(17)).await;
+
+        assert_eq!(kept.actions, vec![], "the workflow's teardown gets its grace");
+        let cleaned = w.get(request.id()).await;
+        assert_eq!(cleaned.state(), RequestState::Cancelled);
+        assert!(!cleaned.cleanup_owed());
+        assert!(w.accounts.password_of(request.db_username()).is_none());
+        assert!(!w.vault.holds(request.id()));
+        assert_eq!(w.fleet.terminated().len(), 1);
+        assert!(
+            matches!(&report.actions[..], [SweepAction::Settled { detail, .. }]
+            if detail.starts_with("cleaned up after its cancellation while provisioning")),
+            "{report:?}"
+        );
+        assert_eq!(again.actions, vec![]);
+    }
+
+    #[tokio::test]
     async fn orphans_go_and_an_active_request_keeps_its_own() {
         let w = World::default();
         let active = w.active().await;
