@@ -166,7 +166,9 @@ impl std::str::FromStr for Approvers {
                     section = Some(Section::Group);
                     id
                 }
-                Some((other, _)) => return Err(bad(&format!("unknown {other}:; {EXPECTED}"))),
+                Some((other, _)) => {
+                    return Err(bad(&format!("{other}: is not a section; {EXPECTED}")));
+                }
                 None => token,
             };
             if id.is_empty() {
@@ -514,7 +516,7 @@ mod tests {
         );
         assert_eq!(
             problem("users:U0AAAAAA1 groups:S0DBRE123"),
-            "unknown groups:; expected channel, none, or users:U1,U2 and/or group:S1,S2 \
+            "groups: is not a section; expected channel, none, or users:U1,U2 and/or group:S1,S2 \
              (separated by a space)"
         );
         assert_eq!(
