@@ -61,7 +61,7 @@ variable "https_egress_cidrs" {
 # --- clusters ---------------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them. sensitive_tables lists table patterns (users, pii_*, shop.users) the approval card's blast radius flags; tripwires (default all: drop_truncate, every_row, access_control, sensitive_tables; [] for none) the live tripwires posted in the card's thread. approval overrides, per level (READ, DML, DDL), who approves (channel, users:U1,U2, group:S123 or none: that level is refused at submit) and how many distinct approvers are required (default 1, at most 5), e.g. { DDL = { approvers = \"users:U1,U2,U3\", required = 2 } }; levels not named take slack_approvers with one approval. auto_approve_read (default false) approves READ requests by policy, still recorded and posted on a card."
+  description = "The Aurora MySQL clusters served. Each is POWERPOLE_CLUSTERS' entry (port: where people and the broker connect, default 3306) plus the cluster's security group (the module adds ingress rules on port from the broker's groups) and, when the admin secret uses a customer key, that key. require_tls (default true) creates the one-time users REQUIRE SSL; max_user_connections (default 4) and read_statement_seconds (MariaDB only, default none) limit them. sensitive_tables lists table patterns (users, pii_*, shop.users) the approval card's blast radius flags; tripwires (default all: drop_truncate, every_row, access_control, sensitive_tables; [] for none) the live tripwires posted in the card's thread. approval overrides, per level (READ, DML, DDL), who approves (channel; none: that level is refused at submit; or users:U1,U2 and/or group:S1,S2 separated by a space: these people and the members of any of these user groups) and how many distinct approvers are required (default 1, at most 5), e.g. { DDL = { approvers = \"users:U1,U2 group:S123\", required = 2 } }; levels not named take slack_approvers with one approval. auto_approve_read (default false) approves READ requests by policy, still recorded and posted on a card."
   type = list(object({
     id                       = string
     region                   = string
@@ -98,6 +98,15 @@ variable "clusters" {
     ])
     error_message = "approval is keyed by READ, DML or DDL, and required is 1 to 5."
   }
+
+  validation {
+    condition = alltrue([
+      for c in var.clusters : alltrue([
+        for level, rule in c.approval : can(regex(local.approvers_pattern, rule.approvers))
+      ])
+    ])
+    error_message = "approval.<LEVEL>.approvers is channel, none, or users:U1,U2 and/or group:S1,S2 separated by a space (e.g. users:U1,U2 group:S123)."
+  }
 }
 
 # --- Slack ------------------------------------------------------------------------------------------
@@ -119,9 +128,20 @@ variable "slack_requests_channel" {
 }
 
 variable "slack_approvers" {
-  description = "Who may approve every level a cluster's approval does not override (one approval): channel (any member of the approvers' channel), users:U1,U2, group:S123 or none."
+  description = "Who may approve every level a cluster's approval does not override (one approval): channel (any member of the approvers' channel), none, or users:U1,U2 and/or group:S1,S2 separated by a space (these people and the members of any of these user groups), e.g. users:U1,U2 group:S123."
   type        = string
   default     = "channel"
+
+  validation {
+    condition     = can(regex(local.approvers_pattern, var.slack_approvers))
+    error_message = "slack_approvers is channel, none, or users:U1,U2 and/or group:S1,S2 separated by a space (e.g. users:U1,U2 group:S123)."
+  }
+}
+
+locals {
+  # What POWERPOLE_APPROVERS and a level's approvers may be (the core's Approvers parser, which
+  # also takes tabs and repeated ids): channel, none, users: and/or group:, each section once.
+  approvers_pattern = "^ *(channel|none|users: *[UW][A-Z0-9]{2,20}( *, *[UW][A-Z0-9]{2,20})*( +group: *S[A-Z0-9]{2,20}( *, *S[A-Z0-9]{2,20})*)?|group: *S[A-Z0-9]{2,20}( *, *S[A-Z0-9]{2,20})*( +users: *[UW][A-Z0-9]{2,20}( *, *[UW][A-Z0-9]{2,20})*)?) *$"
 }
 
 variable "primary_domains" {

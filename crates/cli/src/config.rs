@@ -133,7 +133,7 @@ struct RawCluster {
     auto_approve_read: Option<bool>,
 }
 
-/// One level's approval policy: `DDL = { approvers = "users:U1,U2,U3", required = 2 }`.
+/// One level's approval policy: `DDL = { approvers = "users:U1,U2 group:S123", required = 2 }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawApproval {
@@ -619,23 +619,72 @@ mod tests {
     }
 
     #[test]
+    fn the_default_approvers_may_be_people_and_groups_together_in_the_file_or_the_environment() {
+        let in_file = |approvers: &str| {
+            Config::from_toml(
+                &GOOD.replace(
+                    "approvers_channel = \"C0APPROVE1\"",
+                    &format!("approvers_channel = \"C0APPROVE1\"\napprovers = \"{approvers}\""),
+                ),
+                env(&[]),
+            )
+        };
+
+        let config = in_file("users:U0AAAAAA1,U0BBBBBB2 group:S0DBRE123").unwrap();
+        assert_eq!(
+            config.slack.approvers.to_string(),
+            "users:U0AAAAAA1,U0BBBBBB2 group:S0DBRE123"
+        );
+        let from_env = Config::from_toml(
+            GOOD,
+            env(&[("POWERPOLE__SLACK__APPROVERS", "group:S0DBRE123,S0SRE4567")]),
+        )
+        .unwrap();
+        assert_eq!(
+            from_env.slack.approvers.to_string(),
+            "group:S0DBRE123,S0SRE4567"
+        );
+
+        let err = in_file("channel group:S0DBRE123").unwrap_err();
+        assert_eq!(err.key, "slack.approvers");
+        assert_eq!(
+            err.problem,
+            "channel stands alone: it cannot be combined with users: or group:"
+        );
+        assert_eq!(
+            in_file("users:U0AAAAAA1 users:U0BBBBBB2")
+                .unwrap_err()
+                .problem,
+            "users: is given twice; list every user id after one users:"
+        );
+    }
+
+    #[test]
     fn a_cluster_overrides_the_approval_policy_per_level_and_may_auto_approve_read() {
         let text = format!(
             "{GOOD}\n        auto_approve_read = true\n\n        [clusters.approval]\n        \
              DDL = {{ approvers = \"users:U0AAAAAA1,U0BBBBBB2,U0CCCCCC3\", required = 2 }}\n        \
-             DML = {{ approvers = \"group:S0DBRE123\" }}\n"
+             DML = {{ approvers = \"group:S0DBRE123\" }}\n        \
+             READ = {{ approvers = \"users:U0AAAAAA1 group:S0DBRE123,S0SRE4567\", required = 2 }}\n"
         );
         let config = Config::from_toml(&text, env(&[])).unwrap();
         let rules = &config.clusters[0].policy.approval;
 
         assert_eq!(rules.required(Permission::Ddl).get(), 2);
         assert_eq!(rules.required(Permission::Dml).get(), 1);
-        assert_eq!(rules.required(Permission::Read).get(), 1);
         assert_eq!(
             rules
                 .approvers(Permission::Dml, &config.slack.approvers)
                 .to_string(),
             "group:S0DBRE123"
+        );
+        assert_eq!(rules.required(Permission::Read).get(), 2);
+        assert_eq!(
+            rules
+                .approvers(Permission::Read, &config.slack.approvers)
+                .to_string(),
+            "users:U0AAAAAA1 group:S0DBRE123,S0SRE4567",
+            "one person and two groups may give two approvals"
         );
         assert!(rules.auto_approves(Permission::Read));
         assert!(

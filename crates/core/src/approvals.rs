@@ -36,31 +36,98 @@ impl UserGroupId {
         } else {
             Err(Error::invalid(
                 Field::Approvers,
-                "group: takes a user group id such as S0123ABCD",
+                "group: takes user group ids such as S0123ABCD, comma-separated",
             ))
         }
     }
 }
 crate::ids::string_newtype!(UserGroupId);
 
+/// Named approvers: some people, the members of some user groups, or both. Someone is an
+/// approver when listed or a member of any of the groups. Never empty, without repeats, in the
+/// order configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApproverList {
+    users: Vec<SlackUserId>,
+    groups: Vec<UserGroupId>,
+}
+
+impl ApproverList {
+    /// The approvers `users` and the members of `groups` (repeats dropped).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] with [`Field::Approvers`] when both are empty.
+    pub fn new(users: Vec<SlackUserId>, groups: Vec<UserGroupId>) -> Result<Self> {
+        if users.is_empty() && groups.is_empty() {
+            return Err(Error::invalid(
+                Field::Approvers,
+                "name at least one Slack user id (users:) or user group id (group:)",
+            ));
+        }
+        Ok(Self {
+            users: without_repeats(users),
+            groups: without_repeats(groups),
+        })
+    }
+
+    /// The people listed by id.
+    #[must_use]
+    pub fn users(&self) -> &[SlackUserId] {
+        &self.users
+    }
+
+    /// The user groups whose members approve.
+    #[must_use]
+    pub fn groups(&self) -> &[UserGroupId] {
+        &self.groups
+    }
+
+    /// Whether `user` is listed by id (group membership is Slack's to say).
+    #[must_use]
+    pub fn lists(&self, user: &SlackUserId) -> bool {
+        self.users.contains(user)
+    }
+}
+
+fn without_repeats<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !kept.contains(&item) {
+            kept.push(item);
+        }
+    }
+    kept
+}
+
 /// Who counts as an approver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Approvers {
     /// Every member of the approvers' channel (`conversations.members`).
     AnyChannelMember,
-    /// These people only.
-    Users(Vec<SlackUserId>),
-    /// Members of this user group (`usergroups.users.list`).
-    UserGroup(UserGroupId),
+    /// These people and the members of these user groups (`usergroups.users.list`).
+    Listed(ApproverList),
     /// Nobody: the level cannot be requested until approvers are configured.
     Nobody,
+}
+
+/// What the setting may be, for refusals.
+const EXPECTED: &str = "expected channel, none, or users:U1,U2 and/or group:S1,S2 \
+                        (separated by a space)";
+
+/// A section of a listed setting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Users,
+    Group,
 }
 
 impl std::str::FromStr for Approvers {
     type Err = Error;
 
     /// Reads the setting as configured: `channel` (any member of the approvers' channel),
-    /// `users:U1,U2` (these people), `group:S123` (members of the user group) or `none`.
+    /// `none`, or a list of `users:U1,U2` (these people) and/or `group:S1,S2` (members of any
+    /// of these user groups), the two sections separated by a space, e.g.
+    /// `users:U1,U2 group:S123`. `channel` and `none` stand alone; each section comes once.
     fn from_str(value: &str) -> Result<Self> {
         let bad = |problem: &str| Error::invalid(Field::Approvers, problem);
         let value = value.trim();
@@ -69,25 +136,64 @@ impl std::str::FromStr for Approvers {
             "none" => return Ok(Self::Nobody),
             _ => {}
         }
-        if let Some(list) = value.strip_prefix("users:") {
-            let mut users = Vec::new();
-            for user in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
-                let user = SlackUserId::parse(user).map_err(|_| {
-                    bad("users: takes Slack user ids such as U0123ABCD, comma-separated")
-                })?;
-                if !users.contains(&user) {
-                    users.push(user);
+        let (mut users, mut groups) = (None::<Vec<SlackUserId>>, None::<Vec<UserGroupId>>);
+        let mut section = None;
+        let tokens = value
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty());
+        for token in tokens {
+            if matches!(token, "channel" | "none") {
+                return Err(bad(&format!(
+                    "{token} stands alone: it cannot be combined with users: or group:"
+                )));
+            }
+            let id = match token.split_once(':') {
+                Some(("users", id)) => {
+                    if users.replace(Vec::new()).is_some() {
+                        return Err(bad(
+                            "users: is given twice; list every user id after one users:",
+                        ));
+                    }
+                    section = Some(Section::Users);
+                    id
                 }
+                Some(("group", id)) => {
+                    if groups.replace(Vec::new()).is_some() {
+                        return Err(bad(
+                            "group: is given twice; list every group id after one group:",
+                        ));
+                    }
+                    section = Some(Section::Group);
+                    id
+                }
+                Some((other, _)) => {
+                    return Err(bad(&format!("{other}: is not a section; {EXPECTED}")));
+                }
+                None => token,
+            };
+            if id.is_empty() {
+                continue;
             }
-            if users.is_empty() {
-                return Err(bad("users: needs at least one Slack user id"));
+            match (section, &mut users, &mut groups) {
+                (Some(Section::Users), Some(users), _) => {
+                    users.push(SlackUserId::parse(id).map_err(|_| {
+                        bad("users: takes Slack user ids such as U0123ABCD, comma-separated")
+                    })?)
+                }
+                (Some(Section::Group), _, Some(groups)) => groups.push(UserGroupId::parse(id)?),
+                _ => return Err(bad(EXPECTED)),
             }
-            return Ok(Self::Users(users));
         }
-        if let Some(group) = value.strip_prefix("group:") {
-            return Ok(Self::UserGroup(UserGroupId::parse(group)?));
+        if users.as_ref().is_some_and(Vec::is_empty) {
+            return Err(bad("users: needs at least one Slack user id"));
         }
-        Err(bad("expected channel, users:U1,U2, group:S123 or none"))
+        if groups.as_ref().is_some_and(Vec::is_empty) {
+            return Err(bad("group: needs at least one user group id"));
+        }
+        if users.is_none() && groups.is_none() {
+            return Err(bad(EXPECTED));
+        }
+        ApproverList::new(users.unwrap_or_default(), groups.unwrap_or_default()).map(Self::Listed)
     }
 }
 
@@ -97,10 +203,17 @@ impl fmt::Display for Approvers {
         match self {
             Self::AnyChannelMember => f.write_str("channel"),
             Self::Nobody => f.write_str("none"),
-            Self::UserGroup(group) => write!(f, "group:{group}"),
-            Self::Users(users) => {
-                let ids: Vec<&str> = users.iter().map(SlackUserId::as_str).collect();
-                write!(f, "users:{}", ids.join(","))
+            Self::Listed(list) => {
+                let mut sections = Vec::new();
+                if !list.users.is_empty() {
+                    let ids: Vec<&str> = list.users.iter().map(SlackUserId::as_str).collect();
+                    sections.push(format!("users:{}", ids.join(",")));
+                }
+                if !list.groups.is_empty() {
+                    let ids: Vec<&str> = list.groups.iter().map(UserGroupId::as_str).collect();
+                    sections.push(format!("group:{}", ids.join(",")));
+                }
+                f.write_str(&sections.join(" "))
             }
         }
     }
@@ -166,17 +279,18 @@ impl ApprovalPolicy {
     /// A policy of `required` approvals by `approvers`.
     ///
     /// # Errors
-    /// [`Error::Invalid`] with [`Field::Approvers`] when a list of people is shorter than the
-    /// approvals it must give.
+    /// [`Error::Invalid`] with [`Field::Approvers`] when a list of people without a user group
+    /// is shorter than the approvals it must give.
     pub fn new(approvers: Approvers, required: RequiredApprovals) -> Result<Self> {
-        if let Approvers::Users(users) = &approvers
-            && users.len() < required.get()
+        if let Approvers::Listed(list) = &approvers
+            && list.groups().is_empty()
+            && list.users().len() < required.get()
         {
             return Err(Error::invalid(
                 Field::Approvers,
                 format!(
                     "{required} approvals are required but users: lists only {}",
-                    users.len()
+                    list.users().len()
                 ),
             ));
         }
@@ -289,6 +403,20 @@ mod tests {
         SlackUserId::parse(s).unwrap()
     }
 
+    fn g(s: &str) -> UserGroupId {
+        UserGroupId::parse(s).unwrap()
+    }
+
+    fn listed(users: &[&str], groups: &[&str]) -> Approvers {
+        Approvers::Listed(
+            ApproverList::new(
+                users.iter().map(|id| u(id)).collect(),
+                groups.iter().map(|id| g(id)).collect(),
+            )
+            .unwrap(),
+        )
+    }
+
     #[test]
     fn the_settings_parse_print_back_and_anything_else_is_refused() {
         assert_eq!(
@@ -299,12 +427,10 @@ mod tests {
         let users = "users: U0AAAAAA1, U0BBBBBB2,U0AAAAAA1"
             .parse::<Approvers>()
             .unwrap();
-        assert_eq!(
-            users,
-            Approvers::Users(vec![u("U0AAAAAA1"), u("U0BBBBBB2")])
-        );
+        assert_eq!(users, listed(&["U0AAAAAA1", "U0BBBBBB2"], &[]));
         assert_eq!(users.to_string(), "users:U0AAAAAA1,U0BBBBBB2");
         let group = "group:S0DBRE123".parse::<Approvers>().unwrap();
+        assert_eq!(group, listed(&[], &["S0DBRE123"]));
         assert_eq!(group.to_string(), "group:S0DBRE123");
         for bad in [
             "",
@@ -320,6 +446,95 @@ mod tests {
     }
 
     #[test]
+    fn people_and_groups_combine_and_every_form_prints_back_as_written() {
+        for setting in [
+            "channel",
+            "none",
+            "users:U0AAAAAA1",
+            "users:U0AAAAAA1,U0BBBBBB2",
+            "group:S0DBRE123",
+            "group:S0DBRE123,S0SRE4567",
+            "users:U0AAAAAA1,U0BBBBBB2 group:S0DBRE123",
+            "users:U0AAAAAA1 group:S0DBRE123,S0SRE4567",
+        ] {
+            let parsed = setting.parse::<Approvers>().unwrap();
+            assert_eq!(parsed.to_string(), setting);
+            assert_eq!(parsed.to_string().parse::<Approvers>().unwrap(), parsed);
+        }
+
+        let both = "  group:S0DBRE123 , S0DBRE123  users: U0AAAAAA1, U0BBBBBB2 "
+            .parse::<Approvers>()
+            .unwrap();
+        assert_eq!(
+            both,
+            listed(&["U0AAAAAA1", "U0BBBBBB2"], &["S0DBRE123"]),
+            "either order, spaces after commas, repeats dropped"
+        );
+        assert_eq!(
+            both.to_string(),
+            "users:U0AAAAAA1,U0BBBBBB2 group:S0DBRE123"
+        );
+        let Approvers::Listed(list) = &both else {
+            panic!("{both:?}")
+        };
+        assert!(list.lists(&u("U0BBBBBB2")));
+        assert!(!list.lists(&u("U0CCCCCC3")));
+        assert_eq!(list.groups(), [g("S0DBRE123")]);
+    }
+
+    #[test]
+    fn nonsense_combinations_are_refused_saying_what_is_expected() {
+        let problem = |setting: &str| {
+            let err = setting.parse::<Approvers>().unwrap_err();
+            assert_eq!(err.field(), Some(Field::Approvers), "{setting:?}");
+            err.problem()
+        };
+
+        assert_eq!(
+            problem("channel users:U0AAAAAA1"),
+            "channel stands alone: it cannot be combined with users: or group:"
+        );
+        assert_eq!(
+            problem("group:S0DBRE123 none"),
+            "none stands alone: it cannot be combined with users: or group:"
+        );
+        assert_eq!(
+            problem("users:U0AAAAAA1 group:"),
+            "group: needs at least one user group id"
+        );
+        assert_eq!(
+            problem("users: group:S0DBRE123"),
+            "users: needs at least one Slack user id"
+        );
+        assert_eq!(
+            problem("users:U0AAAAAA1 users:U0BBBBBB2"),
+            "users: is given twice; list every user id after one users:"
+        );
+        assert_eq!(
+            problem("group:S0DBRE123 group:S0SRE4567"),
+            "group: is given twice; list every group id after one group:"
+        );
+        assert_eq!(
+            problem("users:U0AAAAAA1 groups:S0DBRE123"),
+            "groups: is not a section; expected channel, none, or users:U1,U2 and/or group:S1,S2 \
+             (separated by a space)"
+        );
+        assert_eq!(
+            problem("U0AAAAAA1 group:S0DBRE123"),
+            "expected channel, none, or users:U1,U2 and/or group:S1,S2 (separated by a space)"
+        );
+        assert_eq!(
+            problem("users:U0AAAAAA1 group:S0DBRE123,dbre"),
+            "group: takes user group ids such as S0123ABCD, comma-separated"
+        );
+        assert_eq!(
+            problem("group:S0DBRE123 users:U0AAAAAA1,alice"),
+            "users: takes Slack user ids such as U0123ABCD, comma-separated"
+        );
+        assert!(ApproverList::new(Vec::new(), Vec::new()).is_err());
+    }
+
+    #[test]
     fn a_policy_needs_a_sane_count_and_enough_listed_people() {
         assert!(RequiredApprovals::new(0).is_err());
         assert!(RequiredApprovals::new(6).is_err());
@@ -331,6 +546,11 @@ mod tests {
             "invalid approvers: 2 approvals are required but users: lists only 1"
         );
         assert!(ApprovalPolicy::new(Approvers::AnyChannelMember, two).is_ok());
+        let one_person_and_a_group = "users:U0AAAAAA1 group:S0DBRE123".parse().unwrap();
+        assert!(
+            ApprovalPolicy::new(one_person_and_a_group, two).is_ok(),
+            "the group's members may give the second approval"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub mod usecases;
 pub mod window;
 
 pub use account::{DbPassword, DbUsername, Email};
-pub use approvals::{ApprovalPolicy, ApprovalRules, Approvers, RequiredApprovals, UserGroupId};
+pub use approvals::{
+    ApprovalPolicy, ApprovalRules, ApproverList, Approvers, RequiredApprovals, UserGroupId,
+};
 pub use arn::{Arn, StateMachineArn};
 pub use audit::{AuditLineError, AuditOperation, AuditRecord};
 pub use blast::{BlastRadius, SensitiveTables, Survey, TableStats};

@@ -1,7 +1,8 @@
 //! Who may click Approve or Deny: the click must come from the approvers' channel, and the
-//! person must be an approver — any member of that channel, one of a list of people, or a
-//! member of a Slack user group. Membership is asked of Slack at each click, so removing
-//! someone from the channel or group takes effect at once.
+//! person must be an approver — any member of that channel, or one of a list of people or a
+//! member of any of a list of Slack user groups. Membership is asked of Slack at each click
+//! (the listed people first, then one group after the other until the person is found), so
+//! removing someone from the channel or a group takes effect at once.
 //!
 //! A cluster may name other approvers per level ([`powerpole_core::ApprovalRules`]); the
 //! policy here is the default for every level that does not. That nobody approves their own
@@ -87,23 +88,25 @@ impl ApproverPolicy {
                     })
                 }
             }
-            Approvers::Users(users) => {
-                if users.contains(user) {
-                    Ok(())
-                } else {
-                    Err(Refusal::NotListed)
+            Approvers::Listed(list) => {
+                if list.lists(user) {
+                    return Ok(());
                 }
-            }
-            Approvers::UserGroup(group) => {
-                if web
-                    .usergroup_members(group.as_str())
-                    .await
-                    .map_err(Refusal::Unchecked)?
-                    .contains(user)
-                {
-                    Ok(())
-                } else {
-                    Err(Refusal::NotInGroup)
+                let mut unread = None;
+                for group in list.groups() {
+                    match web.usergroup_members(group.as_str()).await {
+                        Ok(members) if members.contains(user) => return Ok(()),
+                        Ok(_) => {}
+                        Err(error) => {
+                            unread.get_or_insert(error);
+                        }
+                    }
+                }
+                match unread {
+                    Some(error) => Err(Refusal::Unchecked(error)),
+                    None => Err(Refusal::NotApprover {
+                        who: crate::views::approver_names(list),
+                    }),
                 }
             }
         }

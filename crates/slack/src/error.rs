@@ -301,12 +301,13 @@ pub enum Refusal {
         /// The approvers' channel.
         channel: String,
     },
-    /// The person is not on the configured list of approvers.
-    #[error("Sorry, you are not one of the approvers of database access requests.")]
-    NotListed,
-    /// The person is not in the approvers' user group.
-    #[error("Sorry, only members of the approvers' user group can approve or deny requests.")]
-    NotInGroup,
+    /// The person is neither one of the approvers listed by name nor a member of their user
+    /// groups.
+    #[error("Sorry, only {who} can approve or deny this request.")]
+    NotApprover {
+        /// Who may, with mentions ([`crate::views::approver_names`]).
+        who: String,
+    },
     /// Nobody is configured to approve this level on this cluster.
     #[error(
         "Sorry, nobody is configured to approve this level on this cluster; the powerpole \

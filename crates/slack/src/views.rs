@@ -14,8 +14,8 @@ use powerpole_core::sweep::SweepReport;
 use powerpole_core::timefmt::Precision;
 use powerpole_core::tripwire::Trip;
 use powerpole_core::{
-    AccessRequest, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission, RequestId,
-    RequestState,
+    AccessRequest, ApproverList, BASTION_DB_CA, ClusterPolicy, Error, EventKind, Field, Permission,
+    RequestId, RequestState,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -68,6 +68,25 @@ pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Named approvers as a person reads them, with mentions: "<@U1>, <@U2> or members of
+/// <!subteam^S1> or <!subteam^S2>".
+#[must_use]
+pub fn approver_names(list: &ApproverList) -> String {
+    let mut names: Vec<String> = list.users().iter().map(|u| format!("<@{u}>")).collect();
+    if !list.groups().is_empty() {
+        let groups: Vec<String> = list
+            .groups()
+            .iter()
+            .map(|g| format!("<!subteam^{g}>"))
+            .collect();
+        names.push(format!("members of {}", groups.join(" or ")));
+    }
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
 }
 
 fn plain(text: &str) -> Value {
@@ -1011,6 +1030,31 @@ mod tests {
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-11-23 14:00 UTC);
+
+    #[test]
+    fn named_approvers_read_as_a_sentence_of_mentions() {
+        let names = |setting: &str| {
+            let powerpole_core::Approvers::Listed(list) = setting.parse().unwrap() else {
+                panic!("{setting} names approvers")
+            };
+            approver_names(&list)
+        };
+
+        assert_eq!(names("users:U0AAAAAA1"), "<@U0AAAAAA1>");
+        assert_eq!(
+            names("users:U0AAAAAA1,U0BBBBBB2,U0CCCCCC3"),
+            "<@U0AAAAAA1>, <@U0BBBBBB2> or <@U0CCCCCC3>"
+        );
+        assert_eq!(names("group:S0DBRE123"), "members of <!subteam^S0DBRE123>");
+        assert_eq!(
+            names("users:U0AAAAAA1,U0BBBBBB2 group:S0DBRE123"),
+            "<@U0AAAAAA1>, <@U0BBBBBB2> or members of <!subteam^S0DBRE123>"
+        );
+        assert_eq!(
+            names("group:S0DBRE123,S0SRE4567"),
+            "members of <!subteam^S0DBRE123> or <!subteam^S0SRE4567>"
+        );
+    }
 
     fn request(reason: &str) -> AccessRequest {
         let spec = AccessSpec {

@@ -1399,7 +1399,11 @@ async fn two_approvals_from_the_group_are_counted_once_each_and_only_the_second_
         "the requester is in the group and still never counts: {}",
         answers[1]
     );
-    assert!(answers[2].contains("user group"), "{}", answers[2]);
+    assert!(
+        answers[2].contains(&format!("only members of <!subteam^{DBRE}> can approve")),
+        "{}",
+        answers[2]
+    );
     assert!(
         h.slack.calls_to("chat.update").is_empty(),
         "nothing changed"
@@ -1451,6 +1455,54 @@ async fn one_deny_ends_a_request_with_one_of_two_approvals() {
     assert_eq!(
         h.ingress_workflow_resumed(),
         vec![(TaskToken("gate-token-1".into()), Decision::Deny)]
+    );
+}
+
+#[tokio::test]
+async fn a_level_approved_by_people_and_a_group_takes_either_and_refuses_others_naming_both() {
+    let mut clusters = clusters();
+    clusters[0].approval = ApprovalRules::default().with_level(
+        Permission::Read,
+        ApprovalPolicy::configured(&format!("users:{APPROVER} group:{DBRE}"), Some(2)).unwrap(),
+    );
+    let h = harness_with(clusters).await;
+    h.slack.set_usergroup_users(DBRE, &[APPROVER_2]);
+    let (request, card_ts) = h.pending_with_card("INC-23 read orders").await;
+    let approve = |who: &str| click(who, APPROVERS, &card_ts, "approve", request.id());
+
+    h.interact(&approve(OUTSIDER)).await;
+
+    let refusal = h.slack.calls_to("chat.postEphemeral")[0].clone();
+    assert_eq!(
+        refusal.str("text"),
+        Some(
+            format!(
+                "Sorry, only <@{APPROVER}> or members of <!subteam^{DBRE}> can approve or deny \
+                 this request."
+            )
+            .as_str()
+        )
+    );
+    assert!(h.only_request().await.approvals().is_empty());
+
+    h.slack.clear_calls();
+    h.interact(&approve(APPROVER)).await;
+
+    assert_eq!(
+        h.methods(),
+        vec!["chat.update", "chat.postEphemeral"],
+        "listed by name, not in the group: no lookup"
+    );
+    assert_eq!(h.only_request().await.approvals(), [&user(APPROVER)]);
+
+    h.slack.clear_calls();
+    h.interact(&approve(APPROVER_2)).await;
+
+    assert_eq!(h.slack.calls_to("usergroups.users.list").len(), 1);
+    assert_eq!(h.only_request().await.state(), RequestState::Approved);
+    assert_eq!(
+        h.ingress_workflow_resumed(),
+        vec![(TaskToken("gate-token-1".into()), Decision::Approve)]
     );
 }
 

@@ -827,10 +827,14 @@ async fn any_channel_member_may_decide_and_nobody_else() {
     assert!(calls.iter().all(|c| c.str("channel") == Some(APPROVERS)));
 }
 
+fn approvers(setting: &str) -> Approvers {
+    setting.parse().unwrap()
+}
+
 #[tokio::test]
 async fn listed_users_may_decide_without_a_lookup() {
     let (fake, web) = fake_and_web(quick()).await;
-    let policy = policy(Approvers::Users(vec![user("UBOSS0001"), user("UBOSS0002")]));
+    let policy = policy(approvers("users:UBOSS0001,UBOSS0002"));
 
     policy
         .check(&web, Some(APPROVERS), &user("UBOSS0002"))
@@ -841,7 +845,14 @@ async fn listed_users_may_decide_without_a_lookup() {
         .await
         .unwrap_err();
 
-    assert!(matches!(refusal, Refusal::NotListed), "{refusal:?}");
+    assert!(
+        matches!(refusal, Refusal::NotApprover { .. }),
+        "{refusal:?}"
+    );
+    assert_eq!(
+        refusal.to_string(),
+        "Sorry, only <@UBOSS0001> or <@UBOSS0002> can approve or deny this request."
+    );
     assert!(fake.calls().is_empty());
 }
 
@@ -849,9 +860,7 @@ async fn listed_users_may_decide_without_a_lookup() {
 async fn user_group_members_may_decide_and_others_may_not() {
     let (fake, web) = fake_and_web(quick()).await;
     fake.set_usergroup_users("S0DBRE0001", &["UDBRE0001", "UDBRE0002"]);
-    let policy = policy(Approvers::UserGroup(
-        powerpole_core::UserGroupId::parse("S0DBRE0001").unwrap(),
-    ));
+    let policy = policy(approvers("group:S0DBRE0001"));
 
     policy
         .check(&web, Some(APPROVERS), &user("UDBRE0001"))
@@ -862,7 +871,10 @@ async fn user_group_members_may_decide_and_others_may_not() {
         .await
         .unwrap_err();
 
-    assert!(matches!(refusal, Refusal::NotInGroup), "{refusal:?}");
+    assert_eq!(
+        refusal.to_string(),
+        "Sorry, only members of <!subteam^S0DBRE0001> can approve or deny this request."
+    );
     let calls = fake.calls_to("usergroups.users.list");
     assert_eq!(calls.len(), 2);
     assert!(
@@ -873,11 +885,81 @@ async fn user_group_members_may_decide_and_others_may_not() {
 }
 
 #[tokio::test]
+async fn listed_users_and_members_of_any_listed_group_may_decide_and_nobody_else() {
+    let (fake, web) = fake_and_web(quick()).await;
+    fake.set_usergroup_users("S0DBRE0001", &["UDBRE0001"]);
+    fake.set_usergroup_users("S0SRE00001", &["USRE00001"]);
+    let policy = policy(approvers(
+        "users:UBOSS0001,UBOSS0002 group:S0DBRE0001,S0SRE00001",
+    ));
+    let check = |who: &str| {
+        let (policy, web, who) = (&policy, &web, user(who));
+        async move { policy.check(web, Some(APPROVERS), &who).await }
+    };
+
+    check("UBOSS0001").await.unwrap();
+    assert!(
+        fake.calls().is_empty(),
+        "a listed person is not looked up in the groups"
+    );
+
+    check("UDBRE0001").await.unwrap();
+    assert_eq!(
+        fake.calls_to("usergroups.users.list")
+            .iter()
+            .map(|c| c.str("usergroup").unwrap().to_owned())
+            .collect::<Vec<_>>(),
+        ["S0DBRE0001"],
+        "found in the first group: the second is not asked"
+    );
+
+    fake.clear_calls();
+    check("USRE00001").await.unwrap();
+    assert_eq!(fake.calls_to("usergroups.users.list").len(), 2);
+
+    fake.clear_calls();
+    let refusal = check("UMEMBER01").await.unwrap_err();
+    assert!(
+        matches!(refusal, Refusal::NotApprover { .. }),
+        "{refusal:?}"
+    );
+    assert_eq!(
+        refusal.to_string(),
+        "Sorry, only <@UBOSS0001>, <@UBOSS0002> or members of <!subteam^S0DBRE0001> or \
+         <!subteam^S0SRE00001> can approve or deny this request."
+    );
+    assert_eq!(
+        fake.calls_to("usergroups.users.list").len(),
+        2,
+        "every group is asked before refusing"
+    );
+}
+
+#[tokio::test]
+async fn a_group_slack_cannot_read_does_not_stop_members_of_another() {
+    let (fake, web) = fake_and_web(quick()).await;
+    fake.set_usergroup_users("S0SRE00001", &["USRE00001"]);
+    let policy = policy(approvers("users:UBOSS0001 group:S0GONE0001,S0SRE00001"));
+
+    policy
+        .check(&web, Some(APPROVERS), &user("USRE00001"))
+        .await
+        .unwrap();
+    let refusal = policy
+        .check(&web, Some(APPROVERS), &user("UMEMBER01"))
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&refusal, Refusal::Unchecked(e) if e.slack_code() == Some("no_such_subteam")),
+        "nobody is refused as a non-member of a group Slack could not list: {refusal:?}"
+    );
+}
+
+#[tokio::test]
 async fn when_slack_cannot_say_who_approves_the_click_is_refused() {
     let (fake, web) = fake_and_web(quick()).await;
-    let policy = policy(Approvers::UserGroup(
-        powerpole_core::UserGroupId::parse("S0GONE0001").unwrap(),
-    ));
+    let policy = policy(approvers("group:S0GONE0001"));
 
     let refusal = policy
         .check(&web, Some(APPROVERS), &user("UDBRE0001"))

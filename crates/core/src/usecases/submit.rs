@@ -154,17 +154,22 @@ impl<P: IntakePorts> Broker<P> {
     }
 }
 
-/// The refusal of a request whose level lists its approvers by name and, without the
-/// requester (who never counts), too few of them to ever approve it: it names whom to ask.
+/// The refusal of a request whose level lists its approvers by name only (no user group, whose
+/// members Slack alone knows) and, without the requester (who never counts), too few of them
+/// to ever approve it: it names whom to ask.
 fn unreachable_approval(
     rules: &ApprovalRules,
     spec: &AccessSpec,
     requester: &SlackUserId,
 ) -> Option<Error> {
     let policy = rules.for_level(spec.permission)?;
-    let Approvers::Users(users) = policy.approvers() else {
+    let Approvers::Listed(list) = policy.approvers() else {
         return None;
     };
+    if !list.groups().is_empty() {
+        return None;
+    }
+    let users = list.users();
     let others: Vec<&str> = users
         .iter()
         .filter(|u| *u != requester)
@@ -292,6 +297,35 @@ mod tests {
             panic!("two others can approve it")
         };
         assert_eq!(request.required_approvals(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_level_naming_a_group_besides_too_few_people_is_not_refused_at_submission() {
+        use crate::{ApprovalPolicy, Permission};
+        let (store, workflow) = (MemoryStore::new(), RecordingWorkflow::default());
+        let directory = StaticDirectory::with(&user("U1"), "a@example.com");
+        let rules = ApprovalRules::default().with_level(
+            Permission::Read,
+            ApprovalPolicy::configured("users:U00000001 group:S0DBRE123", Some(2)).unwrap(),
+        );
+
+        let outcome = intake(
+            &store,
+            &RecordingChat::default(),
+            &directory,
+            &workflow,
+            &[cluster().with_approval(rules)],
+            now(),
+        )
+        .submit(&user("U1"), &form())
+        .await
+        .unwrap();
+
+        let Submission::Recorded(request) = outcome else {
+            panic!("members of the group may give both approvals: {outcome:?}")
+        };
+        assert_eq!(request.required_approvals(), 2);
+        assert_eq!(workflow.started(), vec![request.id()]);
     }
 
     #[tokio::test]

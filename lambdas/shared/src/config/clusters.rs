@@ -160,7 +160,8 @@ fn cluster(entry: ClusterEntry) -> Result<ClusterConfig, String> {
 /// to none (the limits are checked when the Lambda wires the accounts), `sensitive_tables`
 /// (patterns the approval card flags, see [`SensitiveTables`]) to none, `tripwires` (see
 /// [`TripwireRules`]; `[]` turns them off) to all, `approval` (per level,
-/// `{"DDL": {"approvers": "users:U1,U2,U3", "required": 2}}`, see [`ApprovalPolicy::configured`])
+/// `{"DDL": {"approvers": "users:U1,U2 group:S123", "required": 2}}`, see
+/// [`ApprovalPolicy::configured`])
 /// to none (every level takes `POWERPOLE_APPROVERS`, one approval), `auto_approve_read` to false.
 ///
 /// # Errors
@@ -328,7 +329,7 @@ mod tests {
         let entries = serde_json::json!([
             {"id": "orders", "region": "ap-northeast-1", "endpoint": "orders.example.internal",
              "admin_secret_arn": ADMIN_ARN, "auto_approve_read": true,
-             "approval": {"DDL": {"approvers": "group:S0DBRE123", "required": 2},
+             "approval": {"DDL": {"approvers": "users:U0AAAAAA1 group:S0DBRE123", "required": 2},
                           "DML": {"approvers": "none"}}},
             {"id": "billing", "region": "ap-northeast-1", "endpoint": "billing.example.internal",
              "admin_secret_arn": ADMIN_ARN},
@@ -338,6 +339,12 @@ mod tests {
 
         let (orders, billing) = (&parsed[0].policy.approval, &parsed[1].policy.approval);
         assert_eq!(orders.required(Permission::Ddl).get(), 2);
+        assert_eq!(
+            orders
+                .for_level(Permission::Ddl)
+                .map(|p| p.approvers().to_string()),
+            Some("users:U0AAAAAA1 group:S0DBRE123".to_owned())
+        );
         assert_eq!(
             orders
                 .for_level(Permission::Dml)

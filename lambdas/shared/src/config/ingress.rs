@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn the_endpoints_read_the_state_machine_and_the_approvers_too() {
-        use powerpole_core::SlackUserId;
+        use powerpole_core::{ApproverList, SlackUserId};
 
         let ingress = IngressConfig::from_env(&good()).unwrap();
         assert_eq!(ingress.approvers, Approvers::AnyChannelMember);
@@ -97,14 +97,34 @@ mod tests {
         let vars = with(&[(APPROVERS, Some("users:U0AAA1, U0BBB2,U0AAA1"))]);
         assert_eq!(
             IngressConfig::from_env(&vars).unwrap().approvers,
-            Approvers::Users(vec![
-                SlackUserId::parse("U0AAA1").unwrap(),
-                SlackUserId::parse("U0BBB2").unwrap()
-            ])
+            Approvers::Listed(
+                ApproverList::new(
+                    vec![
+                        SlackUserId::parse("U0AAA1").unwrap(),
+                        SlackUserId::parse("U0BBB2").unwrap()
+                    ],
+                    Vec::new()
+                )
+                .unwrap()
+            )
         );
         assert_eq!(
-            approvers(&[(APPROVERS, "group:S0DBRE1")]).unwrap(),
-            Approvers::UserGroup(powerpole_core::UserGroupId::parse("S0DBRE1").unwrap())
+            approvers(&[(APPROVERS, "group:S0DBRE1")])
+                .unwrap()
+                .to_string(),
+            "group:S0DBRE1"
+        );
+        assert_eq!(
+            approvers(&[(APPROVERS, "users:U0AAA1 group:S0DBRE1,S0SRE2")])
+                .unwrap()
+                .to_string(),
+            "users:U0AAA1 group:S0DBRE1,S0SRE2"
+        );
+        assert!(
+            approvers(&[(APPROVERS, "channel group:S0DBRE1")])
+                .unwrap_err()
+                .to_string()
+                .contains("channel stands alone")
         );
         assert_eq!(
             approvers(&[(APPROVERS, " channel ")]).unwrap(),

@@ -14,7 +14,8 @@ pub const SLACK_API_URL: &str = "POWERPOLE_SLACK_API_URL";
 pub const APPROVERS_CHANNEL: &str = "POWERPOLE_APPROVERS_CHANNEL";
 /// The public channel requests are acknowledged in (optional).
 pub const REQUESTS_CHANNEL: &str = "POWERPOLE_REQUESTS_CHANNEL";
-/// Who may approve: `channel`, `users:U1,U2` or `group:S123` (optional).
+/// Who may approve: `channel`, `none`, or `users:U1,U2` and/or `group:S1,S2` separated by a
+/// space, e.g. `users:U1,U2 group:S123` (optional).
 pub const APPROVERS: &str = "POWERPOLE_APPROVERS";
 
 /// The Slack Web API base URL used when [`SLACK_API_URL`] is not set.
@@ -103,9 +104,10 @@ pub fn requests_channel(vars: &(impl Vars + ?Sized)) -> Result<Option<String>, C
         .transpose()
 }
 
-/// [`APPROVERS`]: `channel` (the default: any member of the approvers' channel), `users:U1,U2`,
-/// `group:S123` or `none`, read by the core's parser: the default approval policy (one approval)
-/// of every level a cluster does not override (see [`super::clusters`]).
+/// [`APPROVERS`]: `channel` (the default: any member of the approvers' channel), `none`, or
+/// `users:U1,U2` and/or `group:S1,S2` (these people and the members of these user groups, e.g.
+/// `users:U1,U2 group:S123`), read by the core's parser: the default approval policy (one
+/// approval) of every level a cluster does not override (see [`super::clusters`]).
 ///
 /// # Errors
 /// [`ConfigError::Invalid`].
