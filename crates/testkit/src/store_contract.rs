@@ -634,9 +634,7 @@ pub async fn an_undelivered_denial_is_due_until_it_is_sent<S: RequestStore>(stor
 
 /// A request cancelled while provisioning stays due (as cancelled) until what was made is
 /// recorded removed, so the sweeper finishes a teardown the workflow did not.
-pub async fn a_cancellation_while_provisioning_is_due_until_cleaned_up<S: RequestStore>(
-    store: &S,
-) {
+pub async fn a_cancellation_while_provisioning_is_due_until_cleaned_up<S: RequestStore>(store: &S) {
     let request = pending_request(&fresh_user(), now() + Duration::hours(1), now());
     let id = request.id();
     store.insert(&request).await.unwrap();

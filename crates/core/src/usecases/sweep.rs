@@ -708,7 +708,11 @@ mod tests {
         let report = w.sweep_at(now() + Duration::minutes(16)).await;
         let again = w.sweep_at(now() + Duration::minutes(17)).await;
 
-        assert_eq!(kept.actions, vec![], "the workflow's teardown gets its grace");
+        assert_eq!(
+            kept.actions,
+            vec![],
+            "the workflow's teardown gets its grace"
+        );
         let cleaned = w.get(request.id()).await;
         assert_eq!(cleaned.state(), RequestState::Cancelled);
         assert!(!cleaned.cleanup_owed());
