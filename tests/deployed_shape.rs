@@ -80,6 +80,21 @@ async fn run_out(d: &Deployed, request: &AccessRequest) {
     );
 }
 
+/// A request approved while EC2's answer to its `RunInstances` is held back for `hold`;
+/// returns once the instance exists and provision still waits for the answer.
+async fn launching(d: &Deployed, hold: std::time::Duration) -> AccessRequest {
+    let request = d.submit().await;
+    let ts = d.card().await;
+    d.aws.hold_response("RunInstances", hold);
+    d.click(APPROVER, APPROVERS, &ts, "approve", request.id())
+        .await;
+    d.run_until("the first RunInstances reached moto", FINE, || async {
+        d.aws.count("RunInstances") >= 1 && !d.bastions_of(request.id()).await.is_empty()
+    })
+    .await;
+    request
+}
+
 /// A request approved and live: submit, card, approve, ready.
 async fn live(d: &Deployed) -> (AccessRequest, String, std::time::Duration) {
     let request = d.submit().await;
@@ -399,17 +414,7 @@ async fn provision_crashing_after_run_instances_launches_one_bastion() {
     let Some(d) = Deployed::start("crash-launch").await else {
         return;
     };
-    let request = d.submit().await;
-    let ts = d.card().await;
-    d.aws
-        .hold_response("RunInstances", std::time::Duration::from_secs(30));
-
-    d.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    d.run_until("the first RunInstances reached moto", FINE, || async {
-        d.aws.count("RunInstances") >= 1 && !d.bastions_of(request.id()).await.is_empty()
-    })
-    .await;
+    let request = launching(&d, std::time::Duration::from_secs(30)).await;
     d.function("provision").kill();
     d.run_until_dm("access is ready", FINE).await;
 
@@ -570,16 +575,7 @@ async fn powerpole_cancel_while_provisioning_removes_what_was_made_even_the_bast
     let Some(d) = Deployed::start("cancel-provisioning").await else {
         return;
     };
-    let request = d.submit().await;
-    let ts = d.card().await;
-    d.aws
-        .hold_response("RunInstances", std::time::Duration::from_secs(8));
-    d.click(APPROVER, APPROVERS, &ts, "approve", request.id())
-        .await;
-    d.run_until("provision waits for RunInstances", FINE, || async {
-        d.aws.count("RunInstances") >= 1
-    })
-    .await;
+    let request = launching(&d, std::time::Duration::from_secs(8)).await;
     assert_eq!(
         d.request(request.id()).await.state(),
         RequestState::Provisioning

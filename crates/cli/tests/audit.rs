@@ -310,16 +310,19 @@ async fn the_first_second_of_the_window_is_inside_it() {
 #[tokio::test]
 async fn on_a_compressed_clock_the_log_is_read_on_the_brokers_time() {
     // At real 08:00:00 the broker's clock (60 times faster) showed T0 = 10:00: its window of
-    // 10:00–11:00 is one real minute, 08:00:00–08:01:00, in which the server logged.
+    // 10:00–11:00 is one real minute, 08:00:00–08:01:00, in which the server logged. The grace
+    // around it is 5 minutes of broker time (5 real seconds): the session 30 real seconds
+    // before is someone else's business.
     let config = recorded_with(
         &ended_approved_at(T0),
         "\
-20261123 07:59:30,db,keisuke.owato,10.0.0.9,41,1,QUERY,shop,'SELECT 0',0
+20261123 07:59:30,db,keisuke.owato,10.0.0.9,40,1,QUERY,shop,'SELECT earlier',0
+20261123 07:59:58,db,keisuke.owato,10.0.0.9,41,1,QUERY,shop,'SELECT 0',0
 20261123 08:00:10,db,keisuke.owato,10.0.0.9,41,0,CONNECT,shop,,0
 20261123 08:00:20,db,keisuke.owato,10.0.0.9,41,2,QUERY,shop,'SELECT 1',0
 20261123 08:00:50,db,keisuke.owato,10.0.0.9,41,3,QUERY,shop,'SELECT 2',0
-20261123 08:01:30,db,keisuke.owato,10.0.0.9,41,4,QUERY,shop,'SELECT 3',0
-20261123 08:01:40,db,keisuke.owato,10.0.0.9,41,0,DISCONNECT,shop,,0
+20261123 08:01:02,db,keisuke.owato,10.0.0.9,41,4,QUERY,shop,'SELECT 3',0
+20261123 08:01:04,db,keisuke.owato,10.0.0.9,41,0,DISCONNECT,shop,,0
 ",
     )
     .await;
@@ -341,11 +344,11 @@ async fn on_a_compressed_clock_the_log_is_read_on_the_brokers_time() {
     assert_eq!(db["statements"], 4, "{db}");
     assert_eq!(
         times(&db["outside_window"]),
-        ["2026-11-23T09:30:00Z", "2026-11-23T11:30:00Z"],
+        ["2026-11-23T09:58:00Z", "2026-11-23T11:02:00Z"],
         "{db}"
     );
     assert_eq!(db["used"]["first_connect"], "2026-11-23T10:10:00Z");
-    assert_eq!(db["used"]["last_disconnect"], "2026-11-23T11:40:00Z");
+    assert_eq!(db["used"]["last_disconnect"], "2026-11-23T11:04:00Z");
 }
 
 const DAY: [&str; 4] = ["--since", "2026-11-23", "--until", "2026-11-24"];

@@ -504,33 +504,13 @@ async fn powerpole_cancel_withdraws_the_callers_only_waiting_request() {
 
 #[tokio::test]
 async fn powerpole_cancel_while_provisioning_switches_the_workflow_to_its_teardown() {
-    use powerpole_core::{Actor, Component, Transition};
     let h = harness().await;
-    let (request, card_ts) = h.pending_with_card("INC-7 read orders").await;
-    h.interact(&click(
-        APPROVER,
-        APPROVERS,
-        &card_ts,
-        "approve",
-        request.id(),
-    ))
-    .await;
-    let mut provisioning = h.only_request().await;
-    let expected = provisioning.version();
-    provisioning
-        .apply(
-            Transition::StartProvisioning,
-            Actor::System(Component::Workflow),
-            time::OffsetDateTime::now_utc(),
-            "",
+    let (request, _) = h
+        .approved_with_card_then(
+            "INC-7 read orders",
+            &[powerpole_core::Transition::StartProvisioning],
         )
-        .unwrap();
-    h.ingress
-        .store()
-        .update(&provisioning, expected)
-        .await
-        .unwrap();
-    h.slack.clear_calls();
+        .await;
 
     let done = ephemeral_text(&h.command(&slash_command("cancel", REQUESTER)).await);
 
@@ -925,10 +905,14 @@ async fn the_clock_decides_the_start_of_a_now_request() {
 }
 
 impl Harness {
-    /// [`Harness::pending_with_card`], approved by [`APPROVER`] and made live the way the
-    /// workflow's provisioning would; forgets the calls made so far.
-    async fn active_with_card(&self, reason: &str) -> (AccessRequest, String) {
-        use powerpole_core::{Actor, Component, Transition};
+    /// [`Harness::pending_with_card`], approved by [`APPROVER`] and moved through `steps` the
+    /// way the workflow would; forgets the calls made so far.
+    async fn approved_with_card_then(
+        &self,
+        reason: &str,
+        steps: &[powerpole_core::Transition],
+    ) -> (AccessRequest, String) {
+        use powerpole_core::{Actor, Component};
         let (request, card_ts) = self.pending_with_card(reason).await;
         self.interact(&click(
             APPROVER,
@@ -938,16 +922,28 @@ impl Harness {
             request.id(),
         ))
         .await;
-        let mut live = self.only_request().await;
-        let expected = live.version();
-        let workflow = Actor::System(Component::Workflow);
+        let mut moved = self.only_request().await;
+        let expected = moved.version();
         let now = time::OffsetDateTime::now_utc();
-        live.apply(Transition::StartProvisioning, workflow.clone(), now, "")
-            .unwrap();
-        live.apply(Transition::Activate, workflow, now, "").unwrap();
-        self.ingress.store().update(&live, expected).await.unwrap();
+        for step in steps {
+            moved
+                .apply(*step, Actor::System(Component::Workflow), now, "")
+                .unwrap();
+        }
+        self.ingress.store().update(&moved, expected).await.unwrap();
         self.slack.clear_calls();
         (self.only_request().await, card_ts)
+    }
+
+    /// [`Harness::pending_with_card`], approved by [`APPROVER`] and made live the way the
+    /// workflow's provisioning would; forgets the calls made so far.
+    async fn active_with_card(&self, reason: &str) -> (AccessRequest, String) {
+        use powerpole_core::Transition;
+        self.approved_with_card_then(
+            reason,
+            &[Transition::StartProvisioning, Transition::Activate],
+        )
+        .await
     }
 }
 

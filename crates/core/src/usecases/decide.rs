@@ -720,17 +720,7 @@ mod tests {
     async fn a_request_cancelled_while_provisioning_has_what_was_made_removed_by_the_teardown_run()
     {
         let (w, workflow) = (Live::default(), RecordingWorkflow::default());
-        let request = approved(&w.store, &w.chat).await;
-        let access_broker = access(
-            &w.store,
-            &w.chat,
-            &w.vault,
-            &w.fleet,
-            &w.accounts,
-            &[cluster()],
-            now(),
-        );
-        access_broker.provision(request.id()).await.unwrap();
+        let request = w.provisioning().await;
         let directory = StaticDirectory::default();
         let broker = intake(
             &w.store,
@@ -756,10 +746,7 @@ mod tests {
             Some(&RequestState::Cancelled),
             "the card says cancelled"
         );
-        let cleaned = access_broker
-            .teardown(request.id(), Teardown::End)
-            .await
-            .unwrap();
+        let cleaned = w.tear(request.id(), Teardown::End).await.unwrap();
 
         assert_eq!(cleaned.state(), RequestState::Cancelled);
         assert!(!cleaned.cleanup_owed());

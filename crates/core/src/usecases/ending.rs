@@ -311,26 +311,12 @@ mod tests {
         RecordingChat, RecordingWorkflow, approved, cluster, live, now, pending_with_card, user,
     };
 
-    async fn tear(w: &Live, id: RequestId, why: Teardown) -> Result<AccessRequest> {
-        access(
-            &w.store,
-            &w.chat,
-            &w.vault,
-            &w.fleet,
-            &w.accounts,
-            &[cluster()],
-            now(),
-        )
-        .teardown(id, why)
-        .await
-    }
-
     #[tokio::test]
     async fn teardown_removes_everything_ends_the_request_and_tells_the_requester() {
         let (w, request) = live().await;
 
-        let ended = tear(&w, request.id(), Teardown::End).await.unwrap();
-        let again = tear(&w, request.id(), Teardown::End).await.unwrap();
+        let ended = w.tear(request.id(), Teardown::End).await.unwrap();
+        let again = w.tear(request.id(), Teardown::End).await.unwrap();
 
         assert_eq!(ended.state(), RequestState::Ended);
         assert_eq!(again, ended, "a second teardown changes nothing");
@@ -361,7 +347,7 @@ mod tests {
         let (w, request) = live().await;
         w.accounts.down.store(true, Ordering::SeqCst);
 
-        let err = tear(&w, request.id(), Teardown::End).await.unwrap_err();
+        let err = w.tear(request.id(), Teardown::End).await.unwrap_err();
         let failed = base(&w.store, &w.chat, &[cluster()], now())
             .mark_failed(request.id(), "teardown failed: mysql")
             .await
@@ -384,9 +370,7 @@ mod tests {
     async fn after_a_failure_everything_is_removed_and_the_request_fails_without_cleanup_owed() {
         let (w, request) = live().await;
 
-        tear(&w, request.id(), Teardown::AfterFailure)
-            .await
-            .unwrap();
+        w.tear(request.id(), Teardown::AfterFailure).await.unwrap();
         let failed = base(&w.store, &w.chat, &[cluster()], now())
             .mark_failed(request.id(), "warning failed")
             .await
@@ -439,7 +423,7 @@ mod tests {
         assert!(matches!(&ending, EndNow::Ending(r) if r.state() == RequestState::Ending));
         assert!(matches!(twice, EndNow::Already(_)));
         assert_eq!(workflow.ended_early(), vec![request.id()]);
-        let ended = tear(&w, request.id(), Teardown::End).await.unwrap();
+        let ended = w.tear(request.id(), Teardown::End).await.unwrap();
         assert_eq!(ended.state(), RequestState::Ended);
     }
 
@@ -505,7 +489,7 @@ mod tests {
             .warn(request.id())
             .await
             .unwrap();
-        tear(&w, request.id(), Teardown::End).await.unwrap();
+        w.tear(request.id(), Teardown::End).await.unwrap();
         w.chat.forget();
         base(&w.store, &w.chat, &[cluster()], now())
             .warn(request.id())

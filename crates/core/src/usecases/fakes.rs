@@ -765,9 +765,9 @@ pub struct Live {
 }
 
 impl Live {
-    /// `U1`'s request (10:00–11:00), approved by `U2`, provisioned and activated at [`now`] on
-    /// these ports; what its steps told Slack is forgotten.
-    pub async fn active(&self) -> AccessRequest {
+    /// `U1`'s request (10:00–11:00), approved by `U2` and provisioned at [`now`] on these ports
+    /// (its bastion not yet checked).
+    pub async fn provisioning(&self) -> AccessRequest {
         let request = approved(&self.store, &self.chat).await;
         access(
             &self.store,
@@ -780,7 +780,32 @@ impl Live {
         )
         .provision(request.id())
         .await
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Runs the teardown of request `id` at [`now`] on these ports.
+    pub async fn tear(
+        &self,
+        id: RequestId,
+        why: crate::usecases::Teardown,
+    ) -> Result<AccessRequest> {
+        access(
+            &self.store,
+            &self.chat,
+            &self.vault,
+            &self.fleet,
+            &self.accounts,
+            &[cluster()],
+            now(),
+        )
+        .teardown(id, why)
+        .await
+    }
+
+    /// [`Live::provisioning`], then activated at [`now`]; what its steps told Slack is
+    /// forgotten.
+    pub async fn active(&self) -> AccessRequest {
+        let request = self.provisioning().await;
         access(
             &self.store,
             &self.chat,

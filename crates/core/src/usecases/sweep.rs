@@ -645,19 +645,7 @@ mod tests {
     #[tokio::test]
     async fn a_request_stuck_in_provisioning_fails_and_everything_it_made_goes() {
         let w = World::default();
-        let request = approved(&w.store, &w.chat).await;
-        access(
-            &w.store,
-            &RecordingChat::default(),
-            &w.vault,
-            &w.fleet,
-            &w.accounts,
-            &[cluster()],
-            now(),
-        )
-        .provision(request.id())
-        .await
-        .unwrap();
+        let request = w.provisioning().await;
 
         let kept = w.sweep_at(now() + Duration::minutes(29)).await;
         let report = w.sweep_at(now() + Duration::minutes(31)).await;
@@ -679,19 +667,7 @@ mod tests {
     async fn a_request_cancelled_while_provisioning_whose_teardown_never_ran_is_cleaned_by_the_sweeper()
      {
         let w = World::default();
-        let request = approved(&w.store, &w.chat).await;
-        access(
-            &w.store,
-            &RecordingChat::default(),
-            &w.vault,
-            &w.fleet,
-            &w.accounts,
-            &[cluster()],
-            now(),
-        )
-        .provision(request.id())
-        .await
-        .unwrap();
+        let request = w.provisioning().await;
         intake(
             &w.store,
             &w.chat,
