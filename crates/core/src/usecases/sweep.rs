@@ -497,7 +497,7 @@ mod tests {
     use crate::account::{DbPassword, DbUsername};
     use crate::grants::{GrantPlan, Permission};
     use crate::usecases::fakes::*;
-    use crate::usecases::fakes::{Live, RecordingChat, approved, cluster, now, pending};
+    use crate::usecases::fakes::{Live, cluster, now, pending};
 
     type World = Live;
 
