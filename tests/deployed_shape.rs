@@ -95,6 +95,16 @@ async fn launching(d: &Deployed, hold: std::time::Duration) -> AccessRequest {
     request
 }
 
+/// `/powerpole cancel` from the requester, through the request function; its answer.
+async fn powerpole_cancel(d: &Deployed) -> serde_json::Value {
+    d.slack_post(
+        "/slack/commands",
+        &powerpole_testkit::slack_payloads::slash_command("cancel", &d.requester),
+        None,
+    )
+    .await
+}
+
 /// A request approved and live: submit, card, approve, ready.
 async fn live(d: &Deployed) -> (AccessRequest, String, std::time::Duration) {
     let request = d.submit().await;
@@ -534,13 +544,7 @@ async fn powerpole_cancel_through_the_request_function_stops_the_workflow_and_cr
     let request = d.submit().await;
     d.card().await;
 
-    let reply = d
-        .slack_post(
-            "/slack/commands",
-            &powerpole_testkit::slack_payloads::slash_command("cancel", &d.requester),
-            None,
-        )
-        .await;
+    let reply = powerpole_cancel(&d).await;
 
     assert_eq!(reply["statusCode"], 200, "{reply}");
     assert!(
@@ -581,13 +585,7 @@ async fn powerpole_cancel_while_provisioning_removes_what_was_made_even_the_bast
         RequestState::Provisioning
     );
 
-    let reply = d
-        .slack_post(
-            "/slack/commands",
-            &powerpole_testkit::slack_payloads::slash_command("cancel", &d.requester),
-            None,
-        )
-        .await;
+    let reply = powerpole_cancel(&d).await;
 
     assert!(
         reply["body"]

@@ -401,24 +401,17 @@ mod tests {
     #[tokio::test]
     async fn a_request_cancelled_while_its_bastion_launches_gets_everything_this_run_made_removed()
     {
-        let (store, chat) = (MemoryStore::new(), RecordingChat::default());
-        let (vault, fleet, accounts) = (
-            MemoryVault::default(),
-            MemoryFleet::default(),
-            MemoryAccounts::default(),
-        );
-        let request = approved(&store, &chat).await;
-        let cancelling = CancelledDuringLaunch {
-            fleet: &fleet,
-            store: &store,
-        };
+        let w = Live::default();
+        let (store, vault, fleet, accounts) = (&w.store, &w.vault, &w.fleet, &w.accounts);
+        let request = approved(store, &w.chat).await;
+        let cancelling = CancelledDuringLaunch { fleet, store };
 
         let err = access(
-            &store,
-            &chat,
-            &vault,
+            store,
+            &w.chat,
+            vault,
             &cancelling,
-            &accounts,
+            accounts,
             &[cluster()],
             now(),
         )
