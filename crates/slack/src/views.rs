@@ -654,7 +654,18 @@ fn approval_note(cluster: &ClusterPolicy) -> String {
                 Some(format!("{level} auto-approved"))
             } else {
                 let n = cluster.approval.required(level).get();
-                (n > 1).then(|| format!("{level} needs {n} approvers"))
+                let approvers = if n > 1 {
+                    format!("{n} approvers")
+                } else {
+                    "an approver".to_owned()
+                };
+                match rule.map(powerpole_core::ApprovalPolicy::approvers) {
+                    Some(powerpole_core::Approvers::Listed(list)) => Some(format!(
+                        "{level} needs {approvers}: {}",
+                        approver_names(list)
+                    )),
+                    _ => (n > 1).then(|| format!("{level} needs {approvers}")),
+                }
             }
         })
         .collect();

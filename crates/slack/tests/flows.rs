@@ -1511,7 +1511,7 @@ async fn help_says_which_levels_need_more_approvers_or_have_none() {
     assert!(
         help.contains(
             "`orders-prod` (ap-northeast-1) — READ / DML, up to 8 hours (READ needs 2 \
-             approvers; DML: no approvers configured)"
+             approvers: members of <!subteam^S0DBRE0001>; DML: no approvers configured)"
         ),
         "{help}"
     );
