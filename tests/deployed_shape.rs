@@ -20,6 +20,8 @@
 
 #[path = "deployed/harness.rs"]
 mod harness;
+#[path = "common/s3.rs"]
+mod s3_page;
 
 use std::time::Instant;
 
@@ -698,19 +700,7 @@ async fn the_weekly_report_task_puts_the_page_in_s3_and_posts_its_address() {
     let key = location
         .strip_prefix(&format!("s3://{bucket}/"))
         .unwrap_or_else(|| panic!("the page is in the bucket: {answer}"));
-    let page = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    let page = String::from_utf8(page.to_vec()).unwrap();
+    let page = s3_page::text(s3, bucket, key).await;
     assert!(
         page.contains(&request.id().to_string()),
         "the request is in the page"

@@ -11,6 +11,9 @@
     reason = "test helpers fail the test loudly"
 )]
 
+#[path = "common/s3.rs"]
+mod s3_page;
+
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use powerpole_aws::{
     AuditLogSettings, CloudWatchAuditSource, CloudWatchSessionLog, DynamoDbStore, ReportBucket,
@@ -199,19 +202,7 @@ async fn the_weekly_report_lands_in_s3_with_its_anomalies_and_the_approvers_get_
         powerpole_core::report::archive::ReportName::of(&week)
     );
     assert_eq!(published.archived.location, format!("s3://{bucket}/{key}"));
-    let page = s3
-        .get_object()
-        .bucket(&bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    let page = String::from_utf8(page.to_vec()).unwrap();
+    let page = s3_page::text(&s3, &bucket, &key).await;
     assert!(
         page.contains(&request.id().to_string()),
         "the request is in the page"

@@ -116,14 +116,17 @@ async fn the_demo_tells_a_whole_request_and_leaves_nothing_behind() {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(demo_users(&admin_url).await, 0);
+}
+
+/// How many DB users the demo's requester has on the server at `admin_url`.
+async fn demo_users(admin_url: &str) -> i64 {
     let admin: MySqlConnectOptions = admin_url.parse().unwrap();
     let mut conn = admin.connect().await.unwrap();
-    let users: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'dana.dbre%'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!(users, 0);
+    sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'dana.dbre%'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
 }
 
 /// Minutes past midnight of the first `HH:MM` after `marker` in `text`.
@@ -190,12 +193,5 @@ async fn the_demo_with_extend_shows_an_approved_extension_outliving_the_old_end(
         "the extended end is up to 15 minutes after the old end: {later_by} in:\n{stdout}"
     );
     std::fs::remove_file(&report).unwrap();
-    let admin: MySqlConnectOptions = admin_url.parse().unwrap();
-    let mut conn = admin.connect().await.unwrap();
-    let users: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'dana.dbre%'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    assert_eq!(users, 0);
+    assert_eq!(demo_users(&admin_url).await, 0);
 }

@@ -783,12 +783,18 @@ impl Live {
         .unwrap()
     }
 
-    /// Runs the teardown of request `id` at [`now`] on these ports.
-    pub async fn tear(
+    /// A broker on these ports, serving [`cluster`], whose clock shows `at`.
+    pub fn broker(
         &self,
-        id: RequestId,
-        why: crate::usecases::Teardown,
-    ) -> Result<AccessRequest> {
+        at: OffsetDateTime,
+    ) -> Lent<
+        '_,
+        crate::memory::MemoryStore,
+        RecordingChat,
+        &MemoryVault,
+        &MemoryFleet,
+        &MemoryAccounts,
+    > {
         access(
             &self.store,
             &self.chat,
@@ -796,10 +802,17 @@ impl Live {
             &self.fleet,
             &self.accounts,
             &[cluster()],
-            now(),
+            at,
         )
-        .teardown(id, why)
-        .await
+    }
+
+    /// Runs the teardown of request `id` at [`now`] on these ports.
+    pub async fn tear(
+        &self,
+        id: RequestId,
+        why: crate::usecases::Teardown,
+    ) -> Result<AccessRequest> {
+        self.broker(now()).teardown(id, why).await
     }
 
     /// [`Live::provisioning`], then activated at [`now`]; what its steps told Slack is

@@ -503,18 +503,10 @@ mod tests {
 
     impl World {
         async fn sweep_at(&self, at: OffsetDateTime) -> SweepReport {
-            access(
-                &self.store,
-                &self.chat,
-                &self.vault,
-                &self.fleet,
-                &self.accounts,
-                &[cluster()],
-                at,
-            )
-            .sweep(&SweepPolicy::default())
-            .await
-            .unwrap()
+            self.broker(at)
+                .sweep(&SweepPolicy::default())
+                .await
+                .unwrap()
         }
 
         async fn get(&self, id: RequestId) -> AccessRequest {
